@@ -1,0 +1,110 @@
+/* core/src/device.c — per-device memory APIs. The CPU's is built in; CUDA's lives in
+ * libctorch_cuda, loaded with dlopen the first time a CUDA device is asked for, so CPU-only
+ * processes never load the CUDA runtime or cuBLAS. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "internal.h"
+
+static void *cpu_alloc(size_t n, int index) {
+  (void)index;
+  return tc__aligned_alloc(n);
+}
+static void cpu_free(void *p, int index) {
+  (void)index;
+  tc__aligned_free(p);
+}
+static tc_status cpu_memcpy(void *dst, const void *src, size_t n, int kind, int index) {
+  (void)kind;
+  (void)index;
+  memcpy(dst, src, n);
+  return TC_OK;
+}
+static int cpu_count(void) { return 1; }
+
+static const tc__device_api cpu_api = {cpu_alloc, cpu_free, cpu_memcpy, cpu_count};
+
+/* ---- CUDA: loaded on demand ------------------------------------------------------------------- */
+static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
+static const tc__device_api *cuda_api;
+static char cuda_load_error[512];
+
+static void load_cuda(void) {
+  /* Look next to libctorch first (same directory via the loader's search path), then the
+   * default paths; CTORCH_CUDA_LIBRARY overrides. */
+  const char *names[] = {getenv("CTORCH_CUDA_LIBRARY"), "libctorch_cuda.so.0", "libctorch_cuda.so"};
+  void *h = NULL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
+    if (names[i]) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *e = dlerror();
+    snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda could not be loaded (%s)", e ? e : "not found");
+    return;
+  }
+  const tc__device_api *(*get)(void) = (const tc__device_api *(*)(void))dlsym(h, "tc__cuda_device_api");
+  if (!get) {
+    snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda has no device API symbol");
+    return;
+  }
+  cuda_api = get();
+  if (cuda_api && cuda_api->device_count() <= 0) {
+    snprintf(cuda_load_error, sizeof cuda_load_error, "no CUDA device is present");
+  }
+}
+
+static const tc__device_api *get_cuda(void) {
+  pthread_once(&cuda_once, load_cuda);
+  return cuda_api;
+}
+
+bool tc_cuda_is_available(void) { return tc_cuda_device_count() > 0; }
+
+int tc_cuda_device_count(void) {
+  const tc__device_api *api = get_cuda();
+  return api ? api->device_count() : 0;
+}
+
+const tc__device_api *tc__device_api_for(tc_device d, const char *fn) {
+  if (d.type == TC_DEVICE_CPU) {
+    if (d.index != 0) {
+      tc__error(TC_ERR_DEVICE, "%s: invalid CPU device index %d", fn, d.index);
+      return NULL;
+    }
+    return &cpu_api;
+  }
+  if (d.type == TC_DEVICE_CUDA) {
+    const tc__device_api *api = get_cuda();
+    if (!api) {
+      tc__error(TC_ERR_DEVICE, "%s: CUDA is not available: %s", fn, cuda_load_error);
+      return NULL;
+    }
+    int n = api->device_count();
+    if (d.index < 0 || d.index >= n) {
+      tc__error(TC_ERR_DEVICE, "%s: cuda:%d requested but %d CUDA device(s) present", fn, d.index, n);
+      return NULL;
+    }
+    return api;
+  }
+  tc__error(TC_ERR_DEVICE, "%s: unknown device type %d", fn, (int)d.type);
+  return NULL;
+}
+
+tc_status tc__check_device(const char *fn, tc_device d) {
+  return tc__device_api_for(d, fn) ? TC_OK : tc_last_status();
+}
+
+const char *tc_device_str(tc_device d, char *buf, int buflen) {
+  if (!buf || buflen <= 0) return "";
+  if (d.type == TC_DEVICE_CPU) snprintf(buf, (size_t)buflen, "cpu");
+  else if (d.type == TC_DEVICE_CUDA) snprintf(buf, (size_t)buflen, "cuda:%d", d.index);
+  else snprintf(buf, (size_t)buflen, "device%d:%d", (int)d.type, d.index);
+  return buf;
+}
+
+tc_status tc__require_cpu(const char *fn, const tc_tensor *t) {
+  if (t->storage->device.type == TC_DEVICE_CPU) return TC_OK;
+  char b[32];
+  return tc__error(TC_ERR_UNSUPPORTED, "%s: no kernel for device %s in this build", fn,
+                   tc_device_str(t->storage->device, b, sizeof b));
+}
