@@ -8,9 +8,7 @@ tc_tensor *fx_try_load(const char *family, const char *name) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s/%s.npy", CTORCH_FIXTURES_DIR, family, name);
   if (access(path, R_OK) != 0) return NULL;
-  tc_tensor *t = tc_npy_load(path);
-  if (t) tc_scope_keep(t);
-  return t;
+  return tc_npy_load(path); /* owned by the enclosing scope, if any, else by the caller */
 }
 
 tc_tensor *fx_load(const char *family, const char *name) {
