@@ -1,6 +1,7 @@
 /* core/src/device.c — per-device memory APIs. The CPU's is built in; CUDA's lives in
  * libctorch_cuda, loaded with dlopen the first time a CUDA device is asked for, so CPU-only
  * processes never load the CUDA runtime or cuBLAS. */
+#define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,9 +32,17 @@ static const tc__device_api *cuda_api;
 static char cuda_load_error[512];
 
 static void load_cuda(void) {
-  /* Look next to libctorch first (same directory via the loader's search path), then the
-   * default paths; CTORCH_CUDA_LIBRARY overrides. */
-  const char *names[] = {getenv("CTORCH_CUDA_LIBRARY"), "libctorch_cuda.so.0", "libctorch_cuda.so"};
+  /* CTORCH_CUDA_LIBRARY overrides; then the directory libctorch itself was loaded from (so an
+   * installed or build-tree copy pairs with its own backend); then the loader's search path. */
+  char beside[4096] = "";
+  Dl_info info;
+  if (dladdr((void *)&tc_cuda_device_count, &info) && info.dli_fname) {
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (slash && (size_t)(slash - info.dli_fname) < sizeof beside - 32)
+      snprintf(beside, sizeof beside, "%.*s/libctorch_cuda.so.0", (int)(slash - info.dli_fname), info.dli_fname);
+  }
+  const char *names[] = {getenv("CTORCH_CUDA_LIBRARY"), beside[0] ? beside : NULL, "libctorch_cuda.so.0",
+                         "libctorch_cuda.so"};
   void *h = NULL;
   for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
     if (names[i]) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
