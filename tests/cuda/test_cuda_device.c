@@ -58,8 +58,10 @@ int main(void) {
   tc_tensor *z = tc_zeros((int64_t[]){5}, 1, TC_OPTS(.device = tc_cuda(0)));
   CHECK(z == NULL || tc_tensor_device(z).type == TC_DEVICE_CUDA);
   double v;
-  tc_tensor *one = tc_tensor_to(tc_select(back, 0, 1), tc_cuda(0));
-  CHECK(one && tc_item_double(one, &v) == TC_OK && v == 4.0);
+  tc_tensor *row = tc_select(back, 0, 1);
+  tc_tensor *elem = tc_select(row, 0, 1);               /* back[1][1] = mt[1][1] = 5 */
+  tc_tensor *one = tc_tensor_to(elem, tc_cuda(0));
+  CHECK(one && tc_item_double(one, &v) == TC_OK && v == 5.0);
   /* device mismatch and missing kernels are errors, not crashes */
   CHECK(tc_add(g, mt, 1.0) == NULL && tc_last_status() == TC_ERR_DEVICE);
   CHECK(tc_tensor_to(x, tc_cuda(n)) == NULL && tc_last_status() == TC_ERR_DEVICE);
