@@ -106,8 +106,12 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
   unary_cat cat = unary_cats[op];
   tc_dtype in = t->dtype, compute, result;
   if (in == TC_C64) {
-    tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 input is not supported by this op", fn);
-    return NULL;
+    /* complex subset: neg keeps complex64, abs gives float32, isnan gives bool */
+    if (!tc__cpu_unary_kernel(op, TC_C64)) {
+      tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 input is not supported by this op", fn);
+      return NULL;
+    }
+    cat = op == TC__UN_isnan ? CAT_PRED : CAT_SAME;
   }
   switch (cat) {
     case CAT_FLOAT:
@@ -136,6 +140,7 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
   tc_tensor *x = as_dtype(t, compute);
   if (!x) return NULL;
   tc_dtype kout = cat == CAT_PRED ? TC_BOOL : compute;
+  if (in == TC_C64 && op == TC__UN_abs) kout = result = TC_F32;
   tc_tensor *out;
   if (inplace && inplace->dtype == kout) out = tc_tensor_retain(inplace); /* elementwise: aliasing is safe */
   else out = tc__empty(t->sizes, t->ndim, kout, t->storage->device);
@@ -216,7 +221,7 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
               a.t ? tc_dtype_name(a.t->dtype) : "scalar", b.t ? tc_dtype_name(b.t->dtype) : "scalar");
     return NULL;
   }
-  if (common == TC_C64) {
+  if (common == TC_C64 && !tc__cpu_binary_kernel(op, TC_C64)) {
     tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 operands are not supported by this op", fn);
     return NULL;
   }
@@ -230,7 +235,7 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
   }
   tc_dtype result = is_cmp(op) ? TC_BOOL : common;
   tc_dtype compute = tc__compute_dtype(common);
-  if (op == TC__BIN_div && !tc_dtype_is_floating(common)) {
+  if (op == TC__BIN_div && !tc_dtype_is_floating(common) && common != TC_C64) {
     result = TC_F32;
     compute = TC_F32;
   }

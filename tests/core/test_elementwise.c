@@ -213,6 +213,39 @@ START_TEST(test_clamp) {
 }
 END_TEST
 
+/* complex64 values compared as (re, im) pairs of float32 */
+static void assert_complex_close(const tc_tensor *got, const tc_tensor *want, const char *what) {
+  ck_assert_msg(got != NULL, "%s failed: %s", what, tc_last_error());
+  ck_assert_int_eq(tc_tensor_dtype(got), TC_C64);
+  ck_assert_int_eq(tc_tensor_numel(got), tc_tensor_numel(want));
+  tc_tensor *g = tc_contiguous(got), *w = tc_contiguous(want);
+  const float *pg = tc_tensor_data(g), *pw = tc_tensor_data(w);
+  for (int64_t i = 0; i < 2 * tc_tensor_numel(g); i++)
+    ck_assert_msg(fabsf(pg[i] - pw[i]) <= 1e-5f * (1 + fabsf(pw[i])), "%s: component %lld: %g vs %g", what,
+                  (long long)i, pg[i], pw[i]);
+  tc_tensor_release(g);
+  tc_tensor_release(w);
+}
+
+START_TEST(test_complex) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  tc_tensor *a = fx_load(FAM, "cx_a"), *b = fx_load(FAM, "cx_b");
+  ck_assert_int_eq(tc_tensor_dtype(a), TC_C64);
+  assert_complex_close(tc_add(a, b, 2.0), fx_load(FAM, "cx_add"), "complex add");
+  assert_complex_close(tc_sub(a, b, 1.0), fx_load(FAM, "cx_sub"), "complex sub");
+  assert_complex_close(tc_mul(a, b), fx_load(FAM, "cx_mul"), "complex mul");
+  assert_complex_close(tc_div(a, b), fx_load(FAM, "cx_div"), "complex div");
+  assert_complex_close(tc_neg(a), fx_load(FAM, "cx_neg"), "complex neg");
+  assert_close(tc_abs(a), fx_load(FAM, "cx_abs"), 1e-6, 1e-6, "complex abs");
+  assert_complex_close(tc_add(a, fx_load(FAM, "bin_b_f32"), 1.0), fx_load(FAM, "cx_add_f32"), "complex + float");
+  ck_assert_ptr_null(tc_exp(a));
+  assert_error(TC_ERR_UNSUPPORTED, "complex64");
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_inplace) {
   LEAK_BEGIN;
   tc_scope_push();
@@ -336,6 +369,7 @@ int main(void) {
   tcase_add_test(tc, test_binary_table);
   tcase_add_test(tc, test_scalar_ops);
   tcase_add_test(tc, test_clamp);
+  tcase_add_test(tc, test_complex);
   tcase_add_test(tc, test_inplace);
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_alloc_failures);

@@ -6,6 +6,7 @@
  * goes through unsigned types so overflow wraps as in PyTorch without undefined behaviour.
  */
 #include <math.h>
+#include "../dtype_macros.h"
 #include "elementwise_kernels.h"
 
 /* ---- scalar helpers matching PyTorch's definitions ------------------------------------------- */
@@ -213,13 +214,37 @@ static const tc__loop_fn binary_table[TC__BIN_COUNT][TC_NUM_DTYPES] = {
 #include "../ops/binary.def"
 };
 
+/* ---- complex64: the arithmetic subset (add, sub, mul, div, eq, ne, neg, abs -> float) -------- */
+KSIG(bin_add_c64) { const tc__binary_ctx *c = ctx_; BIN_LOOP(tc__c64, tc__c64, x + c->af * y) }
+KSIG(bin_sub_c64) { const tc__binary_ctx *c = ctx_; BIN_LOOP(tc__c64, tc__c64, x - c->af * y) }
+KSIG(bin_mul_c64) { (void)ctx_; BIN_LOOP(tc__c64, tc__c64, x * y) }
+KSIG(bin_div_c64) { (void)ctx_; BIN_LOOP(tc__c64, tc__c64, x / y) }
+KSIG(bin_eq_c64) { (void)ctx_; BIN_LOOP(bool, tc__c64, x == y) }
+KSIG(bin_ne_c64) { (void)ctx_; BIN_LOOP(bool, tc__c64, x != y) }
+KSIG(un_neg_c64) { (void)ctx_; UN_LOOP(tc__c64, tc__c64, -x) }
+KSIG(un_abs_c64) { (void)ctx_; UN_LOOP(float, tc__c64, cabsf(x)) }
+KSIG(un_isnan_c64) { (void)ctx_; UN_LOOP(bool, tc__c64, crealf(x) != crealf(x) || cimagf(x) != cimagf(x)) }
+
 tc__loop_fn tc__cpu_unary_kernel(tc__unary_op op, tc_dtype dtype) {
   if ((int)op < 0 || op >= TC__UN_COUNT || !tc__dtype_valid(dtype)) return NULL;
+  if (dtype == TC_C64)
+    return op == TC__UN_neg ? un_neg_c64 : op == TC__UN_abs ? un_abs_c64 : op == TC__UN_isnan ? un_isnan_c64 : NULL;
   return unary_table[op][dtype];
 }
 
 tc__loop_fn tc__cpu_binary_kernel(tc__binary_op op, tc_dtype dtype) {
   if ((int)op < 0 || op >= TC__BIN_COUNT || !tc__dtype_valid(dtype)) return NULL;
+  if (dtype == TC_C64) {
+    switch (op) {
+      case TC__BIN_add: return bin_add_c64;
+      case TC__BIN_sub: return bin_sub_c64;
+      case TC__BIN_mul: return bin_mul_c64;
+      case TC__BIN_div: return bin_div_c64;
+      case TC__BIN_eq: return bin_eq_c64;
+      case TC__BIN_ne: return bin_ne_c64;
+      default: return NULL;
+    }
+  }
   return binary_table[op][dtype];
 }
 
