@@ -166,36 +166,34 @@ static void formatter_init(pctx *c, int part, bool floating) {
   visit(c, 0, c->t->offset, stats_width, &s);
 }
 
-/* One element right-aligned to the formatter's width (_Formatter.format). */
-static void put_part(sbuf *b, const pctx *c, const formatter *f, int64_t off, int part) {
-  char buf[64];
+/* One element part right-aligned to the formatter's width (_Formatter.format) into buf (128
+ * bytes; widths never come near that). Returns the length. */
+static int part_str(const pctx *c, const formatter *f, int64_t off, int part, char *buf) {
+  char raw[64];
   int n;
   if (f->floating) {
-    n = float_str(f, load_part(c, off, part), buf, sizeof buf);
+    n = float_str(f, load_part(c, off, part), raw, sizeof raw);
   } else {
     int64_t v = tc__load_int64(c->data + off * (int64_t)c->es, c->t->dtype);
-    n = f->boolean ? snprintf(buf, sizeof buf, "%s", v ? "True" : "False") : snprintf(buf, sizeof buf, "%lld", (long long)v);
+    n = f->boolean ? snprintf(raw, sizeof raw, "%s", v ? "True" : "False") : snprintf(raw, sizeof raw, "%lld", (long long)v);
   }
-  sb_repeat(b, ' ', f->max_width - n);
-  sb_putn(b, buf, (size_t)n);
+  int pad = f->max_width > n ? f->max_width - n : 0;
+  memset(buf, ' ', (size_t)pad);
+  memcpy(buf + pad, raw, (size_t)n + 1);
+  return pad + n;
 }
 
 static void put_element(sbuf *b, const pctx *c, int64_t off) {
-  put_part(b, c, &c->f[0], off, 0);
+  char buf[128];
+  sb_putn(b, buf, (size_t)part_str(c, &c->f[0], off, 0, buf));
   if (!c->cplx) return;
   /* imaginary part: padded, "j" appended, then left-stripped; "+" unless it carries a sign */
-  sbuf im = {0};
-  put_part(&im, c, &c->f[1], off, 1);
-  if (im.failed) {
-    b->failed = true;
-    return;
-  }
-  const char *s = im.s;
+  part_str(c, &c->f[1], off, 1, buf);
+  const char *s = buf;
   while (*s == ' ') s++;
   if (*s != '-' && *s != '+') sb_putn(b, "+", 1);
   sb_puts(b, s);
   sb_putn(b, "j", 1);
-  tc__free(im.s);
 }
 
 /* Separator before the k-th entry of a row of per_line entries per line. */
