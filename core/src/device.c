@@ -51,12 +51,13 @@ static void load_cuda(void) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda could not be loaded (%s)", e ? e : "not found");
     return;
   }
-  const tc__device_api *(*get)(void) = (const tc__device_api *(*)(void))dlsym(h, "tc__cuda_device_api");
+  typedef tc_status (*set_error_fn)(tc_status, const char *, ...);
+  const tc__device_api *(*get)(set_error_fn) = (const tc__device_api *(*)(set_error_fn))dlsym(h, "tc__cuda_device_api");
   if (!get) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda has no device API symbol");
     return;
   }
-  cuda_api = get();
+  cuda_api = get(tc_set_error);
   if (cuda_api && cuda_api->device_count() <= 0) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "no CUDA device is present");
   }

@@ -12,6 +12,12 @@
 #include <pthread.h>
 #include "../internal.h"
 
+/* The core hands over its error setter when it loads this library, so errors land in the
+ * loading core's thread-local state (a statically linked core included); this library links no
+ * copy of the core. */
+typedef tc_status (*set_error_fn)(tc_status code, const char *fmt, ...);
+static set_error_fn set_error;
+
 static int device_count_cached = -1;
 static pthread_once_t count_once = PTHREAD_ONCE_INIT;
 
@@ -34,7 +40,7 @@ static void *cuda_alloc(size_t n, int index) {
   cudaError_t e = cudaSetDevice(index);
   if (e == cudaSuccess) e = cudaMalloc(&p, n);
   if (e != cudaSuccess) {
-    tc_set_error(e == cudaErrorMemoryAllocation ? TC_ERR_NOMEM : TC_ERR_CUDA,
+    set_error(e == cudaErrorMemoryAllocation ? TC_ERR_NOMEM : TC_ERR_CUDA,
                  "cuda:%d: allocating %zu bytes failed: %s", index, n, cudaGetErrorString(e));
     cudaGetLastError();
     return NULL;
@@ -51,12 +57,12 @@ static void cuda_free(void *p, int index) {
 static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int index) {
   static const enum cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
                                                cudaMemcpyDeviceToDevice};
-  if (kind < 0 || kind > 2) return tc_set_error(TC_ERR_ARG, "cuda copy: bad direction %d", kind);
+  if (kind < 0 || kind > 2) return set_error(TC_ERR_ARG, "cuda copy: bad direction %d", kind);
   cudaError_t e = cudaSetDevice(index);
   if (e == cudaSuccess) e = cudaMemcpy(dst, src, n, kinds[kind]);
   if (e != cudaSuccess) {
     cudaGetLastError();
-    return tc_set_error(TC_ERR_CUDA, "cuda:%d: copying %zu bytes failed: %s", index, n, cudaGetErrorString(e));
+    return set_error(TC_ERR_CUDA, "cuda:%d: copying %zu bytes failed: %s", index, n, cudaGetErrorString(e));
   }
   return TC_OK;
 }
@@ -64,4 +70,7 @@ static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int i
 static const tc__device_api api = {cuda_alloc, cuda_free, cuda_copy, cuda_count};
 
 /* The one symbol the core looks up. */
-__attribute__((visibility("default"))) const tc__device_api *tc__cuda_device_api(void) { return &api; }
+__attribute__((visibility("default"))) const tc__device_api *tc__cuda_device_api(set_error_fn core_set_error) {
+  set_error = core_set_error;
+  return &api;
+}
