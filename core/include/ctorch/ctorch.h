@@ -27,6 +27,7 @@
 #include "ctorch/random.h"
 #include "ctorch/io.h"
 #include "ctorch/parallel.h"
+#include "ctorch/nn_functional.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1
