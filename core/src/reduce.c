@@ -1,0 +1,472 @@
+/* core/src/reduce.c — sum, mean, prod, var, std, norm, logsumexp, all, any: the reduction kernels
+ * and the ops built on them (max/min/argmax live in reduce_minmax.c, the driver in
+ * reduce_engine.c).
+ *
+ * Result dtypes follow PyTorch: sum/prod of integer or bool -> int64; mean/var/std/norm need a
+ * floating input; logsumexp of integers -> float32 (as PyTorch 2.x); all/any -> bool (uint8 for
+ * uint8 input, as PyTorch). f16/bf16 inputs compute in float32 and round the result back, as
+ * PyTorch's accumulate type; var/std accumulate in double (as PyTorch's CPU kernel).
+ * complex64 is accepted by sum, mean, all and any (viewed as float pairs).
+ */
+#include "reduce_impl.h"
+
+/* ---- kernels ----------------------------------------------------------------------------------
+ * DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB) defines a kernel reducing T elements mapped to
+ * A accumulators: a leaf reduces up to LANES*LEAF_ITERS elements with LANES independent
+ * accumulators (vectorised by the compiler), leaves are combined pairwise, and the column kernel
+ * reduces CW adjacent columns at once, rows combined pairwise in blocks of CROWS.
+ * MAP(v, p, g): v an element, p the per-output parameter, g the global parameter. */
+#define LEAF_ITERS 8
+#define CROWS 8
+
+#define DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB)                                                      \
+  static A NAME##_leaf(const T *restrict x, int64_t n, int64_t s, A p, double g) {                             \
+    if (n < LANES) {                                                                                           \
+      A a = INIT;                                                                                              \
+      for (int64_t i = 0; i < n; i++) a = COMB(a, MAP(x[i * s], p, g));                                        \
+      return a;                                                                                                \
+    }                                                                                                          \
+    A acc[LANES];                                                                                              \
+    for (int j = 0; j < LANES; j++) acc[j] = INIT;                                                             \
+    int64_t i = 0;                                                                                             \
+    if (s == 1) {                                                                                              \
+      for (; i + LANES <= n; i += LANES)                                                                       \
+        for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[i + j], p, g));                            \
+    } else {                                                                                                   \
+      for (; i + LANES <= n; i += LANES)                                                                       \
+        for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                      \
+    }                                                                                                          \
+    for (int j = 0; i + j < n; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                          \
+    for (int w = LANES / 2; w >= 1; w /= 2)                                                                    \
+      for (int j = 0; j < w; j++) acc[j] = COMB(acc[j], acc[j + w]);                                           \
+    return acc[0];                                                                                             \
+  }                                                                                                            \
+  static A NAME##_pw(const T *x, int64_t n, int64_t s, A p, double g) {                                        \
+    const int64_t leaf = (int64_t)(LANES)*LEAF_ITERS;                                                          \
+    if (n <= leaf) return NAME##_leaf(x, n, s, p, g);                                                          \
+    int64_t m = ((n + leaf - 1) / leaf / 2) * leaf;                                                            \
+    A a = NAME##_pw(x, m, s, p, g);                                                                            \
+    A b = NAME##_pw(x + m * s, n - m, s, p, g);                                                                \
+    return COMB(a, b);                                                                                         \
+  }                                                                                                            \
+  static void NAME##_chunk(const char *x, int64_t n, int64_t s, const void *p, double g, void *out) {          \
+    A pv = p ? *(const A *)p : (A)0;                                                                           \
+    *(A *)out = NAME##_pw((const T *)(const void *)x, n, s, pv, g);                                            \
+  }                                                                                                            \
+  static void NAME##_combine(void *a, const void *b) { *(A *)a = COMB(*(A *)a, *(const A *)b); }               \
+  static void NAME##_cols_pw(const T *x, int64_t nr, int64_t rs, int64_t w, const A *pv, double g, A *out) {   \
+    if (nr <= CROWS) {                                                                                         \
+      A acc[CW];                                                                                               \
+      if (w == CW) {                                                                                           \
+        for (int j = 0; j < CW; j++) acc[j] = INIT;                                                            \
+        for (int64_t r = 0; r < nr; r++) {                                                                     \
+          const T *xr = x + r * rs;                                                                            \
+          for (int j = 0; j < CW; j++) acc[j] = COMB(acc[j], MAP(xr[j], pv[j], g));                            \
+        }                                                                                                      \
+        for (int j = 0; j < CW; j++) out[j] = acc[j];                                                          \
+      } else {                                                                                                 \
+        for (int64_t j = 0; j < w; j++) acc[j] = INIT;                                                         \
+        for (int64_t r = 0; r < nr; r++) {                                                                     \
+          const T *xr = x + r * rs;                                                                            \
+          for (int64_t j = 0; j < w; j++) acc[j] = COMB(acc[j], MAP(xr[j], pv[j], g));                         \
+        }                                                                                                      \
+        for (int64_t j = 0; j < w; j++) out[j] = acc[j];                                                       \
+      }                                                                                                        \
+      return;                                                                                                  \
+    }                                                                                                          \
+    int64_t m = ((nr + CROWS - 1) / CROWS / 2) * CROWS;                                                        \
+    A tmp[CW];                                                                                                 \
+    NAME##_cols_pw(x, m, rs, w, pv, g, out);                                                                   \
+    NAME##_cols_pw(x + m * rs, nr - m, rs, w, pv, g, tmp);                                                     \
+    for (int64_t j = 0; j < w; j++) out[j] = COMB(out[j], tmp[j]);                                             \
+  }                                                                                                            \
+  static void NAME##_cols(const char *x, int64_t nr, int64_t rs, int64_t w, const void *p, double g, void *out) { \
+    A pv[CW];                                                                                                  \
+    for (int64_t j = 0; j < w; j++) pv[j] = p ? ((const A *)p)[j] : (A)0;                                      \
+    NAME##_cols_pw((const T *)(const void *)x, nr, rs, w, pv, g, (A *)out);                                    \
+  }
+
+#define RK(NAME, T, A, CW) {sizeof(T), sizeof(A), NAME##_chunk, NAME##_combine, NAME##_cols, CW}
+
+/* maps */
+#define M_ID(v, p, g) (v)
+#define M_U64(v, p, g) ((uint64_t)(v))
+#define M_D(v, p, g) ((double)(v))
+#define M_NZB(v, p, g) ((uint8_t)((v) != 0))
+#define M_ABSF(v, p, g) fabsf(v)
+#define M_ABSD(v, p, g) fabs(v)
+#define M_SQ(v, p, g) ((v) * (v))
+#define M_NZF(v, p, g) ((v) != 0 ? 1.0f : 0.0f)
+#define M_NZD(v, p, g) ((v) != 0 ? 1.0 : 0.0)
+#define M_POWF(v, p, g) powf(fabsf(v), (float)(g))
+#define M_POWD(v, p, g) pow(fabs(v), (g))
+#define M_SQDEV(v, p, g) (((double)(v) - (p)) * ((double)(v) - (p)))
+#define M_EXPF(v, p, g) tc__expf((v) - (p))
+#define M_EXPD(v, p, g) exp((v) - (p))
+/* combines (NaN wins in the float max/min, as PyTorch) */
+#define C_ADD(a, b) ((a) + (b))
+#define C_MUL(a, b) ((a) * (b))
+#define C_NMAX(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define C_NMIN(a, b) (((a) < (b) || (a) != (a)) ? (a) : (b))
+#define C_IMAX(a, b) ((a) > (b) ? (a) : (b))
+#define C_IMIN(a, b) ((a) < (b) ? (a) : (b))
+#define C_AND(a, b) ((uint8_t)((a) & (b)))
+#define C_OR(a, b) ((uint8_t)((a) | (b)))
+
+/* integer sums and products wrap modulo 2^64 like PyTorch's int64 arithmetic (in uint64: no UB) */
+DEF_RKERN(sum_f, float, float, 64, 64, 0.0f, M_ID, C_ADD)
+DEF_RKERN(sum_d, double, double, 32, 32, 0.0, M_ID, C_ADD)
+DEF_RKERN(sum_i, int64_t, uint64_t, 32, 32, 0, M_U64, C_ADD)
+DEF_RKERN(sumd_f, float, double, 32, 32, 0.0, M_D, C_ADD)
+DEF_RKERN(prod_f, float, float, 64, 64, 1.0f, M_ID, C_MUL)
+DEF_RKERN(prod_d, double, double, 32, 32, 1.0, M_ID, C_MUL)
+DEF_RKERN(prod_i, int64_t, uint64_t, 32, 32, 1, M_U64, C_MUL)
+DEF_RKERN(max_f, float, float, 64, 64, -INFINITY, M_ID, C_NMAX)
+DEF_RKERN(max_d, double, double, 32, 32, -INFINITY, M_ID, C_NMAX)
+DEF_RKERN(max_i, int64_t, int64_t, 32, 32, INT64_MIN, M_ID, C_IMAX)
+DEF_RKERN(min_f, float, float, 64, 64, INFINITY, M_ID, C_NMIN)
+DEF_RKERN(min_d, double, double, 32, 32, INFINITY, M_ID, C_NMIN)
+DEF_RKERN(min_i, int64_t, int64_t, 32, 32, INT64_MAX, M_ID, C_IMIN)
+DEF_RKERN(all_b, uint8_t, uint8_t, 64, 256, 1, M_NZB, C_AND)
+DEF_RKERN(any_b, uint8_t, uint8_t, 64, 256, 0, M_NZB, C_OR)
+DEF_RKERN(n1_f, float, float, 64, 64, 0.0f, M_ABSF, C_ADD)
+DEF_RKERN(n1_d, double, double, 32, 32, 0.0, M_ABSD, C_ADD)
+DEF_RKERN(n2_f, float, float, 64, 64, 0.0f, M_SQ, C_ADD)
+DEF_RKERN(n2_d, double, double, 32, 32, 0.0, M_SQ, C_ADD)
+DEF_RKERN(n0_f, float, float, 64, 64, 0.0f, M_NZF, C_ADD)
+DEF_RKERN(n0_d, double, double, 32, 32, 0.0, M_NZD, C_ADD)
+DEF_RKERN(np_f, float, float, 64, 64, 0.0f, M_POWF, C_ADD)
+DEF_RKERN(np_d, double, double, 32, 32, 0.0, M_POWD, C_ADD)
+DEF_RKERN(ninf_f, float, float, 64, 64, 0.0f, M_ABSF, C_NMAX)
+DEF_RKERN(ninf_d, double, double, 32, 32, 0.0, M_ABSD, C_NMAX)
+DEF_RKERN(nninf_f, float, float, 64, 64, INFINITY, M_ABSF, C_NMIN)
+DEF_RKERN(nninf_d, double, double, 32, 32, INFINITY, M_ABSD, C_NMIN)
+DEF_RKERN(sqdev_f, float, double, 32, 32, 0.0, M_SQDEV, C_ADD)
+DEF_RKERN(sqdev_d, double, double, 32, 32, 0.0, M_SQDEV, C_ADD)
+DEF_RKERN(lse_f, float, float, 64, 64, 0.0f, M_EXPF, C_ADD)
+DEF_RKERN(lse_d, double, double, 32, 32, 0.0, M_EXPD, C_ADD)
+
+/* index: 0 f32, 1 f64, 2 i64 */
+static const tc__rkern rk_sum[3] = {RK(sum_f, float, float, 64), RK(sum_d, double, double, 32),
+                                    RK(sum_i, int64_t, uint64_t, 32)};
+static const tc__rkern rk_prod[3] = {RK(prod_f, float, float, 64), RK(prod_d, double, double, 32),
+                                     RK(prod_i, int64_t, uint64_t, 32)};
+const tc__rkern tc__rk_max[3] = {RK(max_f, float, float, 64), RK(max_d, double, double, 32),
+                                 RK(max_i, int64_t, int64_t, 32)};
+const tc__rkern tc__rk_min[3] = {RK(min_f, float, float, 64), RK(min_d, double, double, 32),
+                                 RK(min_i, int64_t, int64_t, 32)};
+static const tc__rkern rk_all = RK(all_b, uint8_t, uint8_t, 256), rk_any = RK(any_b, uint8_t, uint8_t, 256);
+static const tc__rkern rk_sumd_f = RK(sumd_f, float, double, 32);
+static const tc__rkern rk_n1[2] = {RK(n1_f, float, float, 64), RK(n1_d, double, double, 32)};
+static const tc__rkern rk_n2[2] = {RK(n2_f, float, float, 64), RK(n2_d, double, double, 32)};
+static const tc__rkern rk_n0[2] = {RK(n0_f, float, float, 64), RK(n0_d, double, double, 32)};
+static const tc__rkern rk_np[2] = {RK(np_f, float, float, 64), RK(np_d, double, double, 32)};
+static const tc__rkern rk_ninf[2] = {RK(ninf_f, float, float, 64), RK(ninf_d, double, double, 32)};
+static const tc__rkern rk_nninf[2] = {RK(nninf_f, float, float, 64), RK(nninf_d, double, double, 32)};
+static const tc__rkern rk_sqdev[2] = {RK(sqdev_f, float, double, 32), RK(sqdev_d, double, double, 32)};
+static const tc__rkern rk_lse[2] = {RK(lse_f, float, float, 64), RK(lse_d, double, double, 32)};
+
+static int kidx(tc_dtype d) { return d == TC_F32 ? 0 : d == TC_F64 ? 1 : 2; }
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+/* A new result tensor of rs's shape holding kernel k's accumulators over src (already in k's input
+ * dtype). out_dtype must have k's accumulator layout. */
+static tc_tensor *reduce_into(const tc_tensor *src, const tc__rshape *rs, const tc__rkern *k, tc_dtype out_dtype,
+                              const void *param, double g) {
+  tc_tensor *out = tc__empty(rs->out_shape, rs->out_ndim, out_dtype, src->storage->device);
+  if (!out) return NULL;
+  if (rs->onumel == 0) return out;
+  if (tc__reduce_run(k, src, rs->mask, param, g, tc__ptr(out)) != TC_OK) {
+    tc_tensor_release(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* t in dtype d: a new reference to t itself when it already has it, else a contiguous copy. */
+static tc_tensor *as_dtype(const tc_tensor *t, tc_dtype d) {
+  if (t->dtype == d) return tc_tensor_retain((tc_tensor *)t);
+  return tc__to_dtype_contig(t, d);
+}
+
+/* Converts r to dtype d (consuming r). */
+static tc_tensor *finish(tc_tensor *r, tc_dtype d) {
+  if (!r || r->dtype == d) return r;
+  tc_tensor *c = tc__to_dtype_contig(r, d);
+  tc_tensor_release(r);
+  return c;
+}
+
+static tc_status setup(const char *fn, const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim,
+                       tc__rshape *rs) {
+  if (tc__require_cpu(fn, t)) return tc_last_status();
+  return tc__reduce_dims(fn, t, dims, ndims, keepdim, rs);
+}
+
+static tc_status need_float(const char *fn, const tc_tensor *t, const char *what) {
+  if (tc_dtype_is_floating(t->dtype)) return TC_OK;
+  return tc__error(TC_ERR_DTYPE, "%s: %s a floating point input, got %s", fn, what, tc_dtype_name(t->dtype));
+}
+
+/* A float32 view of a complex64 tensor with a trailing dim of 2 (re, im). */
+static tc_tensor *complex_as_pairs(const tc_tensor *t) {
+  int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
+  if (t->ndim + 1 > TC_MAX_DIMS) {
+    tc__error(TC_ERR_SHAPE, "complex reduction: %d dims is too many", t->ndim);
+    return NULL;
+  }
+  for (int d = 0; d < t->ndim; d++) sizes[d] = t->sizes[d], strides[d] = 2 * t->strides[d];
+  sizes[t->ndim] = 2;
+  strides[t->ndim] = 1;
+  tc_tensor *v = tc__view(t, sizes, strides, t->ndim + 1, 2 * t->offset);
+  if (v) v->dtype = TC_F32;
+  return v;
+}
+
+/* sum or mean of a complex64 tensor: the (re, im) pairs reduced as float32. */
+static tc_tensor *complex_sum(const tc_tensor *t, const tc__rshape *rs, bool mean) {
+  tc_tensor *v = complex_as_pairs(t);
+  if (!v) return NULL;
+  bool mask[TC_MAX_DIMS] = {0};
+  memcpy(mask, rs->mask, sizeof(bool) * (size_t)t->ndim);
+  tc_tensor *out = tc__empty(rs->out_shape, rs->out_ndim, TC_C64, t->storage->device);
+  tc_status st = out ? TC_OK : tc_last_status();
+  if (out && rs->onumel > 0) st = tc__reduce_run(&rk_sum[0], v, mask, NULL, 0, tc__ptr(out));
+  tc_tensor_release(v);
+  if (st != TC_OK) {
+    tc_tensor_release(out);
+    return NULL;
+  }
+  if (mean) {
+    float *o = (float *)(void *)tc__ptr(out), n = (float)rs->rnumel;
+    for (int64_t i = 0; i < 2 * rs->onumel; i++) o[i] = o[i] / n;
+  }
+  return out;
+}
+
+/* ---- sum, mean, prod -------------------------------------------------------------------------- */
+
+/* sum (prod = false) or prod over rs of t: floats keep their dtype, integers and bool -> int64. */
+static tc_tensor *sum_prod(const tc_tensor *t, const tc__rshape *rs, bool prod) {
+  tc_dtype cd = tc_dtype_is_floating(t->dtype) ? tc__compute_dtype(t->dtype) : TC_I64;
+  tc_tensor *src = as_dtype(t, cd);
+  if (!src) return NULL;
+  tc_tensor *out = reduce_into(src, rs, prod ? &rk_prod[kidx(cd)] : &rk_sum[kidx(cd)], cd, NULL, 0);
+  tc_tensor_release(src);
+  return finish(out, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
+}
+
+tc_tensor *tc_sum(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  const char *fn = "tc_sum";
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (t->dtype == TC_C64) return complex_sum(t, &rs, false);
+  return sum_prod(t, &rs, false);
+}
+
+tc_tensor *tc_prod(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  const char *fn = "tc_prod";
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (t->dtype == TC_C64) {
+    tc__error(TC_ERR_DTYPE, "%s: complex64 input is not supported", fn);
+    return NULL;
+  }
+  return sum_prod(t, &rs, true);
+}
+
+/* Divides the n accumulators of a float32/float64 tensor by count, in its dtype (as PyTorch's
+ * sum(...).div_(count)). */
+static void divide_by(tc_tensor *r, int64_t n, int64_t count) {
+  if (r->dtype == TC_F32) {
+    float *o = (float *)(void *)tc__ptr(r), c = (float)count;
+    for (int64_t i = 0; i < n; i++) o[i] = o[i] / c;
+  } else {
+    double *o = (double *)(void *)tc__ptr(r), c = (double)count;
+    for (int64_t i = 0; i < n; i++) o[i] = o[i] / c;
+  }
+}
+
+tc_tensor *tc_mean(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  const char *fn = "tc_mean";
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (t->dtype == TC_C64) return complex_sum(t, &rs, true);
+  if (need_float(fn, t, "needs")) return NULL;
+  tc_dtype cd = tc__compute_dtype(t->dtype);
+  tc_tensor *src = as_dtype(t, cd);
+  if (!src) return NULL;
+  tc_tensor *out = reduce_into(src, &rs, &rk_sum[kidx(cd)], cd, NULL, 0);
+  tc_tensor_release(src);
+  if (out && rs.onumel > 0) divide_by(out, rs.onumel, rs.rnumel);
+  return finish(out, t->dtype);
+}
+
+/* ---- var, std --------------------------------------------------------------------------------- */
+
+/* Two passes in double: the mean, then the sum of squared deviations from it (PyTorch accumulates
+ * var/std in double on the CPU). divisor = max(0, N - correction): N <= correction gives inf/nan. */
+static tc_tensor *var_std(const char *fn, const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction,
+                          bool keepdim, bool take_sqrt) {
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (need_float(fn, t, "std and var need")) return NULL;
+  tc_dtype cd = tc__compute_dtype(t->dtype);
+  tc_tensor *src = as_dtype(t, cd);
+  if (!src) return NULL;
+  const tc__rkern *ksum = cd == TC_F32 ? &rk_sumd_f : &rk_sum[1];
+  tc_tensor *mu = reduce_into(src, &rs, ksum, TC_F64, NULL, 0);
+  tc_tensor *m2 = NULL;
+  if (mu) {
+    if (rs.onumel > 0) divide_by(mu, rs.onumel, rs.rnumel);
+    m2 = reduce_into(src, &rs, &rk_sqdev[kidx(cd)], TC_F64, rs.onumel > 0 ? tc__ptr(mu) : NULL, 0);
+  }
+  tc_tensor_release(src);
+  tc_tensor_release(mu);
+  if (!m2) return NULL;
+  double n = (double)rs.rnumel, div = n - correction > 0 ? n - correction : 0;
+  double *v = (double *)(void *)tc__ptr(m2);
+  for (int64_t i = 0; i < rs.onumel; i++) {
+    v[i] = v[i] / div;
+    if (take_sqrt) v[i] = sqrt(v[i]);
+  }
+  return finish(m2, t->dtype);
+}
+
+tc_tensor *tc_var(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
+  return var_std("tc_var", t, dims, ndims, correction, keepdim, false);
+}
+
+tc_tensor *tc_std(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
+  return var_std("tc_std", t, dims, ndims, correction, keepdim, true);
+}
+
+/* ---- norm ------------------------------------------------------------------------------------- */
+
+/* torch.linalg.vector_norm: p = 0 counts non-zeros, inf / -inf take max / min |x|, others
+ * (sum |x|^p)^(1/p) (computed in the input's float type, as PyTorch). */
+tc_tensor *tc_norm(const tc_tensor *t, double p, const int64_t *dims, int64_t ndims, bool keepdim) {
+  const char *fn = "tc_norm";
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (need_float(fn, t, "needs")) return NULL;
+  if (isnan(p)) {
+    tc__error(TC_ERR_ARG, "%s: p is NaN", fn);
+    return NULL;
+  }
+  if (rs.rnumel == 0 && (p < 0 || p == INFINITY)) {
+    tc__error(TC_ERR_ARG, "%s: cannot compute the %g norm over an empty reduction (input shape %s): it has no identity",
+              fn, p, tc__tshape(t));
+    return NULL;
+  }
+  tc_dtype cd = tc__compute_dtype(t->dtype);
+  int ki = kidx(cd);
+  const tc__rkern *k = p == 0 ? &rk_n0[ki] : p == 1 ? &rk_n1[ki] : p == 2 ? &rk_n2[ki]
+                     : p == INFINITY ? &rk_ninf[ki] : p == -INFINITY ? &rk_nninf[ki] : &rk_np[ki];
+  tc_tensor *src = as_dtype(t, cd);
+  if (!src) return NULL;
+  tc_tensor *out = reduce_into(src, &rs, k, cd, NULL, p);
+  tc_tensor_release(src);
+  if (!out) return NULL;
+  if (p == 2 || (k == &rk_np[ki])) {
+    int64_t n = rs.onumel;
+    if (cd == TC_F32) {
+      float *o = (float *)(void *)tc__ptr(out), inv = 1.0f / (float)p;
+      for (int64_t i = 0; i < n; i++) o[i] = p == 2 ? sqrtf(o[i]) : powf(o[i], inv);
+    } else {
+      double *o = (double *)(void *)tc__ptr(out), inv = 1.0 / p;
+      for (int64_t i = 0; i < n; i++) o[i] = p == 2 ? sqrt(o[i]) : pow(o[i], inv);
+    }
+  }
+  return finish(out, t->dtype);
+}
+
+/* ---- logsumexp -------------------------------------------------------------------------------- */
+
+/* max m over the dims (set to 0 where infinite), then log(sum(exp(x - m))) + m, as PyTorch. */
+tc_tensor *tc_logsumexp(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  const char *fn = "tc_logsumexp";
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (t->dtype == TC_C64) {
+    tc__error(TC_ERR_DTYPE, "%s: complex64 input is not supported", fn);
+    return NULL;
+  }
+  /* integer and bool inputs compute in the default float dtype, as PyTorch 2.x */
+  tc_dtype rd = tc_dtype_is_floating(t->dtype) ? t->dtype : TC_F32;
+  tc_dtype cd = tc__compute_dtype(rd);
+  int ki = kidx(cd);
+  tc_tensor *src = as_dtype(t, cd);
+  if (!src) return NULL;
+  tc_tensor *m = reduce_into(src, &rs, &tc__rk_max[ki], cd, NULL, 0), *s = NULL;
+  if (m) {
+    int64_t n = rs.onumel;
+    if (cd == TC_F32) {
+      float *mp = (float *)(void *)tc__ptr(m);
+      for (int64_t i = 0; i < n; i++) mp[i] = isinf(mp[i]) ? 0.0f : mp[i];
+    } else {
+      double *mp = (double *)(void *)tc__ptr(m);
+      for (int64_t i = 0; i < n; i++) mp[i] = isinf(mp[i]) ? 0.0 : mp[i];
+    }
+    s = reduce_into(src, &rs, &rk_lse[ki], cd, n > 0 ? tc__ptr(m) : NULL, 0);
+    if (s && n > 0) {
+      if (cd == TC_F32) {
+        float *sp = (float *)(void *)tc__ptr(s), *mp = (float *)(void *)tc__ptr(m);
+        for (int64_t i = 0; i < n; i++) sp[i] = logf(sp[i]) + mp[i];
+      } else {
+        double *sp = (double *)(void *)tc__ptr(s), *mp = (double *)(void *)tc__ptr(m);
+        for (int64_t i = 0; i < n; i++) sp[i] = log(sp[i]) + mp[i];
+      }
+    }
+  }
+  tc_tensor_release(src);
+  tc_tensor_release(m);
+  return finish(s, rd);
+}
+
+/* ---- all, any --------------------------------------------------------------------------------- */
+
+static tc_tensor *all_any(const char *fn, const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim,
+                          bool any) {
+  TC__NONNULL_T(t, fn);
+  tc__rshape rs;
+  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  const tc__rkern *k = any ? &rk_any : &rk_all;
+  tc_tensor *src;
+  if (t->dtype == TC_C64) {
+    /* a complex element is true when re or im is non-zero: any over the (re, im) pair first */
+    tc_tensor *v = complex_as_pairs(t);
+    tc_tensor *b = v ? tc__to_dtype_contig(v, TC_BOOL) : NULL;
+    tc_tensor_release(v);
+    if (!b) return NULL;
+    tc__rshape pr;
+    memset(&pr, 0, sizeof pr);
+    pr.mask[t->ndim] = true;
+    pr.onumel = tc__numel(t->sizes, t->ndim);
+    pr.out_ndim = t->ndim;
+    memcpy(pr.out_shape, t->sizes, sizeof(int64_t) * (size_t)t->ndim);
+    src = reduce_into(b, &pr, &rk_any, TC_BOOL, NULL, 0);
+    tc_tensor_release(b);
+  } else {
+    src = as_dtype(t, TC_BOOL);
+  }
+  if (!src) return NULL;
+  tc_tensor *out = reduce_into(src, &rs, k, t->dtype == TC_U8 ? TC_U8 : TC_BOOL, NULL, 0);
+  tc_tensor_release(src);
+  return out;
+}
+
+tc_tensor *tc_all(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  return all_any("tc_all", t, dims, ndims, keepdim, false);
+}
+
+tc_tensor *tc_any(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+  return all_any("tc_any", t, dims, ndims, keepdim, true);
+}
