@@ -28,8 +28,7 @@ static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
 static void seed_state(tc_generator *g, uint64_t seed) {
   g->seed = seed;
   g->state[0] = (uint32_t)(seed & 0xffffffffu);
-  for (uint32_t j = 1; j < TC__MT_N; j++)
-    g->state[j] = 1812433253u * (g->state[j - 1] ^ (g->state[j - 1] >> 30)) + j;
+  for (uint32_t j = 1; j < TC__MT_N; j++) g->state[j] = 1812433253u * (g->state[j - 1] ^ (g->state[j - 1] >> 30)) + j;
   g->next = TC__MT_N; /* twist before the first draw, as PyTorch's left_ = 1 */
   g->has_normal = false;
   g->next_normal = 0;

@@ -23,7 +23,7 @@ struct tc_generator {
   /* Index of the next state word to temper; TC__MT_N means "twist before the next draw" (PyTorch
    * keeps the same information as left_ = TC__MT_N + 1 - next). */
   int next;
-  uint64_t seed; /* the full 64-bit seed (initial_seed); the engine uses its low 32 bits */
+  uint64_t seed;      /* the full 64-bit seed (initial_seed); the engine uses its low 32 bits */
   bool has_normal;    /* a cached second Box-Muller sample is pending */
   double next_normal; /* that sample (standard normal, before mean/std) */
   bool is_default;    /* the process-wide generator, guarded by a mutex */

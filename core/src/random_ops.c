@@ -165,8 +165,8 @@ static inline void sincos8(__m256 x, __m256 *s, __m256 *c) {
   j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
   __m256 y = _mm256_cvtepi32_ps(j);
   __m256 swap_sin = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29));
-  __m256 poly_sin = _mm256_castsi256_ps(
-      _mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), _mm256_setzero_si256()));
+  __m256 poly_sin =
+      _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), _mm256_setzero_si256()));
   x = _mm256_fmadd_ps(y, _mm256_set1_ps(SC_DP1), x);
   x = _mm256_fmadd_ps(y, _mm256_set1_ps(SC_DP2), x);
   x = _mm256_fmadd_ps(y, _mm256_set1_ps(SC_DP3), x);
@@ -259,33 +259,52 @@ typedef enum { GEN_UNIFORM, GEN_NORMAL, GEN_BERNOULLI, GEN_BERNOULLI_T, GEN_RAND
 
 typedef struct {
   gen_kind kind;
-  double a, b;          /* uniform: from, to; normal: mean, std; bernoulli: p */
-  uint64_t range;       /* randint */
-  int64_t base;         /* randint */
-  const void *probs;    /* bernoulli tensor: probabilities in iteration order */
-  bool probs_f64;       /* ... as double (else float) */
-  bool normal_fill;     /* normal: the contiguous >= 16 path */
+  double a, b;       /* uniform: from, to; normal: mean, std; bernoulli: p */
+  uint64_t range;    /* randint */
+  int64_t base;      /* randint */
+  const void *probs; /* bernoulli tensor: probabilities in iteration order */
+  bool probs_f64;    /* ... as double (else float) */
+  bool normal_fill;  /* normal: the contiguous >= 16 path */
 } gen_spec;
 
 /* Writes k int64 values (0/1, or integers in the dtype's range) converted to dt. */
 static void put_i64(char *out, tc_dtype dt, const int64_t *v, int64_t k) {
   switch (dt) {
-    case TC_I64: memcpy(out, v, (size_t)k * sizeof *v); break;
-    case TC_I32: for (int64_t i = 0; i < k; i++) ((int32_t *)(void *)out)[i] = (int32_t)v[i]; break;
-    case TC_I16: for (int64_t i = 0; i < k; i++) ((int16_t *)(void *)out)[i] = (int16_t)v[i]; break;
-    case TC_I8: for (int64_t i = 0; i < k; i++) ((int8_t *)(void *)out)[i] = (int8_t)v[i]; break;
-    case TC_U8: for (int64_t i = 0; i < k; i++) ((uint8_t *)(void *)out)[i] = (uint8_t)v[i]; break;
-    case TC_U16: for (int64_t i = 0; i < k; i++) ((uint16_t *)(void *)out)[i] = (uint16_t)v[i]; break;
-    case TC_BOOL: for (int64_t i = 0; i < k; i++) ((bool *)(void *)out)[i] = v[i] != 0; break;
-    case TC_F32: for (int64_t i = 0; i < k; i++) ((float *)(void *)out)[i] = (float)v[i]; break;
-    case TC_F64: for (int64_t i = 0; i < k; i++) ((double *)(void *)out)[i] = (double)v[i]; break;
+    case TC_I64:
+      memcpy(out, v, (size_t)k * sizeof *v);
+      break;
+    case TC_I32:
+      for (int64_t i = 0; i < k; i++) ((int32_t *)(void *)out)[i] = (int32_t)v[i];
+      break;
+    case TC_I16:
+      for (int64_t i = 0; i < k; i++) ((int16_t *)(void *)out)[i] = (int16_t)v[i];
+      break;
+    case TC_I8:
+      for (int64_t i = 0; i < k; i++) ((int8_t *)(void *)out)[i] = (int8_t)v[i];
+      break;
+    case TC_U8:
+      for (int64_t i = 0; i < k; i++) ((uint8_t *)(void *)out)[i] = (uint8_t)v[i];
+      break;
+    case TC_U16:
+      for (int64_t i = 0; i < k; i++) ((uint16_t *)(void *)out)[i] = (uint16_t)v[i];
+      break;
+    case TC_BOOL:
+      for (int64_t i = 0; i < k; i++) ((bool *)(void *)out)[i] = v[i] != 0;
+      break;
+    case TC_F32:
+      for (int64_t i = 0; i < k; i++) ((float *)(void *)out)[i] = (float)v[i];
+      break;
+    case TC_F64:
+      for (int64_t i = 0; i < k; i++) ((double *)(void *)out)[i] = (double)v[i];
+      break;
     case TC_F16:
       for (int64_t i = 0; i < k; i++) ((uint16_t *)(void *)out)[i] = tc_float_to_half((float)v[i]);
       break;
     case TC_BF16:
       for (int64_t i = 0; i < k; i++) ((uint16_t *)(void *)out)[i] = tc_float_to_bf16((float)v[i]);
       break;
-    default: TC_ASSERT(0 && "put_i64: dtype");
+    default:
+      TC_ASSERT(0 && "put_i64: dtype");
   }
 }
 
@@ -338,9 +357,15 @@ static void gen_normal_scalar(tc_generator *g, char *out, tc_dtype dt, int64_t n
   for (int64_t i = 0; i < n; i++) {
     double v = fma(tc__gen_normal_f64(g), std, mean);
     switch (dt) {
-      case TC_F64: ((double *)(void *)out)[i] = v; break;
-      case TC_F32: ((float *)(void *)out)[i] = (float)v; break;
-      default: ((uint16_t *)(void *)out)[i] = to_half(dt, (float)v); break;
+      case TC_F64:
+        ((double *)(void *)out)[i] = v;
+        break;
+      case TC_F32:
+        ((float *)(void *)out)[i] = (float)v;
+        break;
+      default:
+        ((uint16_t *)(void *)out)[i] = to_half(dt, (float)v);
+        break;
     }
   }
 }
@@ -426,14 +451,22 @@ static void gen_bernoulli(tc_generator *g, char *out, tc_dtype dt, int64_t n, co
 
 static void generate(tc_generator *g, char *out, tc_dtype dt, int64_t n, const gen_spec *s) {
   switch (s->kind) {
-    case GEN_UNIFORM: gen_uniform(g, out, dt, n, s->a, s->b); break;
-    case GEN_NORMAL:
-      if (s->normal_fill) gen_normal_fill(g, out, dt, n, s->a, s->b);
-      else gen_normal_scalar(g, out, dt, n, s->a, s->b);
+    case GEN_UNIFORM:
+      gen_uniform(g, out, dt, n, s->a, s->b);
       break;
-    case GEN_RANDINT: gen_randint(g, out, dt, n, s->range, s->base); break;
+    case GEN_NORMAL:
+      if (s->normal_fill)
+        gen_normal_fill(g, out, dt, n, s->a, s->b);
+      else
+        gen_normal_scalar(g, out, dt, n, s->a, s->b);
+      break;
+    case GEN_RANDINT:
+      gen_randint(g, out, dt, n, s->range, s->base);
+      break;
     case GEN_BERNOULLI:
-    case GEN_BERNOULLI_T: gen_bernoulli(g, out, dt, n, s); break;
+    case GEN_BERNOULLI_T:
+      gen_bernoulli(g, out, dt, n, s);
+      break;
   }
 }
 
@@ -450,9 +483,12 @@ static void iteration_order(const int64_t *sizes, const int64_t *st, int nd, int
     for (int d0 = i - 1; d0 >= 0; d0--) {
       int a = perm[d0], b = perm[d1], cmp = 0;
       if (st[a] != 0 && st[b] != 0) {
-        if (st[a] < st[b]) cmp = -1;
-        else if (st[a] > st[b]) cmp = 1;
-        else if (sizes[a] > sizes[b]) cmp = 1;
+        if (st[a] < st[b])
+          cmp = -1;
+        else if (st[a] > st[b])
+          cmp = 1;
+        else if (sizes[a] > sizes[b])
+          cmp = 1;
       }
       if (cmp > 0) {
         perm[d0] = b;
@@ -580,10 +616,15 @@ static tc_status check_inplace(const char *fn, const tc_tensor *t) {
 
 static double dtype_max(tc_dtype d) {
   switch (d) {
-    case TC_F16: return 65504.0;
-    case TC_BF16: return 3.3895313892515355e38;
-    case TC_F32: case TC_C64: return 3.4028234663852886e38;
-    default: return 1.7976931348623157e308;
+    case TC_F16:
+      return 65504.0;
+    case TC_BF16:
+      return 3.3895313892515355e38;
+    case TC_F32:
+    case TC_C64:
+      return 3.4028234663852886e38;
+    default:
+      return 1.7976931348623157e308;
   }
 }
 
@@ -631,7 +672,8 @@ static tc_tensor *make(const char *fn, const int64_t *shape, int64_t ndim, tc_dt
   if (tc__check_device(fn, dev)) return NULL;
   if (dev.type != TC_DEVICE_CPU) {
     char b[32];
-    tc__error(TC_ERR_UNSUPPORTED, "%s: no random kernel for device %s in this build", fn, tc_device_str(dev, b, sizeof b));
+    tc__error(TC_ERR_UNSUPPORTED, "%s: no random kernel for device %s in this build", fn,
+              tc_device_str(dev, b, sizeof b));
     return NULL;
   }
   return tc__empty(shape, (int)ndim, dt, tc_cpu());
@@ -703,16 +745,21 @@ tc_tensor *tc_randn_like(const tc_tensor *t, const tc_options *opt) {
 
 /* PyTorch's update_from / update_to: for float dtypes, move a bound that does not survive the
  * round trip through the dtype to the nearest representable value inside [from, to). */
-static int64_t float_digits(tc_dtype dt) {
-  return dt == TC_F16 ? 11 : dt == TC_BF16 ? 8 : dt == TC_F32 ? 24 : 53;
-}
+static int64_t float_digits(tc_dtype dt) { return dt == TC_F16 ? 11 : dt == TC_BF16 ? 8 : dt == TC_F32 ? 24 : 53; }
 static int64_t round_trip(tc_dtype dt, int64_t v) {
   double d = (double)v;
   switch (dt) {
-    case TC_F32: d = (double)(float)d; break;
-    case TC_F16: d = (double)tc_half_to_float(tc_float_to_half((float)d)); break;
-    case TC_BF16: d = (double)tc_bf16_to_float(tc_float_to_bf16((float)d)); break;
-    default: break;
+    case TC_F32:
+      d = (double)(float)d;
+      break;
+    case TC_F16:
+      d = (double)tc_half_to_float(tc_float_to_half((float)d));
+      break;
+    case TC_BF16:
+      d = (double)tc_bf16_to_float(tc_float_to_bf16((float)d));
+      break;
+    default:
+      break;
   }
   return tc__double_to_i64(d);
 }
@@ -739,14 +786,36 @@ static int64_t update_to(tc_dtype dt, int64_t to) {
 
 static bool int_bounds(tc_dtype dt, int64_t *mn, int64_t *mx) {
   switch (dt) {
-    case TC_I64: *mn = INT64_MIN; *mx = INT64_MAX; return true;
-    case TC_I32: *mn = INT32_MIN; *mx = INT32_MAX; return true;
-    case TC_I16: *mn = INT16_MIN; *mx = INT16_MAX; return true;
-    case TC_I8: *mn = INT8_MIN; *mx = INT8_MAX; return true;
-    case TC_U8: *mn = 0; *mx = UINT8_MAX; return true;
-    case TC_U16: *mn = 0; *mx = UINT16_MAX; return true;
-    case TC_BOOL: *mn = 0; *mx = 1; return true;
-    default: return false;
+    case TC_I64:
+      *mn = INT64_MIN;
+      *mx = INT64_MAX;
+      return true;
+    case TC_I32:
+      *mn = INT32_MIN;
+      *mx = INT32_MAX;
+      return true;
+    case TC_I16:
+      *mn = INT16_MIN;
+      *mx = INT16_MAX;
+      return true;
+    case TC_I8:
+      *mn = INT8_MIN;
+      *mx = INT8_MAX;
+      return true;
+    case TC_U8:
+      *mn = 0;
+      *mx = UINT8_MAX;
+      return true;
+    case TC_U16:
+      *mn = 0;
+      *mx = UINT16_MAX;
+      return true;
+    case TC_BOOL:
+      *mn = 0;
+      *mx = 1;
+      return true;
+    default:
+      return false;
   }
 }
 
