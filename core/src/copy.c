@@ -1,28 +1,26 @@
 /* core/src/copy.c — contiguous/clone, dtype and device conversion, copy_/fill_/zero_, item(). */
-#include "internal.h"
+#include "autograd/autograd_internal.h"
+#include "views_backward.h"
 
+/* Internal copies record no history: the public op that uses them records its own node. */
 tc_tensor *tc__to_dtype_contig(const tc_tensor *t, tc_dtype dtype) {
+  if (tc__require_cpu("tc_to_dtype", t)) return NULL;
   tc_tensor *out = tc__empty(t->sizes, t->ndim, dtype, t->storage->device);
   if (!out) return NULL;
-  if (tc_copy_inplace(out, t) != TC_OK) {
-    tc_tensor_release(out);
-    return NULL;
-  }
+  tc__cpu_copy(out, t);
   return out;
 }
 
 tc_tensor *tc_clone(const tc_tensor *t) {
   TC__NONNULL_T(t, "tc_clone");
-  return tc__to_dtype_contig(t, t->dtype);
+  return tc__view_record(TC__VIEW_ALIAS, "CloneBackward0", t, tc__to_dtype_contig(t, t->dtype), NULL, 0);
 }
 
 tc_tensor *tc_contiguous(const tc_tensor *t) {
   TC__NONNULL_T(t, "tc_contiguous");
-  if (tc__is_contiguous(t)) {
-    tc_tensor *r = tc_tensor_retain((tc_tensor *)t);
-    tc__scope_record(r); /* the new reference belongs to the scope like any result */
-    return r;
-  }
+  if (tc__is_contiguous(t)) /* a new tensor struct (never the same pointer twice in a scope) */
+    return tc__view_record(TC__VIEW_ALIAS, "AliasBackward0", t, tc__view(t, t->sizes, t->strides, t->ndim, t->offset),
+                           NULL, 0);
   return tc_clone(t);
 }
 
@@ -32,18 +30,19 @@ tc_tensor *tc_to_dtype(const tc_tensor *t, tc_dtype dtype) {
     tc__error(TC_ERR_DTYPE, "tc_to_dtype: invalid dtype %d", (int)dtype);
     return NULL;
   }
-  if (t->dtype == dtype) {
-    tc_tensor *r = tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
-    return r;
-  }
-  return tc__to_dtype_contig(t, dtype);
+  if (t->dtype == dtype)
+    return tc__view_record(TC__VIEW_ALIAS, "AliasBackward0", t, tc__view(t, t->sizes, t->strides, t->ndim, t->offset),
+                           NULL, 0);
+  return tc__view_record(TC__VIEW_TO_DTYPE, "ToCopyBackward0", t, tc__to_dtype_contig(t, dtype), NULL, 0);
 }
 
 tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
   const char *fn = "tc_tensor_to";
   TC__NONNULL_T(t, fn);
   tc_device from = t->storage->device;
-  if (tc_device_equal(from, device)) return tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
+  if (tc_device_equal(from, device))
+    return tc__view_record(TC__VIEW_ALIAS, "AliasBackward0", t, tc__view(t, t->sizes, t->strides, t->ndim, t->offset),
+                           NULL, 0);
   const tc__device_api *api = tc__device_api_for(device.type == TC_DEVICE_CPU ? from : device, fn);
   if (!api || tc__check_device(fn, device)) return NULL;
   if (from.type != TC_DEVICE_CPU && device.type != TC_DEVICE_CPU) {
@@ -54,7 +53,9 @@ tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
   }
   tc_tensor *src = NULL;
   if (from.type == TC_DEVICE_CPU) {
+    tc_no_grad_push();
     src = tc_contiguous(t);
+    tc_no_grad_pop();
   } else if (tc__is_contiguous(t)) {
     src = tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
   } else {
@@ -76,13 +77,65 @@ tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
     tc_tensor_release(out);
     return NULL;
   }
-  return out;
+  return tc__view_record(TC__VIEW_TO_DEVICE, "ToCopyBackward0", t, out, NULL, 0);
+}
+
+/* copy_ backward: nothing flows to dst's old value; src gets the gradient summed to its shape */
+typedef struct {
+  int64_t src_shape[TC_MAX_DIMS];
+  int src_nd;
+  tc_dtype src_dtype;
+} copy_ctx;
+
+static tc_status copy_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const copy_ctx *c = tc__node_ctx(n);
+  if (n->next[0].node && !(gi[0] = tc_zeros_like(go[0], NULL))) return tc_last_status();
+  if (n->next[1].node) {
+    tc_tensor *s = tc__sum_to(go[0], c->src_shape, c->src_nd);
+    gi[1] = s ? tc__grad_as(s, c->src_dtype) : NULL;
+    tc_tensor_release(s);
+    if (!gi[1]) return tc_last_status();
+  }
+  return TC_OK;
+}
+
+static tc_status fill_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  (void)n;
+  gi[0] = tc_zeros_like(go[0], NULL);
+  return gi[0] ? TC_OK : tc_last_status();
+}
+
+/* Makes `node` the history of self after an in-place write (node's inputs were taken from self's
+ * history before the write). */
+static tc_status rewrite_history(tc__node *node, tc_tensor *self) {
+  tc_status s = node ? tc__node_set_output(node, self) : tc_last_status();
+  tc__node_unref(node);
+  return s;
 }
 
 tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src) {
   const char *fn = "tc_copy_inplace";
   TC__NONNULL_S(dst, fn);
   TC__NONNULL_S(src, fn);
+  const tc_tensor *ins[2] = {dst, src};
+  if (tc__grad_needed(2, ins)) {
+    tc_status s = tc__check_inplace(fn, dst);
+    if (s) return s;
+    tc__node *node = tc__node_new("CopyBackwards", copy_backward, 2, ins, sizeof(copy_ctx));
+    if (!node) return tc_last_status();
+    copy_ctx *c = tc__node_ctx(node);
+    memcpy(c->src_shape, src->sizes, sizeof(int64_t) * (size_t)src->ndim);
+    c->src_nd = src->ndim;
+    c->src_dtype = src->dtype;
+    tc_no_grad_push();
+    s = tc_copy_inplace(dst, src);
+    tc_no_grad_pop();
+    if (s) {
+      tc__node_unref(node);
+      return s;
+    }
+    return rewrite_history(node, dst);
+  }
   if (tc__check_same_device(fn, dst, src)) return tc_last_status();
   if (tc__require_cpu(fn, dst)) return tc_last_status();
   int64_t bs[TC_MAX_DIMS];
@@ -102,6 +155,15 @@ tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src) {
 tc_status tc_fill_inplace(tc_tensor *t, double value) {
   TC__NONNULL_S(t, "tc_fill_inplace");
   if (tc__require_cpu("tc_fill_inplace", t)) return tc_last_status();
+  if (tc__grad_needed(1, (const tc_tensor *const *)&t)) {
+    tc_status s = tc__check_inplace("tc_fill_inplace", t);
+    if (s) return s;
+    tc__node *node = tc__node_new("FillBackward0", fill_backward, 1, (const tc_tensor *const *)&t, 0);
+    if (!node) return tc_last_status();
+    tc__cpu_fill(t, value);
+    tc__bump_version(t);
+    return rewrite_history(node, t);
+  }
   tc__cpu_fill(t, value);
   tc__bump_version(t);
   return TC_OK;

@@ -7,7 +7,8 @@
  * rounded back to f16/bf16 when needed. The op lists live in ops/unary.def and ops/binary.def.
  */
 #include <math.h>
-#include "cpu/elementwise_kernels.h"
+#include "autograd/autograd_internal.h"
+#include "elementwise_backward.h"
 
 /* ---- result_type as PyTorch: dim>0 tensors, then 0-d tensors, then scalars by category ------ */
 static tc_dtype combine_categories(tc_dtype higher, tc_dtype lower) {
@@ -160,9 +161,9 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
   if (kout != result) {
     tc_tensor *r = tc__to_dtype_contig(out, result);
     tc_tensor_release(out);
-    return r;
+    out = r;
   }
-  return out;
+  return tc__unary_record(op, t, out);
 }
 
 #define TC_UNARY_FLOAT(name, f32, f64) \
@@ -173,8 +174,11 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
   tc_tensor *tc_##name(const tc_tensor *t) { return unary_op(TC__UN_##name, t, NULL); }
 #include "ops/unary.def"
 
+static tc_tensor *unary_compute(const tc_tensor *x, void *ctx) { return unary_op(*(tc__unary_op *)ctx, x, NULL); }
+
 static tc_status unary_inplace(tc__unary_op op, tc_tensor *self) {
   TC__NONNULL_S(self, unary_names[op]);
+  if (tc__grad_needed(1, (const tc_tensor *const *)&self)) return tc__inplace_with_grad(unary_names[op], self, unary_compute, &op);
   return unary_op(op, self, self) ? TC_OK : tc_last_status();
 }
 tc_status tc_neg_inplace(tc_tensor *self) { return unary_inplace(TC__UN_neg, self); }
@@ -318,9 +322,9 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
   if (kout != result) {
     tc_tensor *r = tc__to_dtype_contig(out, result);
     tc_tensor_release(out);
-    return r;
+    out = r;
   }
-  return out;
+  return tc__binary_record(op, a.t, a.v, b.t, b.v, alpha, out);
 }
 
 #define T_(x) ((operand){(x), 0})
@@ -445,35 +449,59 @@ tc_tensor *tc_logical_xor(const tc_tensor *a, const tc_tensor *b) { return logic
 /* ---- in place ------------------------------------------------------------------------------------ */
 static tc_status inplace_status(tc_tensor *r) { return r ? TC_OK : tc_last_status(); }
 
+typedef struct {
+  const char *fn;
+  tc__binary_op op;
+  operand other;
+  double alpha;
+} inplace_ctx;
+
+static tc_tensor *binary_compute(const tc_tensor *self_value, void *ctx) {
+  const inplace_ctx *c = ctx;
+  return binary_op(c->fn, c->op, T_(self_value), c->other, c->alpha, NULL);
+}
+
+/* self (op)= other: the direct kernel, or under autograd the recorded out-of-place path */
+static tc_status binary_inplace(const char *fn, tc__binary_op op, tc_tensor *self, operand other, double alpha) {
+  const tc_tensor *ins[2] = {self, other.t};
+  if (tc__grad_needed(other.t ? 2 : 1, ins)) {
+    inplace_ctx c = {fn, op, other, alpha};
+    return tc__inplace_with_grad(fn, self, binary_compute, &c);
+  }
+  return inplace_status(binary_op(fn, op, T_(self), other, alpha, self));
+}
+
 tc_status tc_add_inplace(tc_tensor *self, const tc_tensor *other, double alpha) {
   TC__NONNULL_S(self, "tc_add_inplace");
   TC__NONNULL_S(other, "tc_add_inplace");
-  return inplace_status(binary_op("tc_add_inplace", TC__BIN_add, T_(self), T_(other), alpha, self));
+  return binary_inplace("tc_add_inplace", TC__BIN_add, self, T_(other), alpha);
 }
 tc_status tc_sub_inplace(tc_tensor *self, const tc_tensor *other, double alpha) {
   TC__NONNULL_S(self, "tc_sub_inplace");
   TC__NONNULL_S(other, "tc_sub_inplace");
-  return inplace_status(binary_op("tc_sub_inplace", TC__BIN_sub, T_(self), T_(other), alpha, self));
+  return binary_inplace("tc_sub_inplace", TC__BIN_sub, self, T_(other), alpha);
 }
 tc_status tc_mul_inplace(tc_tensor *self, const tc_tensor *other) {
   TC__NONNULL_S(self, "tc_mul_inplace");
   TC__NONNULL_S(other, "tc_mul_inplace");
-  return inplace_status(binary_op("tc_mul_inplace", TC__BIN_mul, T_(self), T_(other), 1.0, self));
+  return binary_inplace("tc_mul_inplace", TC__BIN_mul, self, T_(other), 1.0);
 }
 tc_status tc_div_inplace(tc_tensor *self, const tc_tensor *other) {
   TC__NONNULL_S(self, "tc_div_inplace");
   TC__NONNULL_S(other, "tc_div_inplace");
-  return inplace_status(binary_op("tc_div_inplace", TC__BIN_div, T_(self), T_(other), 1.0, self));
+  return binary_inplace("tc_div_inplace", TC__BIN_div, self, T_(other), 1.0);
 }
 #define SCALAR_INPLACE(pub, op)                                                                    \
   tc_status tc_##pub##_scalar_inplace(tc_tensor *self, double s) {                                 \
     TC__NONNULL_S(self, "tc_" #pub "_scalar_inplace");                                             \
-    return inplace_status(binary_op("tc_" #pub "_scalar_inplace", TC__BIN_##op, T_(self), S_(s), 1.0, self)); \
+    return binary_inplace("tc_" #pub "_scalar_inplace", TC__BIN_##op, self, S_(s), 1.0);                \
   }
 SCALAR_INPLACE(add, add)
 SCALAR_INPLACE(sub, sub)
 SCALAR_INPLACE(mul, mul)
 SCALAR_INPLACE(div, div)
+
+static tc_tensor *pow_compute(const tc_tensor *x, void *ctx) { return tc_pow_scalar(x, *(double *)ctx); }
 
 tc_status tc_pow_scalar_inplace(tc_tensor *self, double s) {
   const char *fn = "tc_pow_scalar_inplace";
@@ -481,6 +509,7 @@ tc_status tc_pow_scalar_inplace(tc_tensor *self, double s) {
   if (tc_dtype_is_integral(self->dtype, true) && !is_int_scalar(s))
     return tc__error(TC_ERR_DTYPE, "%s: result type Float can't be cast to the desired output type %s", fn,
                      tc_dtype_name(self->dtype));
+  if (tc__grad_needed(1, (const tc_tensor *const *)&self)) return tc__inplace_with_grad(fn, self, pow_compute, &s);
   tc_tensor *r = tc_pow_scalar(self, s);
   if (!r) return tc_last_status();
   tc__cpu_copy(self, r);
@@ -533,15 +562,27 @@ static tc_tensor *clamp_op(const char *fn, const tc_tensor *t, double lo, double
   if (compute != result) {
     tc_tensor *r = tc__to_dtype_contig(out, result);
     tc_tensor_release(out);
-    return r;
+    out = r;
   }
-  return out;
+  return tc__clamp_record(t, has_lo ? lo : -INFINITY, has_hi ? hi : INFINITY, out);
 }
 
 tc_tensor *tc_clamp(const tc_tensor *t, double min, double max) { return clamp_op("tc_clamp", t, min, max, NULL); }
 
+typedef struct {
+  double lo, hi;
+} clamp_bounds;
+static tc_tensor *clamp_compute(const tc_tensor *x, void *ctx) {
+  const clamp_bounds *b = ctx;
+  return clamp_op("tc_clamp_inplace", x, b->lo, b->hi, NULL);
+}
+
 tc_status tc_clamp_inplace(tc_tensor *self, double min, double max) {
   TC__NONNULL_S(self, "tc_clamp_inplace");
+  if (tc__grad_needed(1, (const tc_tensor *const *)&self)) {
+    clamp_bounds b = {min, max};
+    return tc__inplace_with_grad("tc_clamp_inplace", self, clamp_compute, &b);
+  }
   return clamp_op("tc_clamp_inplace", self, min, max, self) ? TC_OK : tc_last_status();
 }
 
@@ -553,10 +594,10 @@ tc_tensor *tc_clamp_tensor(const tc_tensor *t, const tc_tensor *min, const tc_te
     return NULL;
   }
   /* min(max(t, lo), hi) with NaN from t propagating, as PyTorch's clamp with tensor bounds */
-  tc_tensor *lo = min ? binary_op(fn, TC__BIN_maximum, T_(t), T_(min), 1.0, NULL) : tc_tensor_retain((tc_tensor *)t);
+  if (!max) return binary_op(fn, TC__BIN_maximum, T_(t), T_(min), 1.0, NULL);
+  if (!min) return binary_op(fn, TC__BIN_minimum, T_(t), T_(max), 1.0, NULL);
+  tc_tensor *lo = binary_op(fn, TC__BIN_maximum, T_(t), T_(min), 1.0, NULL);
   if (!lo) return NULL;
-  if (!min) tc__scope_record(lo);
-  if (!max) return lo;
   tc_tensor *r = binary_op(fn, TC__BIN_minimum, T_(lo), T_(max), 1.0, NULL);
   tc_tensor_release(lo);
   return r;

@@ -101,9 +101,15 @@ void tc__storage_release(tc__storage *s);
 tc_tensor *tc__empty(const int64_t *sizes, int ndim, tc_dtype dtype, tc_device device);
 /* A new tensor struct over base's storage (retained), recorded in the current scope. */
 tc_tensor *tc__view(const tc_tensor *base, const int64_t *sizes, const int64_t *strides, int ndim, int64_t offset);
+/* Frees a tensor's autograd state (autograd/node.c). */
+void tc__autograd_free(tc_tensor *t);
 /* Records a fresh tensor in the current scope (tensor.c calls it for every tensor it makes). */
 void tc__scope_record(tc_tensor *t);
 void tc__scope_forget(tc_tensor *t);
+/* Stops recording new tensors in scopes on this thread (returns the previous state for resume);
+ * code that owns every reference it makes (the autograd engine) runs paused. */
+int tc__scope_pause(void);
+void tc__scope_resume(int was);
 
 int64_t tc__numel(const int64_t *sizes, int ndim);
 void tc__contiguous_strides(const int64_t *sizes, int ndim, int64_t *strides);

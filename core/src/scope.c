@@ -17,6 +17,14 @@ typedef struct {
 } scope_stack;
 
 static _Thread_local scope_stack st;
+static _Thread_local int paused; /* the autograd engine manages its references itself */
+
+int tc__scope_pause(void) {
+  int was = paused;
+  paused = 1;
+  return was;
+}
+void tc__scope_resume(int was) { paused = was; }
 
 void tc_scope_push(void) {
   if (st.depth >= MAX_DEPTH) {
@@ -29,7 +37,7 @@ void tc_scope_push(void) {
 int tc_scope_depth(void) { return st.depth + st.overflow; }
 
 void tc__scope_record(tc_tensor *t) {
-  if (st.depth == 0 || st.overflow) return;
+  if (st.depth == 0 || st.overflow || paused) return;
   if (st.n == st.cap) {
     int64_t cap = st.cap ? st.cap * 2 : 256;
     /* plain realloc: scope bookkeeping is not tensor memory and must not fail a test's Nth

@@ -135,14 +135,12 @@ tc_tensor *tc_tensor_retain(tc_tensor *t) {
   return t;
 }
 
-/* Autograd metadata is freed by the autograd module when it exists; until then none is set. */
-void (*tc__autograd_free_hook)(tc_tensor *t);
 
 void tc_tensor_release(tc_tensor *t) {
   if (!t) return;
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
   if (atomic_load(&t->scoped)) tc__scope_forget(t);
-  if (t->autograd && tc__autograd_free_hook) tc__autograd_free_hook(t);
+  if (t->autograd) tc__autograd_free(t);
   tc__storage_release(t->storage);
   tc__free(t);
 }

@@ -1,6 +1,6 @@
 /* core/src/views.c — ops that return views sharing storage (view, permute, slice, expand, ...)
  * and the shape-only ops built on them (reshape, flatten, chunk, split, unbind). */
-#include "internal.h"
+#include "views_backward.h"
 
 /* Resolves one -1 in shape against numel; checks the product. */
 static tc_status infer_shape(const char *fn, const tc_tensor *t, const int64_t *shape, int64_t ndim, int64_t *out) {
@@ -81,7 +81,8 @@ tc_tensor *tc_view(const tc_tensor *t, const int64_t *shape, int64_t ndim) {
               tc__shape_str(sizes, (int)ndim), tc__tshape(t), tc__shape_str(t->strides, t->ndim));
     return NULL;
   }
-  return tc__view(t, sizes, strides, (int)ndim, t->offset);
+  return tc__view_record(TC__VIEW_RESHAPE, "ViewBackward0", t, tc__view(t, sizes, strides, (int)ndim, t->offset), NULL,
+                         0);
 }
 
 tc_tensor *tc_reshape(const tc_tensor *t, const int64_t *shape, int64_t ndim) {
@@ -89,13 +90,19 @@ tc_tensor *tc_reshape(const tc_tensor *t, const int64_t *shape, int64_t ndim) {
   TC__NONNULL_T(t, fn);
   int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
   if (infer_shape(fn, t, shape, ndim, sizes)) return NULL;
-  if (view_strides(t, sizes, (int)ndim, strides)) return tc__view(t, sizes, strides, (int)ndim, t->offset);
-  tc_tensor *c = tc_clone(t);
-  if (!c) return NULL;
-  tc__contiguous_strides(sizes, (int)ndim, strides);
-  tc_tensor *v = tc__view(c, sizes, strides, (int)ndim, 0);
-  tc_tensor_release(c);
-  return v;
+  tc_tensor *v;
+  if (view_strides(t, sizes, (int)ndim, strides)) {
+    v = tc__view(t, sizes, strides, (int)ndim, t->offset);
+  } else {
+    tc_no_grad_push(); /* the copy's own history is replaced by the one recorded below */
+    tc_tensor *c = tc_clone(t);
+    tc_no_grad_pop();
+    if (!c) return NULL;
+    tc__contiguous_strides(sizes, (int)ndim, strides);
+    v = tc__view(c, sizes, strides, (int)ndim, 0);
+    tc_tensor_release(c);
+  }
+  return tc__view_record(TC__VIEW_RESHAPE, "ReshapeAliasBackward0", t, v, NULL, 0);
 }
 
 tc_tensor *tc_permute(const tc_tensor *t, const int64_t *dims, int64_t ndim) {
@@ -111,6 +118,7 @@ tc_tensor *tc_permute(const tc_tensor *t, const int64_t *dims, int64_t ndim) {
   }
   int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
   bool seen[TC_MAX_DIMS] = {false};
+  int64_t wrapped[TC_MAX_DIMS];
   for (int64_t i = 0; i < ndim; i++) {
     int64_t d = dims[i];
     if (tc__wrap_dim(fn, &d, ndim)) return NULL;
@@ -121,15 +129,19 @@ tc_tensor *tc_permute(const tc_tensor *t, const int64_t *dims, int64_t ndim) {
     seen[d] = true;
     sizes[i] = t->sizes[d];
     strides[i] = t->strides[d];
+    wrapped[i] = d;
   }
-  return tc__view(t, sizes, strides, t->ndim, t->offset);
+  return tc__view_record(TC__VIEW_PERMUTE, "PermuteBackward0", t, tc__view(t, sizes, strides, t->ndim, t->offset),
+                         wrapped, (int)ndim);
 }
 
 tc_tensor *tc_transpose(const tc_tensor *t, int64_t d0, int64_t d1) {
   const char *fn = "tc_transpose";
   TC__NONNULL_T(t, fn);
   if (tc__wrap_dim(fn, &d0, t->ndim) || tc__wrap_dim(fn, &d1, t->ndim)) return NULL;
-  if (t->ndim == 0) return tc__view(t, t->sizes, t->strides, 0, t->offset);
+  if (t->ndim == 0)
+    return tc__view_record(TC__VIEW_ALIAS, "TransposeBackward0", t, tc__view(t, t->sizes, t->strides, 0, t->offset),
+                           NULL, 0);
   int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
   memcpy(sizes, t->sizes, sizeof sizes);
   memcpy(strides, t->strides, sizeof strides);
@@ -137,7 +149,9 @@ tc_tensor *tc_transpose(const tc_tensor *t, int64_t d0, int64_t d1) {
   sizes[d1] = t->sizes[d0];
   strides[d0] = t->strides[d1];
   strides[d1] = t->strides[d0];
-  return tc__view(t, sizes, strides, t->ndim, t->offset);
+  int64_t p[2] = {d0, d1};
+  return tc__view_record(TC__VIEW_TRANSPOSE, "TransposeBackward0", t, tc__view(t, sizes, strides, t->ndim, t->offset), p,
+                         2);
 }
 
 tc_tensor *tc_t(const tc_tensor *t) {
@@ -146,7 +160,9 @@ tc_tensor *tc_t(const tc_tensor *t) {
     tc__error(TC_ERR_SHAPE, "tc_t: expects a tensor with <= 2 dims, got shape %s", tc__tshape(t));
     return NULL;
   }
-  if (t->ndim < 2) return tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
+  if (t->ndim < 2)
+    return tc__view_record(TC__VIEW_ALIAS, "TBackward0", t, tc__view(t, t->sizes, t->strides, t->ndim, t->offset), NULL,
+                           0);
   return tc_transpose(t, 0, 1);
 }
 
@@ -187,7 +203,8 @@ tc_tensor *tc_expand(const tc_tensor *t, const int64_t *shape, int64_t ndim) {
       return NULL;
     }
   }
-  return tc__view(t, sizes, strides, (int)ndim, t->offset);
+  return tc__view_record(TC__VIEW_EXPAND, "ExpandBackward0", t, tc__view(t, sizes, strides, (int)ndim, t->offset), NULL,
+                         0);
 }
 
 tc_tensor *tc_expand_as(const tc_tensor *t, const tc_tensor *other) {
@@ -205,14 +222,16 @@ tc_tensor *tc_squeeze(const tc_tensor *t) {
       sizes[n] = t->sizes[i];
       strides[n++] = t->strides[i];
     }
-  return tc__view(t, sizes, strides, n, t->offset);
+  return tc__view_record(TC__VIEW_RESHAPE, "SqueezeBackward0", t, tc__view(t, sizes, strides, n, t->offset), NULL, 0);
 }
 
 tc_tensor *tc_squeeze_dim(const tc_tensor *t, int64_t dim) {
   const char *fn = "tc_squeeze_dim";
   TC__NONNULL_T(t, fn);
   if (tc__wrap_dim(fn, &dim, t->ndim)) return NULL;
-  if (t->ndim == 0 || t->sizes[dim] != 1) return tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
+  if (t->ndim == 0 || t->sizes[dim] != 1)
+    return tc__view_record(TC__VIEW_ALIAS, "SqueezeBackward1", t, tc__view(t, t->sizes, t->strides, t->ndim, t->offset),
+                           NULL, 0);
   int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
   int n = 0;
   for (int i = 0; i < t->ndim; i++)
@@ -220,7 +239,7 @@ tc_tensor *tc_squeeze_dim(const tc_tensor *t, int64_t dim) {
       sizes[n] = t->sizes[i];
       strides[n++] = t->strides[i];
     }
-  return tc__view(t, sizes, strides, n, t->offset);
+  return tc__view_record(TC__VIEW_RESHAPE, "SqueezeBackward1", t, tc__view(t, sizes, strides, n, t->offset), NULL, 0);
 }
 
 tc_tensor *tc_unsqueeze(const tc_tensor *t, int64_t dim) {
@@ -243,7 +262,7 @@ tc_tensor *tc_unsqueeze(const tc_tensor *t, int64_t dim) {
       strides[n++] = t->strides[i];
     }
   }
-  return tc__view(t, sizes, strides, n, t->offset);
+  return tc__view_record(TC__VIEW_RESHAPE, "UnsqueezeBackward0", t, tc__view(t, sizes, strides, n, t->offset), NULL, 0);
 }
 
 tc_tensor *tc_slice(const tc_tensor *t, int64_t dim, int64_t start, int64_t end, int64_t step) {
@@ -270,7 +289,9 @@ tc_tensor *tc_slice(const tc_tensor *t, int64_t dim, int64_t start, int64_t end,
   memcpy(strides, t->strides, sizeof strides);
   sizes[dim] = (end - start + step - 1) / step;
   strides[dim] = t->strides[dim] * step;
-  return tc__view(t, sizes, strides, t->ndim, t->offset + start * t->strides[dim]);
+  int64_t p[4] = {dim, start, end, step};
+  return tc__view_record(TC__VIEW_SLICE, "SliceBackward0", t,
+                         tc__view(t, sizes, strides, t->ndim, t->offset + start * t->strides[dim]), p, 4);
 }
 
 tc_tensor *tc_narrow(const tc_tensor *t, int64_t dim, int64_t start, int64_t length) {
@@ -313,7 +334,9 @@ tc_tensor *tc_select(const tc_tensor *t, int64_t dim, int64_t index) {
       sizes[k] = t->sizes[i];
       strides[k++] = t->strides[i];
     }
-  return tc__view(t, sizes, strides, k, t->offset + index * t->strides[dim]);
+  int64_t p[2] = {dim, index};
+  return tc__view_record(TC__VIEW_SELECT, "SelectBackward0", t, tc__view(t, sizes, strides, k, t->offset + index * t->strides[dim]),
+                         p, 2);
 }
 
 tc_tensor *tc_flatten(const tc_tensor *t, int64_t start_dim, int64_t end_dim) {

@@ -28,6 +28,7 @@
 #include "ctorch/io.h"
 #include "ctorch/parallel.h"
 #include "ctorch/nn_functional.h"
+#include "ctorch/autograd.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1

@@ -1,0 +1,133 @@
+/* core/src/autograd/gradcheck.c — analytic vs finite-difference gradients (torch.autograd.gradcheck).
+ *
+ * For f(inputs) -> out and a projection v (one-hot vectors when out has <= 16 elements, i.e. the
+ * whole Jacobian; else 4 fixed pseudo-random vectors), compares d sum(out * v) / d x from autograd
+ * with the central difference (L(x + eps) - L(x - eps)) / (2 eps) for every element x of every
+ * input that requires grad. Inputs are perturbed in place and restored.
+ */
+#include <math.h>
+#include "autograd_internal.h"
+
+static tc_status projected(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_t n, void *user,
+                           const tc_tensor *v, double *out_value) {
+  tc_no_grad_push();
+  tc_tensor *y = f(inputs, n, user);
+  tc_tensor *p = y ? tc_mul(y, v) : NULL;
+  tc_tensor *s = p ? tc_sum(p, NULL, 0, false) : NULL;
+  tc_status st = s ? tc_item_double(s, out_value) : tc_last_status();
+  tc_no_grad_pop();
+  tc_tensor_release(s);
+  tc_tensor_release(p);
+  tc_tensor_release(y);
+  return st;
+}
+
+/* projection vector k for an output like `y` */
+static tc_tensor *projection(const tc_tensor *y, int k, bool one_hot) {
+  tc_tensor *v = tc_zeros(y->sizes, y->ndim, TC_OPTS(.dtype = TC_F64));
+  if (!v) return NULL;
+  double *d = (double *)(void *)tc__ptr(v);
+  int64_t n = tc__numel(y->sizes, y->ndim);
+  if (one_hot) {
+    d[k] = 1.0;
+  } else {
+    uint64_t state = 0x9e3779b97f4a7c15ULL * (uint64_t)(k + 1);
+    for (int64_t i = 0; i < n; i++) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      d[i] = (double)(state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+    }
+  }
+  tc_tensor *c = tc_to_dtype(v, y->dtype);
+  tc_tensor_release(v);
+  return c;
+}
+
+static double *element(const tc_tensor *t, int64_t flat) {
+  int64_t off = t->offset;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    off += (flat % t->sizes[d]) * t->strides[d];
+    flat /= t->sizes[d];
+  }
+  return (double *)t->storage->data + off;
+}
+
+tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_t n, void *user, double eps, double atol,
+                       double rtol) {
+  const char *fn = "tc_gradcheck";
+  if (!f || !inputs || n < 1) return tc__error(TC_ERR_ARG, "%s: f and inputs are required", fn);
+  for (int64_t i = 0; i < n; i++) {
+    if (!inputs[i]) return tc__null_arg(fn, "input");
+    if (tc__requires_grad(inputs[i]) && (inputs[i]->dtype != TC_F64 || inputs[i]->storage->device.type != TC_DEVICE_CPU))
+      return tc__error(TC_ERR_DTYPE, "%s: input %lld must be a float64 CPU tensor (got %s)", fn, (long long)i,
+                       tc_dtype_name(inputs[i]->dtype));
+  }
+  int was = tc__scope_pause();
+  tc_status st = TC_OK;
+  tc_tensor *y = f(inputs, n, user);
+  if (!y) {
+    tc__scope_resume(was);
+    return tc_last_status();
+  }
+  if (!tc_dtype_is_floating(y->dtype)) {
+    tc_tensor_release(y);
+    tc__scope_resume(was);
+    return tc__error(TC_ERR_DTYPE, "%s: f must return a floating tensor (got %s)", fn, tc_dtype_name(y->dtype));
+  }
+  int64_t ny = tc__numel(y->sizes, y->ndim);
+  bool one_hot = ny <= 16;
+  int nproj = one_hot ? (int)ny : 4;
+  for (int k = 0; k < nproj && !st; k++) {
+    tc_tensor *v = projection(y, k, one_hot);
+    if (!v) {
+      st = tc_last_status();
+      break;
+    }
+    /* analytic */
+    tc_tensor *yk = f(inputs, n, user);
+    tc_tensor *p = yk ? tc_mul(yk, v) : NULL;
+    tc_tensor *L = p ? tc_sum(p, NULL, 0, false) : NULL;
+    for (int64_t i = 0; i < n && !st; i++) {
+      if (!tc__requires_grad(inputs[i])) continue;
+      if (!L) {
+        st = tc_last_status();
+        break;
+      }
+      tc_tensor *g = NULL;
+      st = tc_autograd_grad((const tc_tensor *const *)&L, 1, NULL, &inputs[i], 1, &g, true, true);
+      if (st) break;
+      tc_tensor *gc = g ? tc_to_dtype(g, TC_F64) : tc_zeros_like(inputs[i], NULL);
+      tc_tensor *gcc = gc ? tc_contiguous(gc) : NULL;
+      tc_tensor_release(g);
+      tc_tensor_release(gc);
+      if (!gcc) {
+        st = tc_last_status();
+        break;
+      }
+      const double *ga = (const double *)(void *)tc__ptr(gcc);
+      int64_t ne = tc__numel(inputs[i]->sizes, inputs[i]->ndim);
+      for (int64_t j = 0; j < ne && !st; j++) {
+        double *x = element(inputs[i], j), x0 = *x, lp = 0, lm = 0;
+        *x = x0 + eps;
+        st = projected(f, inputs, n, user, v, &lp);
+        *x = x0 - eps;
+        if (!st) st = projected(f, inputs, n, user, v, &lm);
+        *x = x0;
+        if (st) break;
+        double num = (lp - lm) / (2 * eps);
+        if (!(fabs(num - ga[j]) <= atol + rtol * fabs(num)))
+          st = tc__error(TC_ERR_STATE,
+                         "%s: Jacobian mismatch for input %lld, element %lld (projection %d): analytic %.10g, "
+                         "numerical %.10g",
+                         fn, (long long)i, (long long)j, k, ga[j], num);
+      }
+      tc_tensor_release(gcc);
+    }
+    tc_tensor_release(L);
+    tc_tensor_release(p);
+    tc_tensor_release(yk);
+    tc_tensor_release(v);
+  }
+  tc_tensor_release(y);
+  tc__scope_resume(was);
+  return st;
+}
