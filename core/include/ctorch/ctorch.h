@@ -29,6 +29,7 @@
 #include "ctorch/parallel.h"
 #include "ctorch/nn_functional.h"
 #include "ctorch/autograd.h"
+#include "ctorch/state_dict.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1
