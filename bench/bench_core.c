@@ -1,0 +1,240 @@
+/* bench/bench_core.c — the ctorch side of bench/run (bench/bench_torch.py is the PyTorch side).
+ *
+ * Runs named benchmarks through ctorch's C API and prints raw timings; bench/compare.py pairs them
+ * with PyTorch's and prints the ratios. Each benchmark: set up inputs, warm up, pick an inner
+ * repeat count so one sample lasts about --target-ms, then time --reps samples. Output lines:
+ *   info <key> <value...>
+ *   result <name> <inner> <ms per op, sample 1> <sample 2> ...
+ *
+ * usage: bench_core [--threads N] [--reps R] [--target-ms T] [--only name,name] [--clock]
+ *   names: mm256 mm1024 mm2048 (tc_mm), sgemm256 sgemm1024 sgemm2048 (cblas_sgemm called directly
+ *   with OpenBLAS's own N threads: run those in a process of their own, since OpenBLAS's threads
+ *   spin after each call and would steal the cores from ctorch's pool), add mul bcast_add sum
+ *   softmax chain cat stack.
+ * --clock measures the core clock (a chain of dependent adds, one per cycle) and prints it.
+ */
+#include <cblas.h>
+#include <ctorch/ctorch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+static void check(const tc_tensor *t, const char *what) {
+  if (!t) {
+    fprintf(stderr, "bench_core: %s failed: %s\n", what, tc_last_error());
+    exit(1);
+  }
+}
+
+/* ---- benchmarks: setup() makes inputs, run() is one operation, teardown() frees ---------------- */
+typedef struct bench bench;
+struct bench {
+  const char *name;
+  int64_t n;               /* size parameter */
+  void (*setup)(bench *b);
+  void (*run)(bench *b);
+  void (*teardown)(bench *b);
+  tc_tensor *x, *y;        /* inputs */
+  tc_tensor *list[64];
+  float *c;                /* sgemm output */
+};
+
+static tc_tensor *rand_t(const int64_t *shape, int64_t nd) {
+  tc_tensor *t = tc_rand(shape, nd, NULL);
+  check(t, "tc_rand");
+  return t;
+}
+
+static void drop(tc_tensor *t, const char *what) {
+  check(t, what);
+  tc_tensor_release(t);
+}
+
+static void teardown_xy(bench *b) {
+  tc_tensor_release(b->x);
+  tc_tensor_release(b->y);
+  free(b->c);
+  for (int i = 0; i < 64; i++) tc_tensor_release(b->list[i]);
+}
+
+/* matmul: (n, n) @ (n, n) in float32 */
+static void setup_mm(bench *b) {
+  b->x = rand_t((int64_t[]){b->n, b->n}, 2);
+  b->y = rand_t((int64_t[]){b->n, b->n}, 2);
+}
+static void run_mm(bench *b) { drop(tc_mm(b->x, b->y), "tc_mm"); }
+
+static int sgemm_threads = 1;
+static void setup_sgemm(bench *b) {
+  setup_mm(b);
+  b->c = malloc(sizeof(float) * (size_t)(b->n * b->n));
+  if (!b->c) exit(1);
+  openblas_set_num_threads(sgemm_threads); /* OpenBLAS with its own threads, as a C user calls it */
+}
+static void run_sgemm(bench *b) {
+  int n = (int)b->n;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, tc_tensor_data(b->x), n,
+              tc_tensor_data(b->y), n, 0.0f, b->c, n);
+}
+
+/* elementwise on 10^7 floats */
+static void setup_vec(bench *b) {
+  b->x = rand_t((int64_t[]){b->n}, 1);
+  b->y = rand_t((int64_t[]){b->n}, 1);
+}
+static void run_add(bench *b) { drop(tc_add(b->x, b->y, 1.0), "tc_add"); }
+static void run_mul(bench *b) { drop(tc_mul(b->x, b->y), "tc_mul"); }
+
+/* (n, n) + (n,) row vector; sum and softmax over the last dim of (n, n) */
+static void setup_sq(bench *b) {
+  b->x = rand_t((int64_t[]){b->n, b->n}, 2);
+  b->y = rand_t((int64_t[]){b->n}, 1);
+}
+static void run_bcast_add(bench *b) { drop(tc_add(b->x, b->y, 1.0), "tc_add (broadcast)"); }
+static void run_sum(bench *b) { drop(tc_sum(b->x, (int64_t[]){-1}, 1, false), "tc_sum"); }
+static void run_softmax(bench *b) { drop(tc_softmax(b->x, -1), "tc_softmax"); }
+
+/* a chain of 10 small ops on (4, 4) tensors: per-op overhead */
+static void setup_chain(bench *b) {
+  b->x = rand_t((int64_t[]){4, 4}, 2);
+  tc_tensor *r = rand_t((int64_t[]){4, 4}, 2);
+  b->y = tc_add_scalar(r, 0.5); /* divisor away from 0 */
+  check(b->y, "tc_add_scalar");
+  tc_tensor_release(r);
+}
+static tc_tensor *step(tc_tensor *prev, tc_tensor *next) {
+  tc_tensor_release(prev);
+  return next;
+}
+static void run_chain(bench *b) {
+  tc_tensor *a = b->x, *d = b->y;
+  tc_tensor *t = tc_add(a, d, 1.0);
+  t = step(t, tc_mul(t, d));
+  t = step(t, tc_sub(t, a, 1.0));
+  t = step(t, tc_div(t, d));
+  t = step(t, tc_neg(t));
+  t = step(t, tc_relu(t));
+  t = step(t, tc_exp(t));
+  t = step(t, tc_tanh(t));
+  t = step(t, tc_add_scalar(t, 1.0));
+  t = step(t, tc_mul_scalar(t, 0.5));
+  drop(t, "chain");
+}
+
+/* cat / stack of 64 (n, n) tensors along dim 0 */
+static void setup_list(bench *b) {
+  for (int i = 0; i < 64; i++) b->list[i] = rand_t((int64_t[]){b->n, b->n}, 2);
+}
+static void run_cat(bench *b) { drop(tc_cat((const tc_tensor *const *)b->list, 64, 0), "tc_cat"); }
+static void run_stack(bench *b) { drop(tc_stack((const tc_tensor *const *)b->list, 64, 0), "tc_stack"); }
+
+#define B(nm, size, su, fn) {.name = nm, .n = size, .setup = su, .run = fn, .teardown = teardown_xy}
+static bench benches[] = {
+    B("mm256", 256, setup_mm, run_mm),
+    B("mm1024", 1024, setup_mm, run_mm),
+    B("mm2048", 2048, setup_mm, run_mm),
+    B("sgemm256", 256, setup_sgemm, run_sgemm),
+    B("sgemm1024", 1024, setup_sgemm, run_sgemm),
+    B("sgemm2048", 2048, setup_sgemm, run_sgemm),
+    B("add", 10000000, setup_vec, run_add),
+    B("mul", 10000000, setup_vec, run_mul),
+    B("bcast_add", 4096, setup_sq, run_bcast_add),
+    B("sum", 4096, setup_sq, run_sum),
+    B("softmax", 4096, setup_sq, run_softmax),
+    B("chain", 4, setup_chain, run_chain),
+    B("cat", 256, setup_list, run_cat),
+    B("stack", 256, setup_list, run_stack),
+};
+
+/* ---- the clock: dependent adds retire one per cycle ------------------------------------------- */
+static double measure_ghz(void) {
+#if defined(__x86_64__)
+  double best = 0;
+  for (int r = 0; r < 5; r++) {
+    uint64_t n = 10000000, x = 0;
+    double t = now_ms();
+    __asm__ volatile(
+        "1:\n\t"
+        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+        "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+        "dec %1\n\tjnz 1b"
+        : "+r"(x), "+r"(n));
+    t = now_ms() - t;
+    double ghz = 1e8 / (t * 1e-3) / 1e9;
+    if (ghz > best) best = ghz;
+  }
+  return best;
+#else
+  return 0;
+#endif
+}
+
+static bool wanted(const char *only, const char *name) {
+  if (!only) return strncmp(name, "sgemm", 5) != 0; /* default: everything through ctorch */
+  size_t n = strlen(name);
+  for (const char *p = only; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return true;
+    if (!e) break;
+    p = e + 1;
+  }
+  return false;
+}
+
+int main(int argc, char **argv) {
+  int threads = 2, reps = 5;
+  double target = 25.0;
+  const char *only = NULL;
+  bool clock = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--target-ms") && i + 1 < argc) target = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--clock")) clock = true;
+    else {
+      fprintf(stderr, "usage: bench_core [--threads N] [--reps R] [--target-ms T] [--only a,b] [--clock]\n");
+      return 2;
+    }
+  }
+  if (threads < 1 || reps < 1) return 2;
+  if (clock) {
+    printf("info clock_ghz %.3f\n", measure_ghz());
+    printf("info openblas %s (%s)\n", openblas_get_corename(), openblas_get_config());
+    return 0;
+  }
+  tc_set_num_threads(threads);
+  sgemm_threads = threads;
+  tc_manual_seed(0);
+  printf("info threads %d\n", threads);
+  for (size_t k = 0; k < sizeof benches / sizeof *benches; k++) {
+    bench *b = &benches[k];
+    if (!wanted(only, b->name)) continue;
+    b->setup(b);
+    b->run(b); /* warm-up: page faults, allocator, pool and OpenBLAS start-up */
+    double t0 = now_ms();
+    b->run(b);
+    double once = now_ms() - t0;
+    int64_t inner = once > 0 ? (int64_t)(target / once) : 1000;
+    if (inner < 1) inner = 1;
+    if (inner > 100000) inner = 100000;
+    printf("result %s %lld", b->name, (long long)inner);
+    for (int r = 0; r < reps; r++) {
+      t0 = now_ms();
+      for (int64_t i = 0; i < inner; i++) b->run(b);
+      printf(" %.6f", (now_ms() - t0) / (double)inner);
+    }
+    printf("\n");
+    fflush(stdout);
+    b->teardown(b);
+  }
+  return 0;
+}

@@ -1,0 +1,103 @@
+"""bench/bench_torch.py — the PyTorch side of bench/run (bench/bench_core.c is the ctorch side).
+
+Runs the same named benchmarks as bench_core, the same way (warm-up, an inner repeat count so a
+sample lasts about --target-ms, --reps samples), and prints the same lines:
+    info <key> <value...>
+    result <name> <inner> <ms per op, sample 1> <sample 2> ...
+The thread setting comes from --threads (torch.set_num_threads); the environment variables that
+also matter (OMP_WAIT_POLICY, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS) are set by the caller, one
+configuration per process, because they are read when torch loads.
+"""
+import argparse
+import time
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--target-ms", type=float, default=25.0)
+    ap.add_argument("--only", default=None)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print("info torch_version", torch.__version__)
+    print("info torch_threads", torch.get_num_threads())
+    cfg = torch.__config__.show()
+    blas = "MKL" if "BLAS_INFO=mkl" in cfg else ("OpenBLAS" if "open" in cfg.lower() else "other")
+    print("info torch_blas", blas)
+
+    def mm(n):
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        return lambda: torch.mm(a, b)
+
+    def vec(op):
+        x, y = torch.rand(10_000_000), torch.rand(10_000_000)
+        return lambda: op(x, y)
+
+    def square(fn):
+        x, r = torch.rand(4096, 4096), torch.rand(4096)
+        return lambda: fn(x, r)
+
+    def chain():
+        a = torch.rand(4, 4)
+        d = torch.rand(4, 4) + 0.5
+
+        def run():
+            t = torch.add(a, d)
+            t = torch.mul(t, d)
+            t = torch.sub(t, a)
+            t = torch.div(t, d)
+            t = torch.neg(t)
+            t = torch.relu(t)
+            t = torch.exp(t)
+            t = torch.tanh(t)
+            t = torch.add(t, 1.0)
+            t = torch.mul(t, 0.5)
+            return t
+
+        return run
+
+    def joined(op):
+        ts = [torch.rand(256, 256) for _ in range(64)]
+        return lambda: op(ts, 0)
+
+    benches = {
+        "mm256": lambda: mm(256),
+        "mm1024": lambda: mm(1024),
+        "mm2048": lambda: mm(2048),
+        "add": lambda: vec(torch.add),
+        "mul": lambda: vec(torch.mul),
+        "bcast_add": lambda: square(lambda x, r: torch.add(x, r)),
+        "sum": lambda: square(lambda x, r: torch.sum(x, dim=-1)),
+        "softmax": lambda: square(lambda x, r: torch.softmax(x, dim=-1)),
+        "chain": chain,
+        "cat": lambda: joined(torch.cat),
+        "stack": lambda: joined(torch.stack),
+    }
+    only = set(args.only.split(",")) if args.only else None
+    for name, make in benches.items():
+        if only is not None and name not in only:
+            continue
+        run = make()
+        run()  # warm-up
+        t0 = time.perf_counter()
+        run()
+        once = (time.perf_counter() - t0) * 1e3
+        inner = int(args.target_ms / once) if once > 0 else 1000
+        inner = max(1, min(inner, 100000))
+        samples = []
+        for _ in range(args.reps):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                run()
+            samples.append((time.perf_counter() - t0) * 1e3 / inner)
+        print("result", name, inner, " ".join("%.6f" % s for s in samples), flush=True)
+
+
+if __name__ == "__main__":
+    with torch.no_grad():
+        main()
