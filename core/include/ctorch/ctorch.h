@@ -30,6 +30,7 @@
 #include "ctorch/nn_functional.h"
 #include "ctorch/autograd.h"
 #include "ctorch/state_dict.h"
+#include "ctorch/nn.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1
