@@ -31,6 +31,7 @@
 #include "ctorch/autograd.h"
 #include "ctorch/state_dict.h"
 #include "ctorch/nn.h"
+#include "ctorch/nn_layers.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1
