@@ -1,0 +1,545 @@
+/* core/src/nn/conv.c — conv1d/conv2d forward and backward on the CPU (im2col + OpenBLAS GEMM).
+ *
+ * Every convolution is resolved once (tc__conv_resolve: checks, 'same'/'valid'/defaults) into a
+ * tc__conv_geom, shared by forward and backward; conv1d is conv2d with H = 1. Layout: x (N, C, H,
+ * W), w (OC, Cg, KH, KW), y (N, OC, OH, OW), all made contiguous in the compute dtype first (f32
+ * or f64; f16/bf16 compute in f32 and round the results back, as PyTorch).
+ *
+ * Per group gi (C = G*Cg, OC = G*OCg), with CK = Cg*KH*KW and L = OH*OW:
+ *   forward  y[n, gi] (OCg, L)  = w[gi] (OCg, CK) x col (CK, L)      col = im2col(x[n, gi])
+ *   grad_w   gw[gi]  (OCg, CK) += gy[n, gi] (OCg, L) x col^T          summed over n
+ *   grad_x   gx[n, gi]          = col2im(w[gi]^T (CK, OCg) x gy[n, gi])
+ *   grad_b   gb[o]              = sum over n and L of gy[n, o]
+ * Paths:
+ *   - 1x1, stride 1, no padding: x[n, gi] (Cg, L) is its own column matrix: plain GEMMs.
+ *   - Cg == 1 (depthwise, and single-input-channel layers such as LeNet's first): a direct
+ *     stencil loop per plane, no GEMM.
+ *   - otherwise im2col into a per-thread buffer that is reused across samples. When L is small,
+ *     B samples share one GEMM (col (CK, B*L)) so the GEMM is wide enough to run at full speed.
+ *
+ * Threads: OpenBLAS runs single-threaded (linalg.c's policy: tc__blas_set_threads pins it to one
+ * thread); ctorch's pool splits the batch. Units of B samples are independent in the forward and
+ * for grad_x. grad_w sums over the batch: units are cut into P parts, P chosen from the shapes
+ * only, each part summing into its own buffer, and the parts are added in order — so results do
+ * not depend on the thread count. All memory is allocated before the parallel region (nothing in a
+ * task can fail): one scratch slot per concurrently running task, claimed with an atomic flag.
+ */
+#include <cblas.h>
+#include <limits.h>
+#include <sched.h>
+#include "nn/conv_internal.h"
+
+/* Output positions o in [0, n_out) with 0 <= o*stride + off < size: [*lo, *hi). */
+static inline void conv_valid_range(int64_t off, int64_t stride, int64_t size, int64_t n_out, int64_t *lo,
+                                    int64_t *hi) {
+  int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t b = size - off > 0 ? (size - off + stride - 1) / stride : 0;
+  if (b > n_out) b = n_out;
+  if (a > b) a = b;
+  *lo = a;
+  *hi = b;
+}
+
+/* ---- plan and shared state of one call ------------------------------------------------------- */
+typedef struct {
+  const tc__conv_geom *g;
+  int64_t CK, L;  /* Cg*KH*KW, OH*OW */
+  bool x_is_col;  /* 1x1, stride 1, no padding */
+  bool direct;    /* Cg == 1 stencil path */
+  int64_t B, U;   /* samples per unit, units */
+  int64_t P;      /* parts of the backward (unit ranges) */
+  const void *x, *w, *b, *gy;
+  void *y, *gx, *gw;
+  bool need_x, need_w;
+  char *partials; /* (P-1) grad_w-sized buffers: part p > 0 sums into partials[p-1] */
+  /* scratch slots: nslots buffers of slot_elems elements (col then tmp) */
+  char *scratch;
+  int64_t col_elems, slot_elems;
+  atomic_int *busy;
+  int nslots;
+} conv_run;
+
+static void *slot_acquire(conv_run *r, size_t es) {
+  for (;;) {
+    for (int i = 0; i < r->nslots; i++) {
+      int expected = 0;
+      if (atomic_compare_exchange_strong(&r->busy[i], &expected, 1))
+        return r->scratch + (size_t)i * (size_t)r->slot_elems * es;
+    }
+    sched_yield(); /* only if the thread count grew since the slots were counted */
+  }
+}
+
+static void slot_release(conv_run *r, void *p, size_t es) {
+  int i = (int)(((char *)p - r->scratch) / ((ptrdiff_t)r->slot_elems * (ptrdiff_t)es));
+  atomic_store(&r->busy[i], 0);
+}
+
+static int64_t part_start(const conv_run *r, int64_t p) { return p * r->U / r->P; }
+
+#define CT float
+#define CSUF f32
+#define CGEMM cblas_sgemm
+#include "nn/conv_kernels.h"
+#include "nn/conv_tasks.h"
+#undef CT
+#undef CSUF
+#undef CGEMM
+#define CT double
+#define CSUF f64
+#define CGEMM cblas_dgemm
+#include "nn/conv_kernels.h"
+#include "nn/conv_tasks.h"
+#undef CT
+#undef CSUF
+#undef CGEMM
+
+/* ---- resolving a call ------------------------------------------------------------------------- */
+static int64_t opt_or(int64_t v, int64_t dflt) { return v == 0 ? dflt : v; }
+
+static bool conv_dtype_ok(tc_dtype d) { return d == TC_F32 || d == TC_F64 || d == TC_F16 || d == TC_BF16; }
+
+/* Largest stride, padding or dilation accepted (keeps every size computation far from overflow). */
+#define CONV_OPT_MAX ((int64_t)1 << 31)
+
+tc_status tc__conv_resolve(const char *fn, int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
+                           const tc_conv_opts *opts, tc__conv_geom *g) {
+  TC__NONNULL_S(x, fn);
+  TC__NONNULL_S(w, fn);
+  tc_status s;
+  if ((s = tc__require_cpu(fn, x)) != TC_OK || (s = tc__check_same_device(fn, x, w)) != TC_OK) return s;
+  if (b && (s = tc__check_same_device(fn, x, b)) != TC_OK) return s;
+  if (!conv_dtype_ok(x->dtype))
+    return tc__error(TC_ERR_DTYPE, "%s: input must be float32, float64, float16 or bfloat16, got %s", fn,
+                     tc_dtype_name(x->dtype));
+  if (w->dtype != x->dtype)
+    return tc__error(TC_ERR_DTYPE, "%s: input is %s but weight is %s (they must match)", fn, tc_dtype_name(x->dtype),
+                     tc_dtype_name(w->dtype));
+  if (b && b->dtype != x->dtype)
+    return tc__error(TC_ERR_DTYPE, "%s: input is %s but bias is %s (they must match)", fn, tc_dtype_name(x->dtype),
+                     tc_dtype_name(b->dtype));
+  if (x->ndim != spatial + 1 && x->ndim != spatial + 2)
+    return tc__error(TC_ERR_SHAPE, "%s: expected a %d-D (unbatched) or %d-D (batched) input, got input %s", fn,
+                     spatial + 1, spatial + 2, tc__tshape(x));
+  if (w->ndim != spatial + 2)
+    return tc__error(TC_ERR_SHAPE, "%s: weight must be %d-D (C_out, C_in/groups, %s), got weight %s", fn, spatial + 2,
+                     spatial == 1 ? "K" : "KH, KW", tc__tshape(w));
+  memset(g, 0, sizeof *g);
+  g->spatial = spatial;
+  g->batched = x->ndim == spatial + 2;
+  const int64_t *xs = x->sizes + (g->batched ? 0 : -1); /* xs[1] is C either way */
+  g->N = g->batched ? x->sizes[0] : 1;
+  g->C = xs[1];
+  g->H = spatial == 2 ? xs[2] : 1;
+  g->W = xs[spatial + 1];
+  g->OC = w->sizes[0];
+  g->KH = spatial == 2 ? w->sizes[2] : 1;
+  g->KW = w->sizes[spatial + 1];
+
+  tc_conv_opts o = opts ? *opts : (tc_conv_opts){0};
+  int64_t st[2] = {opt_or(o.stride[0], 1), opt_or(o.stride[1], 1)};
+  int64_t dl[2] = {opt_or(o.dilation[0], 1), opt_or(o.dilation[1], 1)};
+  int64_t pd[2] = {o.padding[0], o.padding[1]};
+  int64_t groups = opt_or(o.groups, 1);
+  for (int i = 0; i < spatial; i++) {
+    if (st[i] < 1 || st[i] > CONV_OPT_MAX)
+      return tc__error(TC_ERR_ARG, "%s: stride must be positive (and at most 2^31), got %lld", fn, (long long)st[i]);
+    if (dl[i] < 1 || dl[i] > CONV_OPT_MAX)
+      return tc__error(TC_ERR_ARG, "%s: dilation must be positive (and at most 2^31), got %lld", fn,
+                       (long long)dl[i]);
+    if (o.padding_kind == TC_CONV_EXPLICIT && (pd[i] < 0 || pd[i] > CONV_OPT_MAX))
+      return tc__error(TC_ERR_ARG, "%s: padding must be non-negative (and at most 2^31), got %lld", fn,
+                       (long long)pd[i]);
+  }
+  if (groups < 1 || groups > CONV_OPT_MAX)
+    return tc__error(TC_ERR_ARG, "%s: groups must be positive, got %lld", fn, (long long)groups);
+  if (o.padding_kind != TC_CONV_EXPLICIT && o.padding_kind != TC_CONV_SAME && o.padding_kind != TC_CONV_VALID)
+    return tc__error(TC_ERR_ARG, "%s: unknown padding_kind %d", fn, (int)o.padding_kind);
+  if (g->KW < 1 || g->KH < 1)
+    return tc__error(TC_ERR_SHAPE, "%s: weight %s has an empty kernel", fn, tc__tshape(w));
+  if (g->OC % groups != 0)
+    return tc__error(TC_ERR_SHAPE, "%s: weight %s has %lld output channels, not divisible by groups %lld", fn,
+                     tc__tshape(w), (long long)g->OC, (long long)groups);
+  if (w->sizes[1] * groups != g->C)
+    return tc__error(TC_ERR_SHAPE, "%s: weight %s expects %lld input channels (groups %lld) but input %s has %lld", fn,
+                     tc__tshape(w), (long long)(w->sizes[1] * groups), (long long)groups, tc__tshape(x),
+                     (long long)g->C);
+  if (b && (b->ndim != 1 || b->sizes[0] != g->OC))
+    return tc__error(TC_ERR_SHAPE, "%s: bias must be 1-D with %lld elements (weight %s), got bias %s", fn,
+                     (long long)g->OC, tc__tshape(w), tc__tshape(b));
+  g->G = groups;
+  g->Cg = w->sizes[1];
+  g->OCg = g->OC / groups;
+  /* spatial dim i of 2: index 0 is H, 1 is W; conv1d's only dim is W. */
+  int64_t *stv[2] = {&g->sh, &g->sw}, *dlv[2] = {&g->dh, &g->dw}, *lo[2] = {&g->pt, &g->pl}, *hi[2] = {&g->pb, &g->pr};
+  int64_t k[2] = {g->KH, g->KW};
+  g->sh = g->dh = 1;
+  for (int i = 0; i < spatial; i++) {
+    int d = spatial == 2 ? i : 1;
+    *stv[d] = st[i];
+    *dlv[d] = dl[i];
+    if (o.padding_kind == TC_CONV_SAME) {
+      if (st[i] != 1)
+        return tc__error(TC_ERR_ARG, "%s: padding 'same' needs stride 1, got stride %lld", fn, (long long)st[i]);
+      int64_t total = dl[i] * (k[d] - 1);
+      *lo[d] = total / 2; /* PyTorch puts the odd extra cell on the right/bottom */
+      *hi[d] = total - total / 2;
+    } else if (o.padding_kind == TC_CONV_EXPLICIT) {
+      *lo[d] = *hi[d] = pd[i];
+    }
+  }
+  int64_t in[2] = {g->H, g->W}, ksz[2], padded[2], out[2];
+  for (int d = 0; d < 2; d++) {
+    ksz[d] = *dlv[d] * (k[d] - 1) + 1;
+    padded[d] = in[d] + *lo[d] + *hi[d];
+    out[d] = padded[d] >= ksz[d] ? (padded[d] - ksz[d]) / *stv[d] + 1 : 0;
+  }
+  if (padded[0] < ksz[0] || padded[1] < ksz[1]) {
+    if (spatial == 1)
+      return tc__error(TC_ERR_SHAPE,
+                       "%s: padded input size %lld is smaller than the dilated kernel size %lld (input %s, weight %s)",
+                       fn, (long long)padded[1], (long long)ksz[1], tc__tshape(x), tc__tshape(w));
+    return tc__error(TC_ERR_SHAPE,
+                     "%s: padded input size (%lld x %lld) is smaller than the dilated kernel size (%lld x %lld) "
+                     "(input %s, weight %s)",
+                     fn, (long long)padded[0], (long long)padded[1], (long long)ksz[0], (long long)ksz[1],
+                     tc__tshape(x), tc__tshape(w));
+  }
+  g->OH = out[0];
+  g->OW = out[1];
+  return TC_OK;
+}
+
+int tc__conv_out_shape(const tc__conv_geom *g, int64_t *shape) {
+  int n = 0;
+  if (g->batched) shape[n++] = g->N;
+  shape[n++] = g->OC;
+  if (g->spatial == 2) shape[n++] = g->OH;
+  shape[n++] = g->OW;
+  return n;
+}
+
+/* t as a contiguous tensor of dtype dt: t itself (retained) when it already is one. */
+static tc_tensor *as_contig(const tc_tensor *t, tc_dtype dt) {
+  if (t->dtype == dt && tc__is_contiguous(t)) return tc_tensor_retain((tc_tensor *)t);
+  return tc__to_dtype_contig(t, dt);
+}
+
+/* A result computed in dtype dt handed back in `want` (consumes r). */
+static tc_tensor *to_result(tc_tensor *r, tc_dtype want) {
+  if (!r || r->dtype == want) return r;
+  tc_tensor *o = tc__to_dtype_contig(r, want);
+  tc_tensor_release(r);
+  return o;
+}
+
+/* ---- planning --------------------------------------------------------------------------------- */
+/* Columns one GEMM should have at least (B samples are batched until B*L reaches this). */
+#define CONV_MIN_COLS 256
+/* Upper bound on an im2col buffer, per slot, in elements (B is not raised past it). */
+#define CONV_MAX_COL_ELEMS ((int64_t)1 << 21)
+/* Most backward parts, and the most memory their grad_w partial sums may take. */
+#define CONV_MAX_PARTS 16
+#define CONV_PARTIALS_BYTES ((int64_t)32 << 20)
+/* Multiply-adds below which a task is not worth waking the pool for. */
+#define CONV_GRAIN_WORK ((int64_t)1 << 18)
+
+static bool blas_dims_ok(const char *fn, int64_t a, int64_t b, int64_t c) {
+  if (a <= INT_MAX && b <= INT_MAX && c <= INT_MAX) return true;
+  tc__error(TC_ERR_UNSUPPORTED, "%s: convolution too large for BLAS (matrix dims %lld, %lld, %lld)", fn,
+            (long long)a, (long long)b, (long long)c);
+  return false;
+}
+
+static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w) {
+  memset(r, 0, sizeof *r);
+  r->g = g;
+  r->CK = g->Cg * g->KH * g->KW;
+  r->L = g->OH * g->OW;
+  r->x_is_col = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 && g->pl == 0 &&
+                g->pr == 0;
+  r->direct = !r->x_is_col && g->Cg == 1;
+  int64_t B = 1;
+  if (!r->x_is_col && !r->direct && r->L < CONV_MIN_COLS) {
+    B = (CONV_MIN_COLS + r->L - 1) / r->L;
+    int64_t cap = CONV_MAX_COL_ELEMS / (r->CK * r->L > 0 ? r->CK * r->L : 1);
+    if (B > cap) B = cap;
+    if (B > g->N) B = g->N;
+    if (B < 1) B = 1;
+  }
+  r->B = B;
+  r->U = (g->N + B - 1) / B;
+  r->P = r->U;
+  if (backward_w && r->U > 0) {
+    int64_t wbytes = g->OC * r->CK * 8 + 1;
+    int64_t pmax = 1 + CONV_PARTIALS_BYTES / wbytes;
+    r->P = r->U < CONV_MAX_PARTS ? r->U : CONV_MAX_PARTS;
+    if (r->P > pmax) r->P = pmax;
+  }
+  r->col_elems = r->x_is_col || r->direct ? 0 : r->CK * B * r->L;
+  r->slot_elems = r->col_elems + (B > 1 ? g->OCg * B * r->L : 0);
+}
+
+/* Allocates nslots scratch slots for `tasks` parallel tasks. */
+static tc_status alloc_slots(conv_run *r, int64_t tasks, size_t es) {
+  if (r->slot_elems == 0 || tasks == 0) return TC_OK;
+  int64_t nt = tc__num_threads();
+  r->nslots = (int)(tasks < nt ? tasks : nt);
+  r->scratch = tc__aligned_alloc((size_t)r->nslots * (size_t)r->slot_elems * es);
+  if (!r->scratch) return TC_ERR_NOMEM;
+  r->busy = tc__malloc(sizeof(atomic_int) * (size_t)r->nslots);
+  if (!r->busy) {
+    tc__aligned_free(r->scratch);
+    r->scratch = NULL;
+    return TC_ERR_NOMEM;
+  }
+  for (int i = 0; i < r->nslots; i++) atomic_init(&r->busy[i], 0);
+  return TC_OK;
+}
+
+static void free_run(conv_run *r) {
+  tc__aligned_free(r->scratch);
+  tc__free(r->busy);
+  tc__aligned_free(r->partials);
+  r->scratch = r->partials = NULL;
+  r->busy = NULL;
+}
+
+/* OpenBLAS must be single-threaded while the pool calls it (a host program may have changed it). */
+static void blas_one_thread(void) {
+  if (openblas_get_num_threads() != 1) tc__blas_set_threads(1);
+}
+
+static int64_t grain_for(int64_t work_per_item) {
+  int64_t w = work_per_item > 0 ? work_per_item : 1;
+  int64_t gr = CONV_GRAIN_WORK / w;
+  return gr < 1 ? 1 : gr;
+}
+
+/* ---- forward ---------------------------------------------------------------------------------- */
+static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, const tc_tensor *w,
+                               const tc_tensor *b, const tc_conv_opts *opts) {
+  tc__conv_geom g;
+  if (tc__conv_resolve(fn, spatial, x, w, b, opts, &g) != TC_OK) return NULL;
+  tc_dtype dt = tc__compute_dtype(x->dtype);
+  int64_t oshape[4];
+  int ond = tc__conv_out_shape(&g, oshape);
+  conv_run r;
+  plan_run(&r, &g, false);
+  if (!r.direct && !blas_dims_ok(fn, g.OCg, r.CK, r.B * r.L)) return NULL;
+  tc_tensor *xc = as_contig(x, dt), *wc = xc ? as_contig(w, dt) : NULL, *bc = (wc && b) ? as_contig(b, dt) : NULL;
+  tc_tensor *y = (wc && (bc || !b)) ? tc__empty(oshape, ond, dt, x->storage->device) : NULL;
+  if (!y) goto fail;
+  size_t es = tc_dtype_size(dt);
+  int64_t ny = g.N * g.OC * r.L;
+  if (ny > 0 && r.CK == 0) { /* no input channels: the output is the bias (or zero) */
+    tc__cpu_fill(y, 0.0);
+    if (bc) {
+      for (int64_t n = 0; n < g.N; n++)
+        for (int64_t o = 0; o < g.OC; o++) {
+          double bv = tc__load_double(tc__ptr(bc) + (size_t)o * es, dt);
+          for (int64_t l = 0; l < r.L; l++) tc__store_double(tc__ptr(y) + (size_t)((n * g.OC + o) * r.L + l) * es, dt, bv);
+        }
+    }
+  } else if (ny > 0) {
+    r.x = tc__ptr(xc);
+    r.w = tc__ptr(wc);
+    r.b = bc ? tc__ptr(bc) : NULL;
+    r.y = tc__ptr(y);
+    blas_one_thread();
+    if (r.direct) {
+      int64_t items = g.N * g.OC;
+      tc_parallel_for(items, grain_for(r.L * g.KH * g.KW), dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32,
+                      &r);
+    } else {
+      if (alloc_slots(&r, r.U, es) != TC_OK) goto fail;
+      tc_parallel_for(r.U, grain_for(r.B * g.OC * r.CK * r.L), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32, &r);
+    }
+  }
+  free_run(&r);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(bc);
+  return to_result(y, x->dtype);
+fail:
+  free_run(&r);
+  tc_tensor_release(y);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(bc);
+  return NULL;
+}
+
+tc_tensor *tc_conv2d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  return conv_forward("tc_conv2d", 2, x, w, b, opts);
+}
+
+tc_tensor *tc_conv1d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  return conv_forward("tc_conv1d", 1, x, w, b, opts);
+}
+
+/* ---- backward --------------------------------------------------------------------------------- */
+typedef struct {
+  const conv_run *r;
+  void *gb;
+  const void *gy;
+  bool f64;
+} bias_ctx;
+
+static void bias_tasks(int64_t o0, int64_t o1, void *vctx) {
+  const bias_ctx *c = vctx;
+  const tc__conv_geom *g = c->r->g;
+  int64_t L = c->r->L;
+  for (int64_t o = o0; o < o1; o++) {
+    double s = 0;
+    for (int64_t n = 0; n < g->N; n++) {
+      size_t off = (size_t)((n * g->OC + o) * L);
+      s += c->f64 ? row_sum_f64((const double *)c->gy + off, L) : (double)row_sum_f32((const float *)c->gy + off, L);
+    }
+    if (c->f64) ((double *)c->gb)[o] = s;
+    else ((float *)c->gb)[o] = (float)s;
+  }
+}
+
+/* gw += partials[0..P-2], elementwise in part order (deterministic). */
+typedef struct {
+  const conv_run *r;
+  int64_t n;
+  bool f64;
+} reduce_ctx;
+
+static void reduce_tasks(int64_t i0, int64_t i1, void *vctx) {
+  const reduce_ctx *c = vctx;
+  for (int64_t p = 1; p < c->r->P; p++) {
+    if (c->f64) {
+      double *restrict d = c->r->gw;
+      const double *restrict s = (const double *)(void *)c->r->partials + (p - 1) * c->n;
+      for (int64_t i = i0; i < i1; i++) d[i] += s[i];
+    } else {
+      float *restrict d = c->r->gw;
+      const float *restrict s = (const float *)(void *)c->r->partials + (p - 1) * c->n;
+      for (int64_t i = i0; i < i1; i++) d[i] += s[i];
+    }
+  }
+}
+
+static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *grad_out, const tc_tensor *x,
+                               const tc_tensor *w, const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b,
+                               tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b) {
+  if (grad_x) *grad_x = NULL;
+  if (grad_w) *grad_w = NULL;
+  if (grad_b) *grad_b = NULL;
+  if ((need_x && !grad_x) || (need_w && !grad_w) || (need_b && !grad_b))
+    return tc__error(TC_ERR_ARG, "%s: a requested gradient has no output pointer", fn);
+  TC__NONNULL_S(grad_out, fn);
+  tc__conv_geom g;
+  tc_status st = tc__conv_resolve(fn, spatial, x, w, NULL, opts, &g);
+  if (st != TC_OK) return st;
+  if ((st = tc__check_same_device(fn, x, grad_out)) != TC_OK) return st;
+  int64_t oshape[4];
+  int ond = tc__conv_out_shape(&g, oshape);
+  bool same = grad_out->ndim == ond;
+  for (int i = 0; same && i < ond; i++) same = grad_out->sizes[i] == oshape[i];
+  if (!same)
+    return tc__error(TC_ERR_SHAPE, "%s: grad_out is %s but the output of input %s and weight %s is %s", fn,
+                     tc__tshape(grad_out), tc__tshape(x), tc__tshape(w), tc__shape_str(oshape, ond));
+  if (!conv_dtype_ok(grad_out->dtype))
+    return tc__error(TC_ERR_DTYPE, "%s: grad_out must be floating point, got %s", fn,
+                     tc_dtype_name(grad_out->dtype));
+  tc_dtype dt = tc__compute_dtype(x->dtype);
+  size_t es = tc_dtype_size(dt);
+  conv_run r;
+  plan_run(&r, &g, need_w);
+  r.need_x = need_x;
+  r.need_w = need_w;
+  if (!r.direct && (need_x || need_w) && !blas_dims_ok(fn, r.CK, g.OCg, r.B * r.L)) return TC_ERR_UNSUPPORTED;
+  tc_tensor *gyc = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
+  st = TC_ERR_NOMEM;
+  if (!(gyc = as_contig(grad_out, dt))) goto fail;
+  if (need_w && !(xc = as_contig(x, dt))) goto fail;
+  if (need_x && !(wc = as_contig(w, dt))) goto fail;
+  if (need_x && !(gx = tc__empty(x->sizes, x->ndim, dt, x->storage->device))) goto fail;
+  if (need_w && !(gw = tc__empty(w->sizes, w->ndim, dt, x->storage->device))) goto fail;
+  if (need_b && !(gb = tc__empty(&g.OC, 1, dt, x->storage->device))) goto fail;
+  int64_t ny = g.N * g.OC * r.L;
+  if (ny == 0 || r.CK == 0) { /* an empty batch or no channels: zero gradients */
+    if (gx) tc__cpu_fill(gx, 0.0);
+    if (gw) tc__cpu_fill(gw, 0.0);
+    if (gb && ny == 0) tc__cpu_fill(gb, 0.0);
+    need_x = need_w = false;
+  }
+  blas_one_thread();
+  r.gy = tc__ptr(gyc);
+  r.x = xc ? tc__ptr(xc) : NULL;
+  r.w = wc ? tc__ptr(wc) : NULL;
+  r.gx = gx ? tc__ptr(gx) : NULL;
+  r.gw = gw ? tc__ptr(gw) : NULL;
+  if (gb && ny > 0) {
+    bias_ctx bc = {&r, tc__ptr(gb), r.gy, dt == TC_F64};
+    tc_parallel_for(g.OC, grain_for(g.N * r.L), bias_tasks, &bc);
+  }
+  if (r.direct) {
+    if (need_x) {
+      tc_parallel_for(g.N * g.C, grain_for(g.OCg * r.L * g.KH * g.KW),
+                      dt == TC_F64 ? direct_bwd_x_tasks_f64 : direct_bwd_x_tasks_f32, &r);
+    }
+    if (need_w) {
+      tc_parallel_for(g.OC, grain_for(g.N * r.L * g.KH * g.KW),
+                      dt == TC_F64 ? direct_bwd_w_tasks_f64 : direct_bwd_w_tasks_f32, &r);
+    }
+  } else if (need_x || need_w) {
+    int64_t wn = g.OC * r.CK;
+    if (need_w && r.P > 1) {
+      r.partials = tc__aligned_alloc((size_t)(r.P - 1) * (size_t)wn * es);
+      if (!r.partials) goto fail;
+    }
+    if (alloc_slots(&r, r.P, es) != TC_OK) goto fail;
+    int64_t work = (r.U / r.P) * r.B * g.OC * r.CK * r.L * ((need_x ? 1 : 0) + (need_w ? 1 : 0));
+    tc_parallel_for(r.P, grain_for(work), dt == TC_F64 ? bwd_parts_f64 : bwd_parts_f32, &r);
+    if (need_w && r.P > 1) {
+      reduce_ctx rc = {&r, wn, dt == TC_F64};
+      tc_parallel_for(wn, 1 << 14, reduce_tasks, &rc);
+    }
+  }
+  free_run(&r);
+  tc_tensor_release(gyc);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  st = TC_OK;
+  if (gx && !(gx = to_result(gx, x->dtype))) st = TC_ERR_NOMEM;
+  if (gw && !(gw = to_result(gw, x->dtype))) st = TC_ERR_NOMEM;
+  if (gb && !(gb = to_result(gb, x->dtype))) st = TC_ERR_NOMEM;
+  if (st != TC_OK) {
+    tc_tensor_release(gx);
+    tc_tensor_release(gw);
+    tc_tensor_release(gb);
+    return st;
+  }
+  if (need_x || gx) *grad_x = gx;
+  if (gw) *grad_w = gw;
+  if (gb) *grad_b = gb;
+  return TC_OK;
+fail:
+  free_run(&r);
+  tc_tensor_release(gyc);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(gx);
+  tc_tensor_release(gw);
+  tc_tensor_release(gb);
+  return st;
+}
+
+tc_status tc__conv2d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                              const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
+                              tc_tensor **grad_w, tc_tensor **grad_b) {
+  return conv_backward("tc_conv2d_backward", 2, grad_out, x, w, opts, need_x, need_w, need_b, grad_x, grad_w,
+                       grad_b);
+}
+
+tc_status tc__conv1d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                              const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
+                              tc_tensor **grad_w, tc_tensor **grad_b) {
+  return conv_backward("tc_conv1d_backward", 1, grad_out, x, w, opts, need_x, need_w, need_b, grad_x, grad_w,
+                       grad_b);
+}

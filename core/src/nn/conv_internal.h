@@ -1,0 +1,59 @@
+/* core/src/nn/conv_internal.h — convolution geometry and the backward kernels autograd calls.
+ *
+ * tc_conv1d/tc_conv2d (conv.c) and their backward share one resolver, tc__conv_resolve, which
+ * checks the arguments and turns options ('same', 'valid', zeroed defaults) into a tc__conv_geom:
+ * forward and backward therefore always agree on output size and padding. conv1d is conv2d with
+ * H = 1 (KH = 1, stride/dilation 1 and no padding along H).
+ *
+ *   tc_tensor *gx = NULL, *gw = NULL, *gb = NULL;
+ *   tc_status s = tc__conv2d_backward(gy, x, w, opts, true, true, true, &gx, &gw, &gb);
+ *
+ * Not installed; the autograd layer and the tests include it.
+ */
+#ifndef CTORCH_NN_CONV_INTERNAL_H
+#define CTORCH_NN_CONV_INTERNAL_H
+
+#include "ctorch/nn_functional.h"
+#include "internal.h"
+
+/* A convolution with every option resolved. Input (N, C, H, W), weight (OC, Cg, KH, KW) with
+ * C = G * Cg and OC = G * OCg, output (N, OC, OH, OW). */
+typedef struct tc__conv_geom {
+  int spatial;  /* 1 (conv1d) or 2 (conv2d) */
+  bool batched; /* false: the user passed (C, L) / (C, H, W) and gets an unbatched result */
+  int64_t N, C, H, W;
+  int64_t OC, G, Cg, OCg;
+  int64_t KH, KW;
+  int64_t sh, sw, dh, dw; /* stride, dilation */
+  int64_t pt, pb, pl, pr; /* zero padding top, bottom, left, right ('same' may be asymmetric) */
+  int64_t OH, OW;
+} tc__conv_geom;
+
+/* Checks x (and w, b when not NULL: b is optional) for a conv of `spatial` dims and resolves the
+ * options (NULL opts = all defaults). On failure sets a message naming fn and the shapes. */
+tc_status tc__conv_resolve(const char *fn, int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
+                           const tc_conv_opts *opts, tc__conv_geom *g);
+
+/* The user-visible output shape of g (unbatched when the input was); returns its ndim. */
+int tc__conv_out_shape(const tc__conv_geom *g, int64_t *shape);
+
+/* Gradients of y = conv2d(x, w, b, opts) given grad_out (y's shape). For each need_* flag, the
+ * matching *grad_* receives a new tensor (x's, w's and the bias's shape (OC), in x's dtype);
+ * the others are set to NULL. On failure nothing is returned (all three NULL) and a status with a
+ * message is returned. grad_out may be non-contiguous. Deterministic: the results do not depend on
+ * the thread count. */
+tc_status tc__conv2d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                              const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
+                              tc_tensor **grad_w, tc_tensor **grad_b);
+tc_status tc__conv1d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                              const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
+                              tc_tensor **grad_w, tc_tensor **grad_b);
+
+/* Gradient of y = tc_pad(x, pad, npad, mode, value) with respect to x, for an x of input_shape:
+ * a new tensor of input_shape in grad_out's dtype (floating point). reflect/replicate/circular
+ * add up the gradients of the cells they duplicate; constant padding's fill gets none. NULL with
+ * a message on failure (same checks as tc_pad, and grad_out must have the padded shape). */
+tc_tensor *tc__pad_backward(const tc_tensor *grad_out, const int64_t *input_shape, int64_t ndim, const int64_t *pad,
+                            int64_t npad, tc_pad_mode mode);
+
+#endif
