@@ -62,6 +62,44 @@ static void cat_copy_range(int64_t b, int64_t e, void *vctx) {
   }
 }
 
+/* Copies output rows [b, e) from the fast parts, in blocks of rows that stay in L1 while every
+ * part writes its chunk into them. For small chunks (stack along the last dim: one element per
+ * part per row), where one memcpy call per chunk would cost more than the copy. */
+#define DEF_ROWS_COPY(ES)                                                                        \
+  static void rows_copy_##ES(char *out, const char *src, int64_t row, int64_t n) {              \
+    for (int64_t o = 0; o < n; o++) memcpy(out + o * row, src + o * ES, ES);                     \
+  }
+DEF_ROWS_COPY(1)
+DEF_ROWS_COPY(2)
+DEF_ROWS_COPY(4)
+DEF_ROWS_COPY(8)
+DEF_ROWS_COPY(16)
+
+#define CAT_BLOCK_BYTES (16 << 10)
+
+static void cat_copy_rows(int64_t b, int64_t e, void *vctx) {
+  const cat_ctx *c = vctx;
+  int64_t block = CAT_BLOCK_BYTES / c->row > 1 ? CAT_BLOCK_BYTES / c->row : 1;
+  for (int64_t o0 = b; o0 < e; o0 += block) {
+    int64_t n = e - o0 < block ? e - o0 : block;
+    for (int64_t i = 0; i < c->nparts; i++) {
+      const cat_part *p = &c->parts[i];
+      if (!p->fast) continue;
+      char *out = c->out + o0 * c->row + p->row_off;
+      const char *src = p->src + o0 * p->chunk;
+      switch (p->chunk) {
+        case 1: rows_copy_1(out, src, c->row, n); break;
+        case 2: rows_copy_2(out, src, c->row, n); break;
+        case 4: rows_copy_4(out, src, c->row, n); break;
+        case 8: rows_copy_8(out, src, c->row, n); break;
+        case 16: rows_copy_16(out, src, c->row, n); break;
+        default:
+          for (int64_t o = 0; o < n; o++) memcpy(out + o * c->row, src + o * p->chunk, (size_t)p->chunk);
+      }
+    }
+  }
+}
+
 /* Parallel only when there is enough to copy for the pool's wake-up to pay off. */
 #define CAT_PARALLEL_BYTES (1 << 20)
 #define CAT_GRAIN_BYTES (256 << 10)
@@ -177,8 +215,15 @@ static tc_tensor *cat_impl(const char *fn, const tc_tensor *const *ts, int64_t n
   int64_t nbytes = rows * row;
   if (any_fast && nbytes > 0) {
     cat_ctx c = {parts, np, tc__ptr(out), row};
-    if (nbytes >= CAT_PARALLEL_BYTES) tc_parallel_for(nbytes, CAT_GRAIN_BYTES, cat_copy_range, &c);
-    else cat_copy_range(0, nbytes, &c);
+    if (rows > 1 && row < 512 * np) { /* small chunks: row blocks */
+      int64_t grain = CAT_GRAIN_BYTES / row > 1 ? CAT_GRAIN_BYTES / row : 1;
+      if (nbytes >= CAT_PARALLEL_BYTES) tc_parallel_for(rows, grain, cat_copy_rows, &c);
+      else cat_copy_rows(0, rows, &c);
+    } else if (nbytes >= CAT_PARALLEL_BYTES) {
+      tc_parallel_for(nbytes, CAT_GRAIN_BYTES, cat_copy_range, &c);
+    } else {
+      cat_copy_range(0, nbytes, &c);
+    }
   }
   for (int64_t k = 0; k < np; k++) {
     const cat_part *p = &parts[k];

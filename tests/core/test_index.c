@@ -162,6 +162,11 @@ START_TEST(test_scatter) {
   CHECK(tc_scatter_add(fx("sa_h_self"), 0, fx("sa_h_i"), fx("sa_h_src")), "sa_h_out");
   tc_tensor *ii = T_I64(SHAPE(2, 3), 2, 0, 0, 2, 1, 1, 1);
   CHECK(tc_scatter_add(fx("sa_int_self"), 1, ii, tc_full(SHAPE(2, 3), 2, 5, TC_OPTS(.dtype = TC_I32))), "sa_int_out");
+  /* 0-d self: scatter_add of two values into the one element */
+  tc_tensor *z = tc_scatter_add(tc_scalar_tensor(1, NULL), 0, I64(0, 0), T_F32(SHAPE(2), 1, 5, 6));
+  double zv;
+  ck_assert_int_eq(tc_item_double(z, &zv), TC_OK);
+  ck_assert(zv == 12.0);
   /* the input is not modified; empty index returns a copy */
   EQ(self, fx("sc_self"), "scatter leaves input");
   tc_tensor *c = tc_scatter(self, 0, tc_zeros(SHAPE(0), 1, TC_OPTS(.dtype = TC_I64)), src);
