@@ -1,6 +1,6 @@
-/* core/src/index_kernels.h — checks and CPU kernels shared by the indexing ops (index.c: index_select,
- * gather, scatter, index_add; mask.c: masked_fill, masked_select, where; advindex.c: tc_index and
- * tc_index_put_inplace). Not installed.
+/* core/src/index_kernels.h — checks and CPU kernels shared by the indexing ops, implemented in
+ * index_kernels.c and used by index.c (index_select, gather, scatter, index_add), mask.c
+ * (masked_fill, masked_select, where) and advindex.c (tc_index, tc_index_put_inplace). Not installed.
  *
  * Indices are int64 or int32 tensors. Kernels never check bounds: every caller validates all index
  * values first (tc__check_index_range), so a bad index is reported before anything is written.
@@ -8,7 +8,7 @@
 #ifndef CTORCH_INDEX_KERNELS_H
 #define CTORCH_INDEX_KERNELS_H
 
-#include "internal.h"
+#include "dtype_macros.h"
 
 /* TC_ERR_DTYPE unless idx is int64 or int32 ("fn: <what> must be int64 or int32, got float32"). */
 tc_status tc__check_index_dtype(const char *fn, const char *what, const tc_tensor *idx);
@@ -38,5 +38,45 @@ void tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tenso
  * unless `unique` says no two elements hit one location. */
 void tc__index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul, bool accumulate,
                        bool unique);
+
+/* ---- element addition per dtype: d + s * alpha, integers wrap, bool is or --------------------- */
+/* ADD_<KIND>(T, d, s, a) for the kinds of ADD_TYPES; f16/bf16 compute in float and round per step. */
+
+typedef struct {
+  double f;  /* alpha for float types */
+  int64_t i; /* alpha for integer types (already converted, as PyTorch's alpha.to<T>()) */
+  bool b;
+} add_alpha;
+
+static inline add_alpha tc__make_alpha(double alpha) {
+  add_alpha a = {alpha, tc__double_to_i64(alpha), alpha != 0};
+  return a;
+}
+
+#define ADD_FLT(T, d, s, a) ((T)((d) + (s) * (T)(a).f))
+#define ADD_HALF(T, d, s, a) tc_float_to_half(tc_half_to_float(d) + tc_half_to_float(s) * (float)(a).f)
+#define ADD_BF16(T, d, s, a) tc_float_to_bf16(tc_bf16_to_float(d) + tc_bf16_to_float(s) * (float)(a).f)
+#define ADD_I64(T, d, s, a) ((T)((uint64_t)(d) + (uint64_t)(s) * (uint64_t)(a).i))
+#define ADD_INT(T, d, s, a) ((T)((uint32_t)(d) + (uint32_t)(s) * (uint32_t)(a).i))
+#define ADD_BOOL(T, d, s, a) ((d) | ((s) & (a).b))
+#define ADD_CPLX(T, d, s, a) ((d) + (s) * (float)(a).f)
+
+#define ADD_TYPES(X)              \
+  X(TC_F32, f32, float, FLT)      \
+  X(TC_F64, f64, double, FLT)     \
+  X(TC_F16, f16, uint16_t, HALF)  \
+  X(TC_BF16, bf16, uint16_t, BF16) \
+  X(TC_I64, i64, int64_t, I64)    \
+  X(TC_I32, i32, int32_t, INT)    \
+  X(TC_I16, i16, int16_t, INT)    \
+  X(TC_I8, i8, int8_t, INT)       \
+  X(TC_U8, u8, uint8_t, INT)      \
+  X(TC_U16, u16, uint16_t, INT)   \
+  X(TC_BOOL, b8, bool, BOOL)      \
+  X(TC_C64, c64, tc__c64, CPLX)
+
+/* Copies by element size: any dtype moves as 1, 2, 4 or 8 raw bytes. */
+#define COPY_SIZES(X) X(1, uint8_t) X(2, uint16_t) X(4, uint32_t) X(8, uint64_t)
+static inline int tc__size_slot(size_t es) { return es == 1 ? 0 : es == 2 ? 1 : es == 4 ? 2 : 3; }
 
 #endif

@@ -13,9 +13,6 @@
  */
 #include "index_kernels.h"
 
-#define SEL_SIZES(X) X(1, uint8_t) X(2, uint16_t) X(4, uint32_t) X(8, uint64_t)
-static int size_slot(size_t es) { return es == 1 ? 0 : es == 2 ? 1 : es == 4 ? 2 : 3; }
-
 static tc_status check_mask(const char *fn, const tc_tensor *mask, bool allow_u8) {
   if (mask->dtype == TC_BOOL || (allow_u8 && mask->dtype == TC_U8)) return TC_OK;
   return tc__error(TC_ERR_DTYPE, "%s: %s must be bool, got %s", fn, allow_u8 ? "condition" : "mask",
@@ -44,7 +41,7 @@ static tc_status check_mask(const char *fn, const tc_tensor *mask, bool allow_u8
       memcpy(o, &x, ES);                                                                              \
     }                                                                                                 \
   }
-SEL_SIZES(DEF_MFILL)
+COPY_SIZES(DEF_MFILL)
 static const tc__loop_fn mfill_fns[4] = {mfill_1, mfill_2, mfill_4, mfill_8};
 
 /* ptrs: self, mask. self = mask ? value : self. */
@@ -63,7 +60,7 @@ static const tc__loop_fn mfill_fns[4] = {mfill_1, mfill_2, mfill_4, mfill_8};
     for (int64_t i = 0; i < n; i++, o += st[0], m += st[1])                                           \
       if (*(const uint8_t *)m) memcpy(o, &v, ES);                                                     \
   }
-SEL_SIZES(DEF_MFILL_INPLACE)
+COPY_SIZES(DEF_MFILL_INPLACE)
 static const tc__loop_fn mfill_inplace_fns[4] = {mfill_inplace_1, mfill_inplace_2, mfill_inplace_4, mfill_inplace_8};
 
 tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double value) {
@@ -86,7 +83,7 @@ tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double valu
     return NULL;
   }
   const tc_tensor *ops[3] = {out, te, me};
-  tc__foreach(3, ops, mfill_fns[size_slot(tc_dtype_size(t->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  tc__foreach(3, ops, mfill_fns[tc__size_slot(tc_dtype_size(t->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(te);
   tc_tensor_release(me);
   return out;
@@ -110,7 +107,7 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
   tc_tensor *me = tc__expand_to(mask, self->sizes, self->ndim);
   if (!me) return tc_last_status();
   const tc_tensor *ops[2] = {self, me};
-  tc__foreach(2, ops, mfill_inplace_fns[size_slot(tc_dtype_size(self->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  tc__foreach(2, ops, mfill_inplace_fns[tc__size_slot(tc_dtype_size(self->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(me);
   tc__bump_version(self);
   return TC_OK;
@@ -147,7 +144,7 @@ typedef struct {
       }                                                                                               \
     c->cursor = o;                                                                                    \
   }
-SEL_SIZES(DEF_MSELECT)
+COPY_SIZES(DEF_MSELECT)
 static const tc__loop_fn mselect_fns[4] = {mselect_1, mselect_2, mselect_4, mselect_8};
 
 tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
@@ -170,7 +167,7 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
     if (out && count > 0) {
       select_ctx c = {tc__ptr(out), tc_dtype_size(t->dtype)};
       const tc_tensor *ops[2] = {te, me};
-      tc__foreach(2, ops, mselect_fns[size_slot(c.es)], &c, 0); /* serial: keeps row-major order */
+      tc__foreach(2, ops, mselect_fns[tc__size_slot(c.es)], &c, 0); /* serial: keeps row-major order */
     }
   }
   tc_tensor_release(te);
@@ -219,7 +216,7 @@ static tc_dtype result_type2(const tc_tensor *a, const tc_tensor *b) {
     for (int64_t i = 0; i < n; i++, o += st[0], c += st[1], a += st[2], b += st[3])                   \
       memcpy(o, *(const uint8_t *)c ? a : b, ES);                                                     \
   }
-SEL_SIZES(DEF_WHERE)
+COPY_SIZES(DEF_WHERE)
 static const tc__loop_fn where_fns[4] = {where_1, where_2, where_4, where_8};
 
 /* t itself (a new view) when it has dtype d, else a converted contiguous copy. */
@@ -254,7 +251,7 @@ tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *
   tc_tensor *be = ae ? tc__expand_to(bc, bs, nb) : NULL;
   if (be) {
     const tc_tensor *ops[4] = {out, ce, ae, be};
-    tc__foreach(4, ops, where_fns[size_slot(tc_dtype_size(rt))], NULL, TC__GRAIN_ELEMENTWISE);
+    tc__foreach(4, ops, where_fns[tc__size_slot(tc_dtype_size(rt))], NULL, TC__GRAIN_ELEMENTWISE);
   } else {
     tc_tensor_release(out);
     out = NULL;
