@@ -108,7 +108,19 @@ static tc_status fill_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi
 /* Makes `node` the history of self after an in-place write (node's inputs were taken from self's
  * history before the write). */
 static tc_status rewrite_history(tc__node *node, tc_tensor *self) {
-  tc_status s = node ? tc__node_set_output(node, self) : tc_last_status();
+  if (!node) return tc_last_status();
+  /* the node's output metadata is self's (shape, dtype) */
+  tc_status s = TC_OK;
+  node->out_meta = tc__calloc(sizeof(tc__tensor_meta));
+  if (!node->out_meta) s = TC_ERR_NOMEM;
+  if (!s) {
+    node->n_outputs = 1;
+    memcpy(node->out_meta->sizes, self->sizes, sizeof self->sizes);
+    node->out_meta->ndim = self->ndim;
+    node->out_meta->dtype = self->dtype;
+    node->out_meta->device = self->storage->device;
+    s = tc__inplace_commit(self, node, 0);
+  }
   tc__node_unref(node);
   return s;
 }

@@ -35,6 +35,8 @@ struct tc_tensor {
   int64_t strides[TC_MAX_DIMS]; /* elements */
   atomic_int scoped;            /* 1 while a scope holds this tensor's creation reference */
   void *autograd;               /* autograd metadata (grad_fn, grad, requires_grad); NULL if none */
+  struct tc_tensor *base;       /* for views made by view ops: the root tensor they view (retained);
+                                   in-place autograd rewrites the base's history (CopySlices) */
 };
 
 /* ---- errors (error.c) ------------------------------------------------------------------------ */

@@ -141,6 +141,7 @@ void tc_tensor_release(tc_tensor *t) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
   if (atomic_load(&t->scoped)) tc__scope_forget(t);
   if (t->autograd) tc__autograd_free(t);
+  tc_tensor_release(t->base);
   tc__storage_release(t->storage);
   tc__free(t);
 }

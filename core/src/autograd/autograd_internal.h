@@ -112,7 +112,13 @@ tc_tensor *tc__grad_as(const tc_tensor *grad, tc_dtype dtype);
 
 /* In-place ops: checks (leaf requiring grad is an error) and history rewrite. */
 tc_status tc__check_inplace(const char *fn, const tc_tensor *self);
-/* dst takes src's grad_fn and output_nr (an in-place op's result history). */
+/* dst takes src's grad_fn and output_nr (an in-place op's result history), via
+ * tc__inplace_commit. */
 tc_status tc__take_history(tc_tensor *dst, const tc_tensor *src);
+/* After an in-place write into self whose new value is output value_nr of `value`: sets self's
+ * history, or for a view rewrites its base's history with CopySlices (copy_slices.c). */
+tc_status tc__inplace_commit(tc_tensor *self, tc__node *value, int value_nr);
+/* Sets t's grad_fn (retained) and output_nr. */
+tc_status tc__set_history(tc_tensor *t, tc__node *node, int output_nr);
 
 #endif

@@ -380,20 +380,29 @@ tc_status tc_tensor_remove_hook(tc_tensor *t, int64_t handle) {
 }
 
 tc_status tc__check_inplace(const char *fn, const tc_tensor *self) {
+  if (!tc_is_grad_enabled()) return TC_OK;
   const tc__autograd_meta *m = meta_of(self);
-  if (tc_is_grad_enabled() && m && m->requires_grad && !m->grad_fn)
+  if (m && m->requires_grad && !m->grad_fn)
     return tc__error(TC_ERR_STATE, "%s: a leaf tensor that requires grad is being used in an in-place operation", fn);
+  const tc__autograd_meta *bm = self->base ? meta_of(self->base) : NULL;
+  if (bm && bm->requires_grad && !bm->grad_fn)
+    return tc__error(TC_ERR_STATE,
+                     "%s: a view of a leaf tensor that requires grad is being used in an in-place operation", fn);
+  return TC_OK;
+}
+
+tc_status tc__set_history(tc_tensor *t, tc__node *node, int output_nr) {
+  tc__autograd_meta *m = meta_get(t);
+  if (!m) return TC_ERR_NOMEM;
+  atomic_fetch_add(&node->refcount, 1);
+  if (m->grad_fn) tc__node_unref(m->grad_fn);
+  m->grad_fn = node;
+  m->output_nr = output_nr;
   return TC_OK;
 }
 
 tc_status tc__take_history(tc_tensor *dst, const tc_tensor *src) {
   const tc__autograd_meta *sm = meta_of(src);
   if (!sm || !sm->grad_fn) return TC_OK;
-  tc__autograd_meta *m = meta_get(dst);
-  if (!m) return TC_ERR_NOMEM;
-  atomic_fetch_add(&sm->grad_fn->refcount, 1);
-  if (m->grad_fn) tc__node_unref(m->grad_fn);
-  m->grad_fn = sm->grad_fn;
-  m->output_nr = sm->output_nr;
-  return TC_OK;
+  return tc__inplace_commit(dst, sm->grad_fn, sm->output_nr);
 }

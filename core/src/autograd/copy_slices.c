@@ -1,0 +1,100 @@
+/* core/src/autograd/copy_slices.c — autograd for in-place writes into views.
+ *
+ * When an in-place op writes into a view v of a base b (x[0].mul_(2), t[:, 1] = w), the new
+ * value of b is "b with v's region replaced by the op's result". So b's history becomes a
+ * CopySlices node with two inputs: b's previous history (which receives the gradient outside the
+ * region) and the op's node (which receives the gradient of the region); v's history becomes an
+ * AsStridedBackward0 view of b's new history. Geometry is kept in storage terms (sizes, strides,
+ * offset of both b and v), so any layout of b works: gradients go through a zero buffer spanning
+ * the storage elements both can reach.
+ */
+#include "autograd_internal.h"
+
+typedef struct {
+  int64_t span; /* buffer elements, relative to `origin` */
+  int64_t b_sizes[TC_MAX_DIMS], b_strides[TC_MAX_DIMS], b_off;
+  int64_t v_sizes[TC_MAX_DIMS], v_strides[TC_MAX_DIMS], v_off;
+  int b_nd, v_nd;
+} slices_ctx;
+
+static int64_t reach(const int64_t *sizes, const int64_t *strides, int nd, int64_t off) {
+  int64_t r = off;
+  for (int i = 0; i < nd; i++)
+    if (sizes[i] > 0) r += (sizes[i] - 1) * strides[i];
+  return r;
+}
+
+static void fill_ctx(slices_ctx *c, const tc_tensor *base, const tc_tensor *view) {
+  int64_t origin = base->offset < view->offset ? base->offset : view->offset;
+  memcpy(c->b_sizes, base->sizes, sizeof base->sizes);
+  memcpy(c->b_strides, base->strides, sizeof base->strides);
+  memcpy(c->v_sizes, view->sizes, sizeof view->sizes);
+  memcpy(c->v_strides, view->strides, sizeof view->strides);
+  c->b_nd = base->ndim;
+  c->v_nd = view->ndim;
+  c->b_off = base->offset - origin;
+  c->v_off = view->offset - origin;
+  int64_t rb = reach(c->b_sizes, c->b_strides, c->b_nd, c->b_off);
+  int64_t rv = reach(c->v_sizes, c->v_strides, c->v_nd, c->v_off);
+  c->span = (rb > rv ? rb : rv) + 1;
+}
+
+/* A zero buffer with views in base and view geometry. */
+static tc_status geometry(const slices_ctx *c, const tc_tensor *like, tc_tensor **buf, tc_tensor **bview,
+                          tc_tensor **vview) {
+  *buf = tc_zeros(&c->span, 1, TC_OPTS(.dtype = like->dtype, .device = like->storage->device));
+  if (!*buf) return tc_last_status();
+  *bview = tc__view(*buf, c->b_sizes, c->b_strides, c->b_nd, c->b_off);
+  *vview = *bview ? tc__view(*buf, c->v_sizes, c->v_strides, c->v_nd, c->v_off) : NULL;
+  return *vview ? TC_OK : tc_last_status();
+}
+
+static tc_status copy_slices_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const slices_ctx *c = tc__node_ctx(n);
+  tc_tensor *buf = NULL, *bv = NULL, *vv = NULL;
+  tc_status s = geometry(c, go[0], &buf, &bv, &vv);
+  if (!s) s = tc_copy_inplace(bv, go[0]);
+  if (!s && n->next[1].node && !(gi[1] = tc_clone(vv))) s = tc_last_status();
+  if (!s && n->next[0].node) {
+    s = tc_zero_inplace(vv); /* the region was overwritten: no gradient to the old base there */
+    if (!s && !(gi[0] = tc_clone(bv))) s = tc_last_status();
+  }
+  tc_tensor_release(vv);
+  tc_tensor_release(bv);
+  tc_tensor_release(buf);
+  return s;
+}
+
+static tc_status as_strided_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const slices_ctx *c = tc__node_ctx(n);
+  tc_tensor *buf = NULL, *bv = NULL, *vv = NULL;
+  tc_status s = geometry(c, go[0], &buf, &bv, &vv);
+  if (!s) s = tc_copy_inplace(vv, go[0]);
+  if (!s && !(gi[0] = tc_clone(bv))) s = tc_last_status();
+  tc_tensor_release(vv);
+  tc_tensor_release(bv);
+  tc_tensor_release(buf);
+  return s;
+}
+
+tc_status tc__inplace_commit(tc_tensor *self, tc__node *value, int value_nr) {
+  tc_tensor *base = self->base;
+  if (!base) return tc__set_history(self, value, value_nr); /* not a view: the op's node */
+  const tc_tensor *in[1] = {base};
+  tc__node *cs = tc__node_new("CopySlices", copy_slices_backward, 2, in, sizeof(slices_ctx));
+  if (!cs) return tc_last_status();
+  fill_ctx(tc__node_ctx(cs), base, self);
+  atomic_fetch_add(&value->refcount, 1);
+  cs->next[1].node = value;
+  cs->next[1].input_nr = value_nr;
+  tc_status s = tc__node_set_output(cs, base);
+  tc__node *as = s ? NULL : tc__node_new("AsStridedBackward0", as_strided_backward, 1, in, sizeof(slices_ctx));
+  if (!s && !as) s = tc_last_status();
+  if (!s) {
+    fill_ctx(tc__node_ctx(as), base, self);
+    s = tc__node_set_output(as, self);
+  }
+  tc__node_unref(as);
+  tc__node_unref(cs);
+  return s;
+}
