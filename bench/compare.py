@@ -114,6 +114,17 @@ def peak(ghz_measured):
     return one * cores, one, text, model or vendor, cores
 
 
+def busy_seconds():
+    """CPU seconds all processes have been busy (all cores), from /proc/stat; None if unknown."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+        return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def fmt_ms(ms):
     return "%.4g ms" % ms
 
@@ -137,6 +148,7 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     args = ap.parse_args()
     t_start = time.time()
+    busy0, ours0 = busy_seconds(), os.times()
     names = [n for n in COMPARISONS if not args.only or n in args.only.split(",")]
     mm_names = [n for n in names if n in MM]
     common = ["--reps", str(args.reps), "--target-ms", str(args.target_ms)]
@@ -235,7 +247,17 @@ def main():
                     line += ", 1t %s (%s); 1t vs 1t %.2f" % (fmt_ms(s1), figure(name, s1), s1 / c1)
                 print(line)
     print()
-    print("bench/run took %.0f s" % (time.time() - t_start))
+    wall = time.time() - t_start
+    busy1, ours1 = busy_seconds(), os.times()
+    line = "bench/run took %.0f s" % wall
+    if busy0 is not None and busy1 is not None and wall > 0:
+        ours = (ours1.children_user + ours1.children_system + ours1.user + ours1.system) - (
+            ours0.children_user + ours0.children_system + ours0.user + ours0.system)
+        others = max(0.0, (busy1 - busy0) - ours) / wall
+        line += "; other processes kept %.2f cores busy on average meanwhile" % others
+        if others > 0.2:
+            line += " (the figures above shared the machine: rerun when it is quiet)"
+    print(line)
 
 
 if __name__ == "__main__":
