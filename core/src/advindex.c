@@ -54,54 +54,6 @@ static void plan_free(adv_plan *p) {
   p->offsets = NULL;
 }
 
-/* ---- masks -> offsets ---------------------------------------------------------------------------- */
-
-static int64_t mask_count(const tc_tensor *m) {
-  int64_t n = tc__numel(m->sizes, m->ndim), c = 0;
-  if (n == 0) return 0;
-  if (tc__is_contiguous(m)) {
-    const uint8_t *p = (const uint8_t *)tc__ptr(m);
-    for (int64_t i = 0; i < n; i++) c += p[i] != 0;
-    return c;
-  }
-  int64_t idx[TC_MAX_DIMS] = {0};
-  int k = m->ndim;
-  for (int64_t i = 0; i < n; i++) {
-    const uint8_t *q = (const uint8_t *)tc__ptr(m);
-    for (int j = 0; j < k; j++) q += idx[j] * m->strides[j];
-    c += *q != 0;
-    for (int j = k - 1; j >= 0; j--) {
-      if (++idx[j] < m->sizes[j]) break;
-      idx[j] = 0;
-    }
-  }
-  return c;
-}
-
-/* out[c++] = sum_j coord_j * wstrides[j] for every nonzero element of m, in row-major order. */
-static void mask_offsets(const tc_tensor *m, const int64_t *wstrides, int64_t *out) {
-  int k = m->ndim;
-  int64_t n = tc__numel(m->sizes, k);
-  if (n == 0) return;
-  int64_t inner = m->sizes[k - 1], ms = m->strides[k - 1], ws = wstrides[k - 1];
-  int64_t idx[TC_MAX_DIMS] = {0}, c = 0;
-  const uint8_t *base = (const uint8_t *)tc__ptr(m);
-  for (int64_t o = 0; o < n / inner; o++) {
-    const uint8_t *mp = base;
-    int64_t so = 0;
-    for (int j = 0; j < k - 1; j++) {
-      mp += idx[j] * m->strides[j];
-      so += idx[j] * wstrides[j];
-    }
-    for (int64_t i = 0; i < inner; i++)
-      if (mp[i * ms]) out[c++] = so + i * ws;
-    for (int j = k - 2; j >= 0; j--) {
-      if (++idx[j] < m->sizes[j]) break;
-      idx[j] = 0;
-    }
-  }
-}
-
 /* ---- offsets accumulation: off += wrap(v) * stride ------------------------------------------------ */
 typedef struct {
   int64_t size, stride;
@@ -228,12 +180,10 @@ static tc_status plan_build(const char *fn, const tc_tensor *t, const tc_tensor 
   for (int i = 0; i < p->nitems; i++) {
     adv_item *it = &p->items[i];
     if (it->kind != ITEM_OFFSETS) continue;
-    const tc_tensor *m = it->mask;
-    int64_t nnz = mask_count(m);
-    tc_tensor *off = tc__empty(&nnz, 1, TC_I64, t->storage->device);
+    tc_tensor *off = tc__mask_offsets(it->mask, p->wstrides + it->dim);
     if (!off) return tc_last_status();
-    mask_offsets(m, p->wstrides + it->dim, (int64_t *)(void *)tc__ptr(off));
     it->t = off;
+    int64_t nnz = off->sizes[0];
     int64_t tmp[TC_MAX_DIMS];
     int nt;
     if (tc__broadcast_shapes(fn, p->bshape, p->bnd, &nnz, 1, tmp, &nt)) return tc_last_status();

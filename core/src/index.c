@@ -25,15 +25,33 @@ typedef struct {
   add_alpha a;
 } dscat_ctx;
 
-#define DEF_DSCAT_COPY(ES, T, IS, IT)                                                                \
-  static void dscat_copy_##ES##_##IS(char **p, const int64_t *st, int64_t n, void *vctx) {           \
-    const dscat_ctx *c = vctx;                                                                       \
+/* The two loop orders give every element its k in increasing order; dim inside when its stride is
+ * the smaller one (dim last), else dim outside so the run's elements are walked contiguously. */
+#define DSCAT_LOOPS(IT, STMT)                                                                        \
+  const dscat_ctx *c = vctx;                                                                         \
+  if (n == 1 || c->self_ds <= st[0]) {                                                               \
     for (int64_t i = 0; i < n; i++) {                                                                \
       char *d = p[0] + i * st[0];                                                                    \
       const char *ix = p[1] + i * st[1], *s = p[2] + i * st[2];                                      \
-      for (int64_t k = 0; k < c->K; k++, ix += c->idx_ds, s += c->src_ds)                            \
-        memcpy(d + (int64_t) * (const IT *)ix * c->self_ds, s, ES);                                  \
+      for (int64_t k = 0; k < c->K; k++, ix += c->idx_ds, s += c->src_ds) {                          \
+        char *q = d + (int64_t) * (const IT *)ix * c->self_ds;                                       \
+        STMT;                                                                                        \
+      }                                                                                              \
     }                                                                                                \
+  } else {                                                                                           \
+    for (int64_t k = 0; k < c->K; k++) {                                                             \
+      char *d = p[0];                                                                                \
+      const char *ix = p[1] + k * c->idx_ds, *s = p[2] + k * c->src_ds;                              \
+      for (int64_t i = 0; i < n; i++, d += st[0], ix += st[1], s += st[2]) {                         \
+        char *q = d + (int64_t) * (const IT *)ix * c->self_ds;                                       \
+        STMT;                                                                                        \
+      }                                                                                              \
+    }                                                                                                \
+  }
+
+#define DEF_DSCAT_COPY(ES, T, IS, IT)                                                                \
+  static void dscat_copy_##ES##_##IS(char **p, const int64_t *st, int64_t n, void *vctx) {           \
+    DSCAT_LOOPS(IT, memcpy(q, s, ES))                                                                \
   }
 #define DEF_DSCAT_COPY_BOTH(ES, T) DEF_DSCAT_COPY(ES, T, i64, int64_t) DEF_DSCAT_COPY(ES, T, i32, int32_t)
 COPY_SIZES(DEF_DSCAT_COPY_BOTH)
@@ -42,22 +60,16 @@ static const tc__loop_fn dscat_copy_fns[4][2] = {{dscat_copy_1_i64, dscat_copy_1
                                                  {dscat_copy_4_i64, dscat_copy_4_i32},
                                                  {dscat_copy_8_i64, dscat_copy_8_i32}};
 
+#define DSCAT_ADD_STMT(T, KIND)  \
+  T dv, sv;                      \
+  memcpy(&dv, q, sizeof(T));     \
+  memcpy(&sv, s, sizeof(T));     \
+  dv = ADD_##KIND(T, dv, sv, a); \
+  memcpy(q, &dv, sizeof(T))
 #define DEF_DSCAT_ADD(SUF, T, KIND, IS, IT)                                                          \
   static void dscat_add_##SUF##_##IS(char **p, const int64_t *st, int64_t n, void *vctx) {           \
-    const dscat_ctx *c = vctx;                                                                       \
-    add_alpha a = c->a;                                                                              \
-    for (int64_t i = 0; i < n; i++) {                                                                \
-      char *d = p[0] + i * st[0];                                                                    \
-      const char *ix = p[1] + i * st[1], *s = p[2] + i * st[2];                                      \
-      for (int64_t k = 0; k < c->K; k++, ix += c->idx_ds, s += c->src_ds) {                          \
-        char *q = d + (int64_t) * (const IT *)ix * c->self_ds;                                       \
-        T dv, sv;                                                                                    \
-        memcpy(&dv, q, sizeof(T));                                                                   \
-        memcpy(&sv, s, sizeof(T));                                                                   \
-        dv = ADD_##KIND(T, dv, sv, a);                                                               \
-        memcpy(q, &dv, sizeof(T));                                                                   \
-      }                                                                                              \
-    }                                                                                                \
+    add_alpha a = ((const dscat_ctx *)vctx)->a;                                                      \
+    DSCAT_LOOPS(IT, DSCAT_ADD_STMT(T, KIND))                                                         \
   }
 #define DEF_DSCAT_ADD_BOTH(TAG, SUF, T, KIND) \
   DEF_DSCAT_ADD(SUF, T, KIND, i64, int64_t) DEF_DSCAT_ADD(SUF, T, KIND, i32, int32_t)
@@ -131,6 +143,25 @@ static tc_status common_checks(const char *fn, const tc_tensor *t, const tc_tens
   return tc__check_index_dtype(fn, "index", index);
 }
 
+/* Contiguous input: whole rows of the dims after `dim`, one memcpy each, parallel over rows. */
+typedef struct {
+  char *out;
+  const char *in, *idx;
+  int64_t K, S, idx_stride; /* idx_stride in elements */
+  size_t row;               /* bytes */
+  bool idx32;
+} rows_ctx;
+
+static void select_rows_task(int64_t b, int64_t e, void *vctx) {
+  const rows_ctx *c = vctx;
+  for (int64_t r = b; r < e; r++) {
+    int64_t o = r / c->K, j = r - o * c->K;
+    int64_t v = c->idx32 ? ((const int32_t *)(const void *)c->idx)[j * c->idx_stride]
+                         : ((const int64_t *)(const void *)c->idx)[j * c->idx_stride];
+    memcpy(c->out + r * (int64_t)c->row, c->in + (o * c->S + v) * (int64_t)c->row, c->row);
+  }
+}
+
 tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
   const char *fn = "tc_index_select";
   TC__NONNULL_T(t, fn);
@@ -156,6 +187,19 @@ tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *ind
   }
   tc_tensor *out = tc__empty(sizes, t->ndim, t->dtype, t->storage->device);
   if (!out || tc__numel(sizes, t->ndim) == 0) return out;
+  size_t es = tc_dtype_size(t->dtype);
+  if (t->ndim > 0 && tc__is_contiguous(t)) {
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; d++) outer *= t->sizes[d];
+    for (int d = (int)dim + 1; d < t->ndim; d++) inner *= t->sizes[d];
+    if (inner * (int64_t)es >= 64) {
+      rows_ctx c = {tc__ptr(out), tc__ptr(t), tc__ptr(index), K, t->sizes[dim], index->ndim ? index->strides[0] : 0,
+                    (size_t)inner * es, index->dtype == TC_I32};
+      int64_t grain = (256 << 10) / (int64_t)c.row;
+      tc_parallel_for(outer * K, grain > 1 ? grain : 1, select_rows_task, &c);
+      return out;
+    }
+  }
   tc_tensor *sv = tc__view(t, sizes, sstr, t->ndim, t->offset);
   tc_tensor *iv = sv ? tc__view(index, sizes, istr, t->ndim, index->offset) : NULL;
   if (!iv) {
@@ -163,7 +207,7 @@ tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *ind
     tc_tensor_release(out);
     return NULL;
   }
-  tc__index_gather(out, sv, iv, ne_stride(t, (int)dim) * (int64_t)tc_dtype_size(t->dtype));
+  tc__index_gather(out, sv, iv, ne_stride(t, (int)dim) * (int64_t)es);
   tc_tensor_release(sv);
   tc_tensor_release(iv);
   return out;

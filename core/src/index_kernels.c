@@ -115,7 +115,7 @@ tc_status tc__check_no_overlap(const char *fn, const tc_tensor *self) {
     if (st[0] == ES && st[1] == 0 && st[2] == (int64_t)sizeof(IT)) {                                   \
       T *restrict oo = (T *)(void *)o;                                                                 \
       const IT *restrict ii = (const IT *)(const void *)ix;                                            \
-      for (int64_t i = 0; i < n; i++) memcpy(&oo[i], s + (int64_t)ii[i] * mul, ES);                    \
+      for (int64_t i = 0; i < n; i++) oo[i] = *(const T *)(const void *)(s + (int64_t)ii[i] * mul);     \
       return;                                                                                          \
     }                                                                                                  \
     for (int64_t i = 0; i < n; i++, o += st[0], s += st[1], ix += st[2])                               \
@@ -176,4 +176,109 @@ void tc__index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tens
   escat_ctx c = {mul, tc__make_alpha(1.0)};
   tc__loop_fn fn = accumulate ? escat_add_fns[dst->dtype] : escat_copy_fns[tc__size_slot(tc_dtype_size(dst->dtype))];
   tc__foreach(3, ops, fn, &c, unique ? TC__GRAIN_ELEMENTWISE : 0);
+}
+
+/* ---- masks -> offsets ------------------------------------------------------------------------------ */
+
+/* Visits mask elements [b, e) in row-major order and returns how many are nonzero; when out is
+ * given, writes for each of them sum_j coord_j * strides[j]. Branch-free: candidates go to a small
+ * buffer, advancing only on nonzero, then to out. */
+static int64_t mask_walk(const tc_tensor *m, const int64_t *strides, int64_t b, int64_t e, int64_t *out) {
+  int k = m->ndim;
+  const uint8_t *base = (const uint8_t *)tc__ptr(m);
+  if (b >= e) return 0;
+  if (k == 0) {
+    if (*base && out) out[0] = 0;
+    return *base != 0;
+  }
+  int64_t idx[TC_MAX_DIMS], rem = b;
+  for (int d = k - 1; d >= 0; d--) {
+    idx[d] = rem % m->sizes[d];
+    rem /= m->sizes[d];
+  }
+  int64_t inner = m->sizes[k - 1], ms = m->strides[k - 1], ws = strides[k - 1], c = 0;
+  for (int64_t pos = b; pos < e;) {
+    const uint8_t *mp = base;
+    int64_t so = 0;
+    for (int j = 0; j < k - 1; j++) {
+      mp += idx[j] * m->strides[j];
+      so += idx[j] * strides[j];
+    }
+    int64_t i0 = idx[k - 1], n = inner - i0 < e - pos ? inner - i0 : e - pos;
+    if (!out) {
+      int64_t cnt = 0;
+      if (ms == 1)
+        for (int64_t i = i0; i < i0 + n; i++) cnt += mp[i] != 0;
+      else
+        for (int64_t i = i0; i < i0 + n; i++) cnt += mp[i * ms] != 0;
+      c += cnt;
+    } else {
+      int64_t buf[256];
+      for (int64_t j0 = i0; j0 < i0 + n; j0 += 255) {
+        int64_t j1 = j0 + 255 < i0 + n ? j0 + 255 : i0 + n, nb = 0;
+        for (int64_t i = j0; i < j1; i++) {
+          buf[nb] = so + i * ws;
+          nb += mp[i * ms] != 0;
+        }
+        memcpy(out + c, buf, sizeof(int64_t) * (size_t)nb);
+        c += nb;
+      }
+    }
+    pos += n;
+    idx[k - 1] += n;
+    for (int d = k - 1; d > 0 && idx[d] >= m->sizes[d]; d--) {
+      idx[d] = 0;
+      idx[d - 1]++;
+    }
+  }
+  return c;
+}
+
+/* Fixed chunks (independent of the thread count): count per chunk, prefix sums, fill per chunk. */
+#define MASK_CHUNK 65536
+
+typedef struct {
+  const tc_tensor *m;
+  const int64_t *strides;
+  int64_t n;
+  int64_t *starts; /* per chunk: count, then start offset */
+  int64_t *out;
+} mwalk_ctx;
+
+static void mask_count_task(int64_t b, int64_t e, void *vctx) {
+  mwalk_ctx *c = vctx;
+  for (int64_t k = b; k < e; k++) {
+    int64_t hi = (k + 1) * MASK_CHUNK < c->n ? (k + 1) * MASK_CHUNK : c->n;
+    c->starts[k] = mask_walk(c->m, c->strides, k * MASK_CHUNK, hi, NULL);
+  }
+}
+
+static void mask_fill_task(int64_t b, int64_t e, void *vctx) {
+  mwalk_ctx *c = vctx;
+  for (int64_t k = b; k < e; k++) {
+    int64_t hi = (k + 1) * MASK_CHUNK < c->n ? (k + 1) * MASK_CHUNK : c->n;
+    mask_walk(c->m, c->strides, k * MASK_CHUNK, hi, c->out + c->starts[k]);
+  }
+}
+
+tc_tensor *tc__mask_offsets(const tc_tensor *m, const int64_t *strides) {
+  int64_t n = tc__numel(m->sizes, m->ndim);
+  int64_t nch = n ? (n + MASK_CHUNK - 1) / MASK_CHUNK : 1, local[64];
+  int64_t *starts = nch <= 64 ? local : tc__malloc(sizeof(int64_t) * (size_t)nch);
+  if (!starts) return NULL;
+  mwalk_ctx c = {m, strides, n, starts, NULL};
+  tc_parallel_for(nch, 1, mask_count_task, &c);
+  int64_t total = 0;
+  for (int64_t k = 0; k < nch; k++) {
+    int64_t cnt = starts[k];
+    starts[k] = total;
+    total += cnt;
+  }
+  tc_tensor *off = tc__empty(&total, 1, TC_I64, m->storage->device);
+  if (off && total > 0) {
+    c.out = (int64_t *)(void *)tc__ptr(off);
+    tc_parallel_for(nch, 1, mask_fill_task, &c);
+  }
+  if (starts != local) tc__free(starts);
+  return off;
 }

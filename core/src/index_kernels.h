@@ -39,6 +39,11 @@ void tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tenso
 void tc__index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul, bool accumulate,
                        bool unique);
 
+/* The nonzero elements of mask m (bool/uint8, any strides) as a new 1-D int64 tensor of offsets
+ * sum_j coord_j * strides[j] (strides: one per mask dim, in elements of the tensor being indexed),
+ * in row-major order. Parallel over fixed chunks of the mask. NULL (NOMEM) on failure. */
+tc_tensor *tc__mask_offsets(const tc_tensor *m, const int64_t *strides);
+
 /* ---- element addition per dtype: d + s * alpha, integers wrap, bool is or --------------------- */
 /* ADD_<KIND>(T, d, s, a) for the kinds of ADD_TYPES; f16/bf16 compute in float and round per step. */
 

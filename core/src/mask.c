@@ -114,38 +114,7 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
 }
 
 /* ---- masked_select ----------------------------------------------------------------------------- */
-
-static void count_loop(char **p, const int64_t *st, int64_t n, void *vctx) {
-  int64_t *count = vctx, c = 0;
-  const uint8_t *m = (const uint8_t *)p[0];
-  if (st[0] == 1) {
-    for (int64_t i = 0; i < n; i++) c += m[i] != 0;
-  } else {
-    for (int64_t i = 0; i < n; i++, m += st[0]) c += *m != 0;
-  }
-  *count += c;
-}
-
-typedef struct {
-  char *cursor;
-  size_t es;
-} select_ctx;
-
-/* ptrs: in, mask. Appends selected elements at the cursor, in order. */
-#define DEF_MSELECT(ES, T)                                                                            \
-  static void mselect_##ES(char **p, const int64_t *st, int64_t n, void *vctx) {                      \
-    select_ctx *c = vctx;                                                                             \
-    char *o = c->cursor;                                                                              \
-    const char *s = p[0], *m = p[1];                                                                  \
-    for (int64_t i = 0; i < n; i++, s += st[0], m += st[1])                                           \
-      if (*(const uint8_t *)m) {                                                                      \
-        memcpy(o, s, ES);                                                                             \
-        o += ES;                                                                                      \
-      }                                                                                               \
-    c->cursor = o;                                                                                    \
-  }
-COPY_SIZES(DEF_MSELECT)
-static const tc__loop_fn mselect_fns[4] = {mselect_1, mselect_2, mselect_4, mselect_8};
+/* The offsets of the selected elements within the broadcast view of t, then a gather. */
 
 tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   const char *fn = "tc_masked_select";
@@ -158,20 +127,18 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   if (tc__broadcast_shapes(fn, t->sizes, t->ndim, mask->sizes, mask->ndim, bs, &nb)) return NULL;
   tc_tensor *te = tc__expand_to(t, bs, nb);
   tc_tensor *me = te ? tc__expand_to(mask, bs, nb) : NULL;
-  tc_tensor *out = NULL;
-  if (me) {
-    int64_t count = 0;
-    const tc_tensor *cops[1] = {me};
-    tc__foreach(1, cops, count_loop, &count, 0);
-    out = tc__empty(&count, 1, t->dtype, t->storage->device);
-    if (out && count > 0) {
-      select_ctx c = {tc__ptr(out), tc_dtype_size(t->dtype)};
-      const tc_tensor *ops[2] = {te, me};
-      tc__foreach(2, ops, mselect_fns[tc__size_slot(c.es)], &c, 0); /* serial: keeps row-major order */
-    }
+  tc_tensor *off = me ? tc__mask_offsets(me, te->strides) : NULL;
+  tc_tensor *out = off ? tc__empty(off->sizes, 1, t->dtype, t->storage->device) : NULL;
+  int64_t zero = 0;
+  tc_tensor *src = out ? tc__view(t, off->sizes, &zero, 1, t->offset) : NULL; /* t's first element, n times */
+  if (src) {
+    tc__index_gather(out, src, off, (int64_t)tc_dtype_size(t->dtype));
+  } else {
+    tc_tensor_release(out);
+    out = NULL;
   }
-  tc_tensor_release(te);
-  tc_tensor_release(me);
+  tc_tensor *tmp[4] = {te, me, off, src};
+  for (int i = 0; i < 4; i++) tc_tensor_release(tmp[i]);
   return out;
 }
 

@@ -2,6 +2,7 @@
  * scatter/scatter_add/index_add (and in place), masked_fill/masked_select/where, advanced indexing
  * (tc_index, tc_index_put_inplace), writes through slices; error paths with their messages, no
  * leaks, allocation failures, and the parallel paths against serial references. */
+#include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
 
@@ -310,6 +311,52 @@ START_TEST(test_parallel_paths) {
 }
 END_TEST
 
+/* Masks walked in parallel chunks: transposed and broadcast masks, chunk borders inside rows. */
+START_TEST(test_large_masks) {
+  BEGIN;
+  enum { R = 700, C = 600 };
+  bool *md = malloc(R * C), *rd = malloc(C);
+  unsigned seed = 12345;
+  for (int i = 0; i < R * C; i++) md[i] = ((seed = seed * 1103515245u + 12345u) >> 16) % 3 == 0;
+  for (int j = 0; j < C; j++) rd[j] = j % 7 != 2;
+  tc_tensor *x = tc_view(tc_arange(0, R * C, 1, TC_OPTS(.dtype = TC_F32)), SHAPE(R, C), 2);
+  tc_tensor *m = tc_tensor_from_data(md, SHAPE(R, C), 2, TC_BOOL);
+  tc_tensor *row = tc_tensor_from_data(rd, SHAPE(C), 1, TC_BOOL);
+  /* transposed: element (j, i) of the views is (i, j) of the data */
+  tc_tensor *sel = tc_masked_select(tc_t(x), tc_t(m));
+  tc_tensor *adv = tc_index(tc_t(x), (const tc_tensor *const[]){tc_t(m)}, 1);
+  int64_t n = 0;
+  for (int j = 0; j < C; j++)
+    for (int i = 0; i < R; i++) n += md[i * C + j];
+  assert_shape(sel, SHAPE(n), 1);
+  const float *sd = tc_tensor_data(sel);
+  int64_t k = 0;
+  for (int j = 0; j < C; j++)
+    for (int i = 0; i < R; i++)
+      if (md[i * C + j]) ck_assert(sd[k++] == (float)(i * C + j));
+  EQ(adv, sel, "x.t()[m.t()] vs masked_select");
+  /* a broadcast mask row */
+  tc_tensor *sr = tc_masked_select(x, row);
+  const float *rs = tc_tensor_data(sr);
+  k = 0;
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < C; j++)
+      if (rd[j]) ck_assert(rs[k++] == (float)(i * C + j));
+  ck_assert_int_eq(k, tc_tensor_numel(sr));
+  /* x[:, row] keeps rows: the same values */
+  tc_tensor *xr = tc_index(x, (const tc_tensor *const[]){NULL, row}, 2);
+  EQ(tc_flatten(xr, 0, -1), sr, "x[:, row]");
+  /* index_put through the same mask, accumulate: every selected element + 1 */
+  tc_tensor *y = tc_clone(x);
+  ck_assert_int_eq(tc_index_put_inplace(y, (const tc_tensor *const[]){m}, 1, tc_ones(SHAPE(1), 1, NULL), true), TC_OK);
+  const float *yd = tc_tensor_data(y);
+  for (int i = 0; i < R * C; i++) ck_assert(yd[i] == (float)i + (md[i] ? 1.0f : 0.0f));
+  free(md);
+  free(rd);
+  END;
+}
+END_TEST
+
 /* ---- masked ops / where -------------------------------------------------------------------------- */
 
 START_TEST(test_masked_fill_select) {
@@ -592,11 +639,22 @@ static int run_scatter_add_half(void *ctx) {
   return rc;
 }
 
+static int run_masked_select(void *ctx) {
+  (void)ctx; /* more than 64 chunks of 65536: the chunk table is allocated */
+  tc_tensor *t = tc_ones(SHAPE(70 * 65536), 1, TC_OPTS(.dtype = TC_BOOL));
+  tc_tensor *r = t ? tc_masked_select(t, t) : NULL;
+  int rc = r && tc_tensor_numel(r) == 70 * 65536 ? 0 : 1;
+  tc_tensor_release(t);
+  tc_tensor_release(r);
+  return rc;
+}
+
 START_TEST(test_alloc_failures) {
   LEAK_BEGIN;
   check_alloc_failures(run_index, NULL, "tc_index");
   check_alloc_failures(run_index_put, NULL, "tc_index_put_inplace");
   check_alloc_failures(run_scatter_add_half, NULL, "scatter_add f16 + where");
+  check_alloc_failures(run_masked_select, NULL, "tc_masked_select");
   LEAK_END;
 }
 END_TEST
@@ -613,6 +671,7 @@ int main(void) {
   tcase_add_test(tc, test_index_add);
   tcase_add_test(tc, test_scatter_errors);
   tcase_add_test(tc, test_parallel_paths);
+  tcase_add_test(tc, test_large_masks);
   tcase_add_test(tc, test_masked_fill_select);
   tcase_add_test(tc, test_where);
   tcase_add_test(tc, test_masked_errors);
