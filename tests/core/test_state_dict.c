@@ -708,8 +708,12 @@ START_TEST(test_ctorch_written) {
 END_TEST
 
 START_TEST(test_cuda_tensors) {
-  /* CUDA tensors are copied to the host when saved (runs where a device is present) */
-  if (!tc_cuda_is_available()) return;
+  /* CUDA tensors (contiguous and transposed) are copied to the host when saved. Runs where a
+   * device is present; CTORCH_REQUIRE_CUDA=1 makes a missing device a failure. */
+  if (!tc_cuda_is_available()) {
+    ck_assert_msg(!getenv("CTORCH_REQUIRE_CUDA"), "no CUDA device: %s", tc_last_error());
+    return;
+  }
   make_tmpdir();
   char path[512];
   tmp_path(path, sizeof path, "cuda.safetensors");
@@ -720,7 +724,13 @@ START_TEST(test_cuda_tensors) {
   tc_state_dict *sd = tc_state_dict_create();
   ck_assert_int_eq(tc_state_dict_set(sd, "g", g), TC_OK);
   ck_assert_int_eq(tc_state_dict_set(sd, "gt", gt), TC_OK);
-  ck_assert_int_eq(tc_state_dict_save(sd, path), TC_OK);
+  tc_tensor *sl = tc_slice(g, 1, 1, TC_END, 2); /* a view that does not start the storage: (2, 1) */
+  ck_assert_int_eq(tc_state_dict_set(sd, "sl", sl), TC_OK);
+  tc_tensor *e = tc_empty(SHAPE(0, 3), 2, TC_OPTS(.dtype = TC_F64, .device = tc_cuda(0)));
+  ck_assert_int_eq(tc_state_dict_set(sd, "empty", e), TC_OK);
+  LEAK_BEGIN;
+  ck_assert_msg(tc_state_dict_save(sd, path) == TC_OK, "%s", tc_last_error());
+  LEAK_END;
   tc_state_dict *back = tc_state_dict_load(path);
   ck_assert_ptr_nonnull(back);
   tc_tensor *x = tc_state_dict_get(back, "g");
@@ -731,6 +741,11 @@ START_TEST(test_cuda_tensors) {
   assert_same(x, at, "gt");
   tc_tensor_release(x);
   tc_tensor_release(at);
+  double want_sl[2] = {f64_vals[1], f64_vals[4]};
+  assert_entry(back, "sl", TC_F64, SHAPE(2, 1), 2, want_sl);
+  assert_entry(back, "empty", TC_F64, SHAPE(0, 3), 2, NULL);
+  tc_tensor_release(e);
+  tc_tensor_release(sl);
   tc_state_dict_destroy(back);
   tc_state_dict_destroy(sd);
   tc_tensor_release(gt);
@@ -1005,6 +1020,7 @@ START_TEST(test_save_errors) {
   char path[512], dir[512];
   tc_state_dict *sd = make_big();
   /* arguments */
+  tc_clear_error();
   ck_assert_int_eq(tc_state_dict_save(NULL, "x"), TC_ERR_ARG);
   ck_assert_int_eq(tc_state_dict_save(sd, NULL), TC_ERR_ARG);
   assert_error(TC_ERR_ARG, "path is NULL");
@@ -1257,7 +1273,6 @@ int main(void) {
   tcase_add_test(tc, test_scope_and_sharing);
   tcase_add_test(tc, test_bool_bytes_and_lenient_headers);
   tcase_add_test(tc, test_ctorch_written);
-  tcase_add_test(tc, test_cuda_tensors);
   tcase_add_test(tc, test_corrupt_prefix);
   tcase_add_test(tc, test_corrupt_headers);
   tcase_add_test(tc, test_file_errors);
@@ -1265,5 +1280,8 @@ int main(void) {
   tcase_add_test(tc, test_alloc_failures);
   tcase_add_test(tc, test_fuzz_mutations);
   suite_add_tcase(s, tc);
+  TCase *cuda = tcase_create("cuda"); /* CK_RUN_CASE=cuda runs it alone */
+  tcase_add_test(cuda, test_cuda_tensors);
+  suite_add_tcase(s, cuda);
   return run_suite(s);
 }

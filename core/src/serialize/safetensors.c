@@ -230,20 +230,43 @@ static void sync_dir(const char *path, char *scratch) {
   close(fd);
 }
 
+/* A contiguous host copy of a device tensor t (numel > 0). tc_tensor_to copies only contiguous
+ * device tensors, so the storage bytes the view spans are copied to the host and the view is
+ * gathered there: one device-to-host copy, no device kernel needed. */
+static tc_tensor *device_to_host(const char *fn, const tc_tensor *t) {
+  const tc__device_api *api = tc__device_api_for(t->storage->device, fn);
+  if (!api) return NULL;
+  int64_t lo = t->offset, hi = t->offset; /* elements reached: [lo, hi] */
+  for (int d = 0; d < t->ndim; d++) {
+    int64_t ext = (t->sizes[d] - 1) * t->strides[d];
+    if (ext < 0) lo += ext;
+    else hi += ext;
+  }
+  int64_t span = hi - lo + 1;
+  size_t es = tc_dtype_size(t->dtype);
+  tc_tensor *buf = tc__empty(&span, 1, t->dtype, tc_cpu());
+  if (!buf) return NULL;
+  tc_status st = api->memcpy(buf->storage->data, (const char *)t->storage->data + (size_t)lo * es, (size_t)span * es, 1,
+                             t->storage->device.index);
+  tc_tensor *v = st ? NULL : tc__view(buf, t->sizes, t->strides, t->ndim, t->offset - lo);
+  tc_tensor_release(buf);
+  if (!v) return NULL;
+  tc_tensor *c = tc_contiguous(v);
+  tc_tensor_release(v);
+  return c;
+}
+
 /* Writes the tensor's bytes (row-major, on the host) to f. */
 static tc_status write_tensor(const char *fn, FILE *f, const tc_tensor *t, const char *path) {
   uint64_t nb = tensor_nbytes(t);
   if (nb == 0) return TC_OK;
+  bool on_cpu = t->storage->device.type == TC_DEVICE_CPU;
   tc_tensor *host = NULL;
-  const tc_tensor *src = t;
-  if (t->storage->device.type != TC_DEVICE_CPU || !tc__is_contiguous(t)) {
-    tc_tensor *h = tc_tensor_to(t, tc_cpu());
-    if (!h) return tc_last_status();
-    host = tc_contiguous(h);
-    tc_tensor_release(h);
+  if (!on_cpu || !tc__is_contiguous(t)) {
+    host = on_cpu ? tc_contiguous(t) : device_to_host(fn, t);
     if (!host) return tc_last_status();
-    src = host;
   }
+  const tc_tensor *src = host ? host : t;
   bool ok = fwrite(tc__ptr(src), 1, (size_t)nb, f) == nb;
   int err = errno;
   tc_tensor_release(host);
