@@ -12,20 +12,17 @@
 
 /* ---- kernels ----------------------------------------------------------------------------------
  * DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB) defines a kernel reducing T elements mapped to
- * A accumulators: a leaf reduces up to LANES*LEAF_ITERS elements with LANES independent
- * accumulators (vectorised by the compiler), leaves are combined pairwise, and the column kernel
- * reduces CW adjacent columns at once, rows combined pairwise in blocks of CROWS.
+ * A accumulators: a leaf reduces up to LANES*LEAF_ITERS elements into LANES independent
+ * accumulators (vectorised by the compiler), leaves are combined pairwise lane by lane, and the
+ * lanes are folded pairwise at the end of a chunk. The column kernel reduces CW adjacent columns at
+ * once, rows combined pairwise in blocks of CROWS.
  * MAP(v, p, g): v an element, p the per-output parameter, g the global parameter. */
 #define LEAF_ITERS 8
 #define CROWS 8
 
 #define DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB)                                                      \
-  static A NAME##_leaf(const T *restrict x, int64_t n, int64_t s, A p, double g) {                             \
-    if (n < LANES) {                                                                                           \
-      A a = INIT;                                                                                              \
-      for (int64_t i = 0; i < n; i++) a = COMB(a, MAP(x[i * s], p, g));                                        \
-      return a;                                                                                                \
-    }                                                                                                          \
+  /* acc[j] = reduction of elements j, j + LANES, ... of x[0, n) (n >= LANES) */                               \
+  static void NAME##_leaf(const T *restrict x, int64_t n, int64_t s, A p, double g, A *restrict out) {         \
     A acc[LANES];                                                                                              \
     for (int j = 0; j < LANES; j++) acc[j] = INIT;                                                             \
     int64_t i = 0;                                                                                             \
@@ -37,21 +34,35 @@
         for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                      \
     }                                                                                                          \
     for (int j = 0; i + j < n; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                          \
+    for (int j = 0; j < LANES; j++) out[j] = acc[j];                                                           \
+  }                                                                                                            \
+  /* leaves of LANES * LEAF_ITERS elements combined pairwise, lane by lane */                                  \
+  static void NAME##_pw(const T *x, int64_t n, int64_t s, A p, double g, A *out) {                             \
+    const int64_t leaf = (int64_t)(LANES)*LEAF_ITERS;                                                          \
+    if (n <= leaf) {                                                                                           \
+      NAME##_leaf(x, n, s, p, g, out);                                                                         \
+      return;                                                                                                  \
+    }                                                                                                          \
+    int64_t m = ((n + leaf - 1) / leaf / 2) * leaf;                                                            \
+    A tmp[LANES];                                                                                              \
+    NAME##_pw(x, m, s, p, g, out);                                                                             \
+    NAME##_pw(x + m * s, n - m, s, p, g, tmp);                                                                 \
+    for (int j = 0; j < LANES; j++) out[j] = COMB(out[j], tmp[j]);                                             \
+  }                                                                                                            \
+  static void NAME##_chunk(const char *xc, int64_t n, int64_t s, const void *pp, double g, void *out) {        \
+    const T *x = (const T *)(const void *)xc;                                                                  \
+    A p = pp ? *(const A *)pp : (A)0;                                                                          \
+    if (n < LANES) {                                                                                           \
+      A a = INIT;                                                                                              \
+      for (int64_t i = 0; i < n; i++) a = COMB(a, MAP(x[i * s], p, g));                                        \
+      *(A *)out = a;                                                                                           \
+      return;                                                                                                  \
+    }                                                                                                          \
+    A acc[LANES];                                                                                              \
+    NAME##_pw(x, n, s, p, g, acc);                                                                             \
     for (int w = LANES / 2; w >= 1; w /= 2)                                                                    \
       for (int j = 0; j < w; j++) acc[j] = COMB(acc[j], acc[j + w]);                                           \
-    return acc[0];                                                                                             \
-  }                                                                                                            \
-  static A NAME##_pw(const T *x, int64_t n, int64_t s, A p, double g) {                                        \
-    const int64_t leaf = (int64_t)(LANES)*LEAF_ITERS;                                                          \
-    if (n <= leaf) return NAME##_leaf(x, n, s, p, g);                                                          \
-    int64_t m = ((n + leaf - 1) / leaf / 2) * leaf;                                                            \
-    A a = NAME##_pw(x, m, s, p, g);                                                                            \
-    A b = NAME##_pw(x + m * s, n - m, s, p, g);                                                                \
-    return COMB(a, b);                                                                                         \
-  }                                                                                                            \
-  static void NAME##_chunk(const char *x, int64_t n, int64_t s, const void *p, double g, void *out) {          \
-    A pv = p ? *(const A *)p : (A)0;                                                                           \
-    *(A *)out = NAME##_pw((const T *)(const void *)x, n, s, pv, g);                                            \
+    *(A *)out = acc[0];                                                                                        \
   }                                                                                                            \
   static void NAME##_combine(void *a, const void *b) { *(A *)a = COMB(*(A *)a, *(const A *)b); }               \
   static void NAME##_cols_pw(const T *x, int64_t nr, int64_t rs, int64_t w, const A *pv, double g, A *out) {   \

@@ -70,27 +70,33 @@ extern const tc__rkern tc__rk_max[3], tc__rk_min[3];
  * exp(x) in float with about 1 ulp error, written so that GCC vectorises loops calling it (no libm
  * call, no branches). Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
  * e^r (Cephes' expf coefficients) and a scale by 2^n in two steps so that results down to the
- * subnormal range are right. NaN -> NaN, x > 88.73 -> inf, x < -103.98 -> 0. */
+ * subnormal range are right. NaN -> NaN, x > 88.73 -> inf, x < -103.98 -> 0. Uses fused
+ * multiply-adds where the target has them (the strict C mode does not contract a*b+c itself). */
+#ifdef __FMA__
+#define TC__FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define TC__FMAF(a, b, c) ((a) * (b) + (c))
+#endif
 static inline float tc__expf(float x) {
   const float hi = 88.8f, lo = -104.0f;
   x = x > hi ? hi : x; /* NaN stays NaN: comparisons with NaN are false */
   x = x < lo ? lo : x;
   /* n = round(x / ln2) through the 1.5 * 2^23 trick (no float -> int conversion) */
-  float t = x * 1.44269504088896341f + 12582912.0f;
+  float t = TC__FMAF(x, 1.44269504088896341f, 12582912.0f);
   uint32_t tb;
   memcpy(&tb, &t, 4);
   float n = t - 12582912.0f;
   int32_t ni = (int32_t)(tb - 0x4B400000u);
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
+  float r = TC__FMAF(n, -0.693359375f, x);
+  r = TC__FMAF(n, 2.12194440e-4f, r);
   float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t n1 = ni / 2, n2 = ni - n1; /* each in [-75, 64] for x in [lo, hi] */
+  p = TC__FMAF(p, r, 1.3981999507e-3f);
+  p = TC__FMAF(p, r, 8.3334519073e-3f);
+  p = TC__FMAF(p, r, 4.1665795894e-2f);
+  p = TC__FMAF(p, r, 1.6666665459e-1f);
+  p = TC__FMAF(p, r, 5.0000001201e-1f);
+  p = TC__FMAF(p * r, r, r) + 1.0f;
+  int32_t n1 = ni >> 1, n2 = ni - n1; /* each in [-75, 64] for x in [lo, hi] */
   uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n2 + 127) << 23;
   float s1, s2;
   memcpy(&s1, &b1, 4);

@@ -6,7 +6,7 @@
  *
  * The input is viewed as (outer, D, inner) (a contiguous copy first when needed). inner == 1: each
  * row takes three passes (max; exp, store and sum; scale) while it sits in L1/L2, one thread per
- * row range. inner > 1: blocks of 64 adjacent columns run the same three passes, vectorised across
+ * row range (log_softmax stores x - m in the second pass and subtracts log(s) in the third). inner > 1: blocks of 64 adjacent columns run the same three passes, vectorised across
  * the columns. float32 uses the vectorisable tc__expf. Results never depend on the thread count.
  */
 #include "reduce_impl.h"
@@ -21,7 +21,9 @@ typedef struct {
   bool log;
 } sm_ctx;
 
-#define NMAX(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
+/* A plain max (a single vector instruction): a NaN anywhere in a row still makes the whole row NaN,
+ * because it reaches the sum of exponentials (or the max itself). */
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 #define DEF_SOFTMAX(NAME, T, EXP, LOG)                                                          \
   static void NAME##_row(const T *restrict x, T *restrict y, int64_t D, bool lg) {              \
@@ -29,14 +31,18 @@ typedef struct {
     int64_t i = 0, full = D - D % LANES;                                                        \
     for (int j = 0; j < LANES; j++) mx[j] = -INFINITY, sm[j] = 0;                               \
     for (; i < full; i += LANES)                                                                \
-      for (int j = 0; j < LANES; j++) mx[j] = NMAX(mx[j], x[i + j]);                            \
-    for (int j = 0; i + j < D; j++) mx[j] = NMAX(mx[j], x[i + j]);                              \
+      for (int j = 0; j < LANES; j++) mx[j] = MAX(mx[j], x[i + j]);                            \
+    for (int j = 0; i + j < D; j++) mx[j] = MAX(mx[j], x[i + j]);                              \
     for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
-      for (int j = 0; j < w; j++) mx[j] = NMAX(mx[j], mx[j + w]);                               \
+      for (int j = 0; j < w; j++) mx[j] = MAX(mx[j], mx[j + w]);                               \
     const T m = mx[0];                                                                          \
-    if (lg) {                                                                                   \
+    if (lg) { /* store x - m now, while the exponentials keep the core busy */                 \
       for (i = 0; i < full; i += LANES)                                                         \
-        for (int j = 0; j < LANES; j++) sm[j] += EXP(x[i + j] - m);                             \
+        for (int j = 0; j < LANES; j++) {                                                       \
+          T d = x[i + j] - m;                                                                   \
+          y[i + j] = d;                                                                         \
+          sm[j] += EXP(d);                                                                      \
+        }                                                                                       \
     } else {                                                                                    \
       for (i = 0; i < full; i += LANES)                                                         \
         for (int j = 0; j < LANES; j++) {                                                       \
@@ -46,15 +52,15 @@ typedef struct {
         }                                                                                       \
     }                                                                                           \
     for (int j = 0; i + j < D; j++) {                                                           \
-      T v = EXP(x[i + j] - m);                                                                  \
-      if (!lg) y[i + j] = v;                                                                    \
+      T d = x[i + j] - m, v = EXP(d);                                                           \
+      y[i + j] = lg ? d : v;                                                                    \
       sm[j] += v;                                                                               \
     }                                                                                           \
     for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
       for (int j = 0; j < w; j++) sm[j] += sm[j + w];                                           \
     if (lg) {                                                                                   \
       const T ls = LOG(sm[0]);                                                                  \
-      for (i = 0; i < D; i++) y[i] = x[i] - m - ls;                                             \
+      for (i = 0; i < D; i++) y[i] = y[i] - ls;                                                 \
     } else {                                                                                    \
       const T inv = (T)1 / sm[0];                                                               \
       for (i = 0; i < D; i++) y[i] = y[i] * inv;                                                \
@@ -65,7 +71,7 @@ typedef struct {
     T m[IBLK], s[IBLK];                                                                         \
     for (int64_t j = 0; j < w; j++) m[j] = -INFINITY, s[j] = 0;                                 \
     for (int64_t i = 0; i < D; i++)                                                             \
-      for (int64_t j = 0; j < w; j++) m[j] = NMAX(m[j], x[i * in + j]);                         \
+      for (int64_t j = 0; j < w; j++) m[j] = MAX(m[j], x[i * in + j]);                         \
     for (int64_t i = 0; i < D; i++)                                                             \
       for (int64_t j = 0; j < w; j++) {                                                         \
         T v = EXP(x[i * in + j] - m[j]);                                                        \
