@@ -126,8 +126,7 @@ static tc_status binary_backward(tc__node *n, tc_tensor *const *go, tc_tensor **
       break;
     case TC__BIN_sub:
       if (need_a) ga = tc_tensor_retain((tc_tensor *)g);
-      if (need_b) gb = tc_mul_scalar(g, -c->alpha);
-      if (!c->a_t && need_b) gb = tc_neg(g); /* rsub: s - b */
+      if (need_b) gb = c->a_t ? tc_mul_scalar(g, -c->alpha) : tc_neg(g); /* rsub: s - b */
       break;
     case TC__BIN_mul:
       if (need_a) ga = b ? tc_mul(g, b) : tc_mul_scalar(g, c->bv);

@@ -23,6 +23,14 @@ typedef struct tc__storage {
   void *deleter_ctx;
   bool borrowed;
   atomic_ulong version; /* bumped by in-place writes; autograd checks saved tensors against it */
+  /* The root tensor: the one created with this storage (tc__empty, from_blob). Views of it reach
+   * its geometry and its autograd state through the storage, so an in-place write into a view can
+   * rewrite the root's history (CopySlices) without views holding the root tensor alive. */
+  int root_ndim;
+  int64_t root_offset;
+  int64_t root_sizes[TC_MAX_DIMS], root_strides[TC_MAX_DIMS];
+  void *root_meta;      /* the root's autograd state: a weak pointer while the root tensor owns it, */
+  bool root_meta_owned; /* or owned here when an in-place write into a view created it */
 } tc__storage;
 
 struct tc_tensor {
@@ -35,8 +43,9 @@ struct tc_tensor {
   int64_t strides[TC_MAX_DIMS]; /* elements */
   atomic_int scoped;            /* 1 while a scope holds this tensor's creation reference */
   void *autograd;               /* autograd metadata (grad_fn, grad, requires_grad); NULL if none */
-  struct tc_tensor *base;       /* for views made by view ops: the root tensor they view (retained);
-                                   in-place autograd rewrites the base's history (CopySlices) */
+  bool is_root;                 /* created with its storage (see tc__storage.root_*) */
+  bool is_view;                 /* made by a view op (slice, select, view, ...): in-place writes into
+                                   it rewrite the root's history */
 };
 
 /* ---- errors (error.c) ------------------------------------------------------------------------ */
@@ -103,8 +112,11 @@ void tc__storage_release(tc__storage *s);
 tc_tensor *tc__empty(const int64_t *sizes, int ndim, tc_dtype dtype, tc_device device);
 /* A new tensor struct over base's storage (retained), recorded in the current scope. */
 tc_tensor *tc__view(const tc_tensor *base, const int64_t *sizes, const int64_t *strides, int ndim, int64_t offset);
-/* Frees a tensor's autograd state (autograd/node.c). */
+/* Drops a tensor's (or a storage's) reference to its autograd state (autograd/node.c). */
 void tc__autograd_free(tc_tensor *t);
+void tc__autograd_meta_unref(void *meta);
+/* Makes t the root of its storage (records its geometry there). */
+void tc__mark_root(tc_tensor *t);
 /* Records a fresh tensor in the current scope (tensor.c calls it for every tensor it makes). */
 void tc__scope_record(tc_tensor *t);
 void tc__scope_forget(tc_tensor *t);

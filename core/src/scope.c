@@ -37,7 +37,8 @@ void tc_scope_push(void) {
 int tc_scope_depth(void) { return st.depth + st.overflow; }
 
 void tc__scope_record(tc_tensor *t) {
-  if (st.depth == 0 || st.overflow || paused) return;
+  /* a pointer already held by a scope is never recorded twice (one entry, one reference) */
+  if (st.depth == 0 || st.overflow || paused || atomic_load(&t->scoped)) return;
   if (st.n == st.cap) {
     int64_t cap = st.cap ? st.cap * 2 : 256;
     /* plain realloc: scope bookkeeping is not tensor memory and must not fail a test's Nth

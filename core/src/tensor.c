@@ -36,6 +36,7 @@ void tc__storage_release(tc__storage *s) {
     const tc__device_api *api = tc__device_api_for(s->device, "tc_tensor_release");
     if (api) api->free(s->data, s->device.index);
   }
+  if (s->root_meta && s->root_meta_owned) tc__autograd_meta_unref(s->root_meta);
   tc__free(s);
 }
 
@@ -118,8 +119,18 @@ tc_tensor *tc__empty(const int64_t *sizes, int ndim, tc_dtype dtype, tc_device d
     tc__storage_release(s);
     return NULL;
   }
+  tc__mark_root(t);
   tc__scope_record(t);
   return t;
+}
+
+void tc__mark_root(tc_tensor *t) {
+  tc__storage *s = t->storage;
+  t->is_root = true;
+  s->root_ndim = t->ndim;
+  s->root_offset = t->offset;
+  memcpy(s->root_sizes, t->sizes, sizeof t->sizes);
+  memcpy(s->root_strides, t->strides, sizeof t->strides);
 }
 
 tc_tensor *tc__view(const tc_tensor *base, const int64_t *sizes, const int64_t *strides, int ndim, int64_t offset) {
@@ -141,7 +152,6 @@ void tc_tensor_release(tc_tensor *t) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) != 1) return;
   if (atomic_load(&t->scoped)) tc__scope_forget(t);
   if (t->autograd) tc__autograd_free(t);
-  tc_tensor_release(t->base);
   tc__storage_release(t->storage);
   tc__free(t);
 }
@@ -276,6 +286,7 @@ tc_tensor *tc_tensor_from_blob(void *data, const int64_t *shape, const int64_t *
     tc__free(s); /* the deleter is not called: the caller still owns data on failure */
     return NULL;
   }
+  tc__mark_root(t);
   tc__scope_record(t);
   return t;
 }

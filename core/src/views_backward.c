@@ -52,8 +52,7 @@ static tc_status view_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi
 
 tc_tensor *tc__view_record(tc__view_kind kind, const char *name, const tc_tensor *t, tc_tensor *out, const int64_t *p,
                            int np) {
-  if (out && out->storage == t->storage && !out->base) /* a real view: remember the root it views */
-    out->base = tc_tensor_retain(t->base ? t->base : (tc_tensor *)t);
+  if (out && out->storage == t->storage) out->is_view = true; /* in-place writes reach the root */
   if (!out || !tc__grad_needed(1, &t)) return out;
   view_ctx c = {.kind = kind, .np = np, .in_nd = t->ndim, .in_dtype = t->dtype, .in_device = t->storage->device};
   for (int i = 0; i < np; i++) c.p[i] = p[i];

@@ -72,9 +72,12 @@ struct tc__node {
   void *ctx;      /* op context, ctx_size bytes, zeroed */
 };
 
-/* Per-tensor autograd state (tensor->autograd). */
+/* Per-tensor autograd state (tensor->autograd). Refcounted: a root tensor shares it with its
+ * storage (storage->root_meta), through which in-place writes into views rewrite its history. */
 typedef struct {
-  bool requires_grad; /* set by the user on a leaf */
+  atomic_long refcount;
+  tc__storage *root_of; /* the storage whose root_meta points here (cleared when this dies) */
+  bool requires_grad;   /* set by the user on a leaf */
   tc_tensor *grad;
   tc__node *grad_fn; /* strong; NULL for leaves */
   int output_nr;
@@ -82,6 +85,13 @@ typedef struct {
   tc__hook *hooks;   /* leaf hooks (non-leaf hooks live on the grad_fn node) */
   int n_hooks;
 } tc__autograd_meta;
+
+/* t's autograd state: its own, or (for a root tensor) the one an in-place write into one of its
+ * views created on the storage. NULL when none. */
+static inline tc__autograd_meta *tc__meta(const tc_tensor *t) {
+  if (t->autograd) return (tc__autograd_meta *)t->autograd;
+  return t->is_root ? (tc__autograd_meta *)t->storage->root_meta : NULL;
+}
 
 /* True when grad mode is on and some input requires grad. */
 bool tc__grad_needed(int n, const tc_tensor *const *inputs);
@@ -120,5 +130,7 @@ tc_status tc__take_history(tc_tensor *dst, const tc_tensor *src);
 tc_status tc__inplace_commit(tc_tensor *self, tc__node *value, int value_nr);
 /* Sets t's grad_fn (retained) and output_nr. */
 tc_status tc__set_history(tc_tensor *t, tc__node *node, int output_nr);
+/* The autograd state of t's storage root, created when missing (NULL on allocation failure). */
+tc__autograd_meta *tc__root_meta(tc_tensor *t);
 
 #endif

@@ -24,15 +24,16 @@ static int64_t reach(const int64_t *sizes, const int64_t *strides, int nd, int64
   return r;
 }
 
-static void fill_ctx(slices_ctx *c, const tc_tensor *base, const tc_tensor *view) {
-  int64_t origin = base->offset < view->offset ? base->offset : view->offset;
-  memcpy(c->b_sizes, base->sizes, sizeof base->sizes);
-  memcpy(c->b_strides, base->strides, sizeof base->strides);
+/* base geometry: the storage root's */
+static void fill_ctx(slices_ctx *c, const tc__storage *base, const tc_tensor *view) {
+  int64_t origin = base->root_offset < view->offset ? base->root_offset : view->offset;
+  memcpy(c->b_sizes, base->root_sizes, sizeof base->root_sizes);
+  memcpy(c->b_strides, base->root_strides, sizeof base->root_strides);
   memcpy(c->v_sizes, view->sizes, sizeof view->sizes);
   memcpy(c->v_strides, view->strides, sizeof view->strides);
-  c->b_nd = base->ndim;
+  c->b_nd = base->root_ndim;
   c->v_nd = view->ndim;
-  c->b_off = base->offset - origin;
+  c->b_off = base->root_offset - origin;
   c->v_off = view->offset - origin;
   int64_t rb = reach(c->b_sizes, c->b_strides, c->b_nd, c->b_off);
   int64_t rv = reach(c->v_sizes, c->v_strides, c->v_nd, c->v_off);
@@ -78,20 +79,46 @@ static tc_status as_strided_backward(tc__node *n, tc_tensor *const *go, tc_tenso
 }
 
 tc_status tc__inplace_commit(tc_tensor *self, tc__node *value, int value_nr) {
-  tc_tensor *base = self->base;
-  if (!base) return tc__set_history(self, value, value_nr); /* not a view: the op's node */
-  const tc_tensor *in[1] = {base};
-  tc__node *cs = tc__node_new("CopySlices", copy_slices_backward, 2, in, sizeof(slices_ctx));
+  if (!self->is_view || self->is_root) return tc__set_history(self, value, value_nr); /* the op's node */
+  tc__storage *st = self->storage;
+  tc__autograd_meta *root = tc__root_meta(self);
+  if (!root) return TC_ERR_NOMEM;
+  /* CopySlices: edge 0 = the root's previous history, edge 1 = the op's node */
+  tc__node *cs = tc__node_new("CopySlices", copy_slices_backward, 2, (const tc_tensor *const[2]){NULL, NULL},
+                              sizeof(slices_ctx));
   if (!cs) return tc_last_status();
-  fill_ctx(tc__node_ctx(cs), base, self);
+  fill_ctx(tc__node_ctx(cs), st, self);
+  if (root->grad_fn) {
+    atomic_fetch_add(&root->grad_fn->refcount, 1);
+    cs->next[0].node = root->grad_fn;
+    cs->next[0].input_nr = root->output_nr;
+  }
   atomic_fetch_add(&value->refcount, 1);
   cs->next[1].node = value;
   cs->next[1].input_nr = value_nr;
-  tc_status s = tc__node_set_output(cs, base);
-  tc__node *as = s ? NULL : tc__node_new("AsStridedBackward0", as_strided_backward, 1, in, sizeof(slices_ctx));
+  tc_status s = TC_OK;
+  cs->out_meta = tc__calloc(sizeof(tc__tensor_meta));
+  if (!cs->out_meta) s = TC_ERR_NOMEM;
+  if (!s) {
+    cs->n_outputs = 1;
+    memcpy(cs->out_meta->sizes, st->root_sizes, sizeof st->root_sizes);
+    cs->out_meta->ndim = st->root_ndim;
+    cs->out_meta->dtype = self->dtype;
+    cs->out_meta->device = st->device;
+    atomic_fetch_add(&cs->refcount, 1); /* the root's history is now cs */
+    if (root->grad_fn) tc__node_unref(root->grad_fn);
+    root->grad_fn = cs;
+    root->output_nr = 0;
+  }
+  /* the view's history: a strided view of the root's new history */
+  tc__node *as = s ? NULL : tc__node_new("AsStridedBackward0", as_strided_backward, 1,
+                                        (const tc_tensor *const[1]){NULL}, sizeof(slices_ctx));
   if (!s && !as) s = tc_last_status();
   if (!s) {
-    fill_ctx(tc__node_ctx(as), base, self);
+    fill_ctx(tc__node_ctx(as), st, self);
+    atomic_fetch_add(&cs->refcount, 1);
+    as->next[0].node = cs;
+    as->next[0].input_nr = 0;
     s = tc__node_set_output(as, self);
   }
   tc__node_unref(as);

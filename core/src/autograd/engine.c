@@ -187,7 +187,7 @@ static int64_t heap_pop(heap *h, const graph *g) {
 /* Accumulates into a leaf's .grad: the first gradient is taken (or copied when shared or not
  * contiguous), later ones are added in place. */
 static tc_status accumulate_leaf(tc_tensor *leaf, tc_tensor *grad) {
-  tc__autograd_meta *m = leaf->autograd;
+  tc__autograd_meta *m = tc__meta(leaf);
   if (!m->grad) {
     bool exclusive = atomic_load(&grad->refcount) == 1 && atomic_load(&grad->storage->refcount) == 1 &&
                      tc__is_contiguous(grad) && !grad->autograd;
@@ -224,7 +224,7 @@ static tc_status run_backward(int64_t n_roots, const tc_tensor *const *roots, co
   /* roots: the grad_fn of each output, or a leaf's accumulator */
   for (int64_t r = 0; r < n_roots; r++) {
     const tc_tensor *t = roots[r];
-    tc__autograd_meta *m = t->autograd;
+    tc__autograd_meta *m = tc__meta(t);
     if (!tc__requires_grad(t)) {
       st = tc__error(TC_ERR_STATE, "%s: element %lld of tensors does not require grad and does not have a grad_fn", fn,
                      (long long)r);
@@ -330,7 +330,7 @@ static tc_status run_backward(int64_t n_roots, const tc_tensor *const *roots, co
         if (cap->capture_node[q] != n) continue;
         tc_tensor *gq = s->grads[cap->capture_slot[q]];
         if (n->leaf) {
-          tc__autograd_meta *lm = n->leaf->autograd;
+          tc__autograd_meta *lm = tc__meta(n->leaf);
           if (lm && lm->n_hooks && (st = run_hooks(lm->hooks, NULL, lm->n_hooks, 0, &s->grads[0]))) goto done;
           gq = s->grads[0];
         }
@@ -340,7 +340,7 @@ static tc_status run_backward(int64_t n_roots, const tc_tensor *const *roots, co
     }
     if (n->leaf) {
       if (!cap) {
-        tc__autograd_meta *lm = n->leaf->autograd;
+        tc__autograd_meta *lm = tc__meta(n->leaf);
         if (lm->n_hooks && (st = run_hooks(lm->hooks, NULL, lm->n_hooks, 0, &s->grads[0]))) goto done;
         if ((st = accumulate_leaf(n->leaf, s->grads[0]))) goto done;
       }
@@ -454,7 +454,7 @@ tc_status tc_autograd_grad(const tc_tensor *const *outputs, int64_t n_outputs, c
       s = tc__null_arg(fn, "input");
       break;
     }
-    tc__autograd_meta *m = t->autograd;
+    tc__autograd_meta *m = tc__meta(t);
     if (!tc__requires_grad(t)) {
       s = tc__error(TC_ERR_STATE, "%s: input %lld does not require grad", fn, (long long)j);
       break;
@@ -477,10 +477,19 @@ tc_status tc_autograd_grad(const tc_tensor *const *outputs, int64_t n_outputs, c
   if (s) {
     for (int64_t j = 0; cap.captured && j < n_inputs; j++) tc_tensor_release(cap.captured[j]);
   } else {
-    for (int64_t j = 0; j < n_inputs; j++) {
-      grads[j] = cap.captured[j];
-      if (grads[j]) tc__scope_record(grads[j]);
+    /* fresh tensor structs: a captured gradient may be the caller's own grad_output object */
+    for (int64_t j = 0; j < n_inputs && !s; j++) {
+      tc_tensor *c = cap.captured[j];
+      if (!c) continue;
+      grads[j] = tc__view(c, c->sizes, c->strides, c->ndim, c->offset);
+      if (!grads[j]) s = tc_last_status();
     }
+    for (int64_t j = 0; j < n_inputs; j++) tc_tensor_release(cap.captured[j]);
+    if (s)
+      for (int64_t j = 0; j < n_inputs; j++) {
+        tc_tensor_release(grads[j]);
+        grads[j] = NULL;
+      }
   }
   tc__free(cap.captured);
   tc__free(cap.capture_node);

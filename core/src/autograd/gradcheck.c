@@ -8,10 +8,19 @@
 #include <math.h>
 #include "autograd_internal.h"
 
+/* f's temporaries live in a scope of their own; its result is kept */
+static tc_tensor *call_f(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_t n, void *user) {
+  tc_scope_push();
+  tc_tensor *y = f(inputs, n, user);
+  tc_scope_keep(y);
+  tc_scope_pop();
+  return y;
+}
+
 static tc_status projected(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_t n, void *user,
                            const tc_tensor *v, double *out_value) {
   tc_no_grad_push();
-  tc_tensor *y = f(inputs, n, user);
+  tc_tensor *y = call_f(f, inputs, n, user);
   tc_tensor *p = y ? tc_mul(y, v) : NULL;
   tc_tensor *s = p ? tc_sum(p, NULL, 0, false) : NULL;
   tc_status st = s ? tc_item_double(s, out_value) : tc_last_status();
@@ -61,16 +70,17 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
       return tc__error(TC_ERR_DTYPE, "%s: input %lld must be a float64 CPU tensor (got %s)", fn, (long long)i,
                        tc_dtype_name(inputs[i]->dtype));
   }
-  int was = tc__scope_pause();
+  tc_scope_push(); /* everything made here is released at the end */
   tc_status st = TC_OK;
-  tc_tensor *y = f(inputs, n, user);
+  tc_tensor *y = call_f(f, inputs, n, user);
   if (!y) {
-    tc__scope_resume(was);
+    tc_scope_pop();
     return tc_last_status();
   }
+  tc_scope_keep(y);
   if (!tc_dtype_is_floating(y->dtype)) {
     tc_tensor_release(y);
-    tc__scope_resume(was);
+    tc_scope_pop();
     return tc__error(TC_ERR_DTYPE, "%s: f must return a floating tensor (got %s)", fn, tc_dtype_name(y->dtype));
   }
   int64_t ny = tc__numel(y->sizes, y->ndim);
@@ -82,18 +92,17 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
       st = tc_last_status();
       break;
     }
-    /* analytic */
-    tc_tensor *yk = f(inputs, n, user);
-    tc_tensor *p = yk ? tc_mul(yk, v) : NULL;
-    tc_tensor *L = p ? tc_sum(p, NULL, 0, false) : NULL;
+    /* analytic: the vector-Jacobian product v^T J through autograd */
+    tc_tensor *yk = call_f(f, inputs, n, user);
     for (int64_t i = 0; i < n && !st; i++) {
       if (!tc__requires_grad(inputs[i])) continue;
-      if (!L) {
+      if (!yk) {
         st = tc_last_status();
         break;
       }
       tc_tensor *g = NULL;
-      st = tc_autograd_grad((const tc_tensor *const *)&L, 1, NULL, &inputs[i], 1, &g, true, true);
+      const tc_tensor *vv = v;
+      st = tc_autograd_grad((const tc_tensor *const *)&yk, 1, &vv, &inputs[i], 1, &g, true, true);
       if (st) break;
       tc_tensor *gc = g ? tc_to_dtype(g, TC_F64) : tc_zeros_like(inputs[i], NULL);
       tc_tensor *gcc = gc ? tc_contiguous(gc) : NULL;
@@ -122,12 +131,10 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
       }
       tc_tensor_release(gcc);
     }
-    tc_tensor_release(L);
-    tc_tensor_release(p);
     tc_tensor_release(yk);
     tc_tensor_release(v);
   }
   tc_tensor_release(y);
-  tc__scope_resume(was);
+  tc_scope_pop();
   return st;
 }

@@ -13,15 +13,44 @@ bool tc_is_grad_enabled(void) { return no_grad_depth == 0 && !grad_disabled; }
 void tc_set_grad_enabled(bool enabled) { grad_disabled = !enabled; }
 
 /* ---- tensor state ----------------------------------------------------------------------------- */
-static tc__autograd_meta *meta_of(const tc_tensor *t) { return (tc__autograd_meta *)t->autograd; }
+static tc__autograd_meta *meta_of(const tc_tensor *t) { return tc__meta(t); }
+
+static tc__autograd_meta *meta_new(void) {
+  tc__autograd_meta *m = tc__calloc(sizeof *m);
+  if (m) atomic_init(&m->refcount, 1);
+  return m;
+}
 
 static tc__autograd_meta *meta_get(tc_tensor *t) {
-  if (!t->autograd) {
-    tc__autograd_meta *m = tc__calloc(sizeof *m);
-    if (!m) return NULL;
+  if (t->autograd) return t->autograd;
+  tc__storage *s = t->storage;
+  if (t->is_root && s->root_meta) { /* views already made the root's state: share it */
+    tc__autograd_meta *m = s->root_meta;
+    atomic_fetch_add(&m->refcount, 1);
     t->autograd = m;
+    return m;
   }
-  return t->autograd;
+  tc__autograd_meta *m = meta_new();
+  if (!m) return NULL;
+  if (t->is_root) { /* weak: the storage must not keep the root's history (and its saved views) alive */
+    s->root_meta = m;
+    s->root_meta_owned = false;
+    m->root_of = s;
+  }
+  t->autograd = m;
+  return m;
+}
+
+tc__autograd_meta *tc__root_meta(tc_tensor *t) {
+  tc__storage *s = t->storage;
+  if (!s->root_meta) { /* the root has no state (or is gone): the storage owns a fresh one */
+    tc__autograd_meta *m = meta_new();
+    if (!m) return NULL;
+    s->root_meta = m;
+    s->root_meta_owned = true;
+    m->root_of = s;
+  }
+  return s->root_meta;
 }
 
 bool tc__requires_grad(const tc_tensor *t) {
@@ -254,14 +283,20 @@ tc_tensor *tc__record(tc_tensor *out, const char *name, tc__backward_fn fn, int 
 }
 
 /* Called by tc_tensor_release when the last reference to a tensor with autograd state goes. */
-void tc__autograd_free(tc_tensor *t) {
-  tc__autograd_meta *m = meta_of(t);
-  if (!m) return;
-  t->autograd = NULL;
+void tc__autograd_meta_unref(void *p) {
+  tc__autograd_meta *m = p;
+  if (!m || atomic_fetch_sub_explicit(&m->refcount, 1, memory_order_acq_rel) != 1) return;
+  if (m->root_of && m->root_of->root_meta == m) m->root_of->root_meta = NULL;
   tc_tensor_release(m->grad);
   if (m->grad_fn) tc__node_unref(m->grad_fn);
   tc__free(m->hooks);
   tc__free(m);
+}
+
+void tc__autograd_free(tc_tensor *t) {
+  tc__autograd_meta *m = meta_of(t);
+  t->autograd = NULL;
+  tc__autograd_meta_unref(m);
 }
 
 /* ---- public flags ------------------------------------------------------------------------------ */
@@ -384,7 +419,7 @@ tc_status tc__check_inplace(const char *fn, const tc_tensor *self) {
   const tc__autograd_meta *m = meta_of(self);
   if (m && m->requires_grad && !m->grad_fn)
     return tc__error(TC_ERR_STATE, "%s: a leaf tensor that requires grad is being used in an in-place operation", fn);
-  const tc__autograd_meta *bm = self->base ? meta_of(self->base) : NULL;
+  const tc__autograd_meta *bm = self->is_view ? self->storage->root_meta : NULL;
   if (bm && bm->requires_grad && !bm->grad_fn)
     return tc__error(TC_ERR_STATE,
                      "%s: a view of a leaf tensor that requires grad is being used in an in-place operation", fn);
