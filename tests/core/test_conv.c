@@ -182,6 +182,10 @@ static const char *const conv1d_cases[] = {
 START_TEST(test_conv2d_fixtures) {
   LEAK_BEGIN;
   run_conv_case(conv2d_cases[_i]);
+  int64_t saved = tc__conv_tile_bytes;
+  tc__conv_tile_bytes = 1; /* every output row its own im2col tile */
+  run_conv_case(conv2d_cases[_i]);
+  tc__conv_tile_bytes = saved;
   LEAK_END;
 }
 END_TEST
@@ -328,6 +332,7 @@ START_TEST(test_conv_threads_and_batch_split) {
       {{37, 6, 5, 5}, {8, 3, 3, 3}, {.padding = {1, 1}, .groups = 2}},         /* several samples per GEMM */
       {{19, 8, 6, 6}, {8, 1, 3, 3}, {.stride = {2, 2}, .groups = 8}},          /* depthwise */
       {{21, 16, 7, 7}, {12, 16, 1, 1}, {.groups = 1}},                                   /* 1x1 */
+      {{3, 64, 20, 20}, {8, 64, 5, 5}, {.padding = {2, 2}}},                   /* row tiles, N < threads */
   };
   LEAK_BEGIN;
   int nt0 = tc_get_num_threads();

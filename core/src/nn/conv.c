@@ -7,7 +7,8 @@
  *
  * Per group gi (C = G*Cg, OC = G*OCg), with CK = Cg*KH*KW and L = OH*OW:
  *   forward  y[n, gi] (OCg, L)  = w[gi] (OCg, CK) x col (CK, L)      col = im2col(x[n, gi])
- *   grad_w   gw[gi]  (OCg, CK) += gy[n, gi] (OCg, L) x col^T          summed over n
+ *   grad_w   gw[gi]^T (CK, OCg) += col (CK, L) x gy[n, gi]^T (L, OCg)  summed over n (this
+ *            orientation runs faster in OpenBLAS than gy x col^T; transposed back at the end)
  *   grad_x   gx[n, gi]          = col2im(w[gi]^T (CK, OCg) x gy[n, gi])
  *   grad_b   gb[o]              = sum over n and L of gy[n, o]
  * Paths:
@@ -40,21 +41,41 @@ static inline void conv_valid_range(int64_t off, int64_t stride, int64_t size, i
   *hi = b;
 }
 
+/* GCC turns short copy loops back into memcpy calls, which cost more than the copy for the
+ * few-element rows of small images. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV_NO_MEMCPY_PATTERN __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define CONV_NO_MEMCPY_PATTERN
+#endif
+
+/* Valid output ranges per kernel tap: output rows [oh0[kh], oh1[kh]) read input rows inside the
+ * image for tap row kh, output columns [ow0[kw], ow1[kw]) for tap column kw. */
+typedef struct {
+  int64_t *oh0, *oh1, *ow0, *ow1;
+} conv_ranges;
+
+static inline int64_t conv_clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 /* ---- plan and shared state of one call ------------------------------------------------------- */
 typedef struct {
   const tc__conv_geom *g;
   int64_t CK, L;  /* Cg*KH*KW, OH*OW */
   bool x_is_col;  /* 1x1, stride 1, no padding */
   bool direct;    /* Cg == 1 stencil path */
-  int64_t B, U;   /* samples per unit, units */
+  int64_t B;      /* samples per unit (B > 1 only for whole small planes) */
+  int64_t TR, T;  /* output rows per tile, tiles per plane (T > 1 only when B == 1) */
+  int64_t U;      /* sample units: ceil(N / B); the forward runs U * T units (sample unit, tile) */
   int64_t P;      /* parts of the backward (unit ranges) */
   const void *x, *w, *b, *gy;
   void *y, *gx, *gw;
   bool need_x, need_w;
-  char *partials; /* (P-1) grad_w-sized buffers: part p > 0 sums into partials[p-1] */
+  char *partials; /* P grad_w-sized buffers, part p's sum; group gi's block is (CK, OCg), transposed */
   /* scratch slots: nslots buffers of slot_elems elements (col then tmp) */
   char *scratch;
-  int64_t col_elems, slot_elems;
+  int64_t col_elems, slot_elems; /* slot: col, then a GEMM result or stacked grad_out (B > 1) */
+  conv_ranges rg;
+  int64_t *rg_mem;
   atomic_int *busy;
   int nslots;
 } conv_run;
@@ -234,13 +255,18 @@ static tc_tensor *to_result(tc_tensor *r, tc_dtype want) {
 }
 
 /* ---- planning --------------------------------------------------------------------------------- */
-/* Columns one GEMM should have at least (B samples are batched until B*L reaches this). */
-#define CONV_MIN_COLS 256
+/* Columns one GEMM should have at least (B samples are batched until B*L reaches this). Wider
+ * GEMMs do not help: OpenBLAS runs a (16, 64) x (64, 150) product at full speed, and slows down
+ * once the operands leave L2. */
+#define CONV_MIN_COLS 64
 /* Upper bound on an im2col buffer, per slot, in elements (B is not raised past it). */
 #define CONV_MAX_COL_ELEMS ((int64_t)1 << 21)
 /* Most backward parts, and the most memory their grad_w partial sums may take. */
 #define CONV_MAX_PARTS 16
 #define CONV_PARTIALS_BYTES ((int64_t)32 << 20)
+/* Bytes of one im2col tile: output rows are processed in tiles whose column buffer stays in L2.
+ * A variable so that the tests can force one-row tiles. */
+int64_t tc__conv_tile_bytes = (int64_t)256 << 10;
 /* Multiply-adds below which a task is not worth waking the pool for. */
 #define CONV_GRAIN_WORK ((int64_t)1 << 18)
 
@@ -251,14 +277,17 @@ static bool blas_dims_ok(const char *fn, int64_t a, int64_t b, int64_t c) {
   return false;
 }
 
-static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w) {
+static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, size_t es) {
   memset(r, 0, sizeof *r);
   r->g = g;
   r->CK = g->Cg * g->KH * g->KW;
   r->L = g->OH * g->OW;
   r->x_is_col = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 && g->pl == 0 &&
                 g->pr == 0;
-  r->direct = !r->x_is_col && g->Cg == 1;
+  /* The stencil path is for grouped convolutions with one input channel per group (depthwise),
+   * where a GEMM per group would be a matrix-vector product. A single-group Cg == 1 convolution
+   * (LeNet's first layer) is a fine GEMM. */
+  r->direct = !r->x_is_col && g->Cg == 1 && g->G > 1;
   int64_t B = 1;
   if (!r->x_is_col && !r->direct && r->L < CONV_MIN_COLS) {
     B = (CONV_MIN_COLS + r->L - 1) / r->L;
@@ -269,15 +298,41 @@ static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w) {
   }
   r->B = B;
   r->U = (g->N + B - 1) / B;
+  /* Row tiles keep the column buffer (and the GEMM's operand) in L2. */
+  r->TR = g->OH;
+  if (B == 1 && !r->direct) {
+    int64_t rows = (tc__conv_tile_bytes / (int64_t)es) / (r->CK * g->OW > 0 ? r->CK * g->OW : 1);
+    if (rows < 1) rows = 1;
+    if (rows < r->TR) r->TR = rows;
+  }
+  r->T = r->TR > 0 ? (g->OH + r->TR - 1) / r->TR : 1;
   r->P = r->U;
   if (backward_w && r->U > 0) {
     int64_t wbytes = g->OC * r->CK * 8 + 1;
-    int64_t pmax = 1 + CONV_PARTIALS_BYTES / wbytes;
+    int64_t pmax = CONV_PARTIALS_BYTES / wbytes;
+    if (pmax < 1) pmax = 1;
     r->P = r->U < CONV_MAX_PARTS ? r->U : CONV_MAX_PARTS;
     if (r->P > pmax) r->P = pmax;
   }
-  r->col_elems = r->x_is_col || r->direct ? 0 : r->CK * B * r->L;
+  bool im2col = !r->x_is_col && !r->direct;
+  r->col_elems = im2col ? r->CK * B * r->TR * g->OW : 0;
   r->slot_elems = r->col_elems + (B > 1 ? g->OCg * B * r->L : 0);
+}
+
+/* Fills r->rg (one allocation). */
+static tc_status alloc_ranges(conv_run *r) {
+  const tc__conv_geom *g = r->g;
+  r->rg_mem = tc__malloc(sizeof(int64_t) * (size_t)(2 * (g->KH + g->KW)));
+  if (!r->rg_mem) return TC_ERR_NOMEM;
+  r->rg.oh0 = r->rg_mem;
+  r->rg.oh1 = r->rg.oh0 + g->KH;
+  r->rg.ow0 = r->rg.oh1 + g->KH;
+  r->rg.ow1 = r->rg.ow0 + g->KW;
+  for (int64_t kh = 0; kh < g->KH; kh++)
+    conv_valid_range(kh * g->dh - g->pt, g->sh, g->H, g->OH, &r->rg.oh0[kh], &r->rg.oh1[kh]);
+  for (int64_t kw = 0; kw < g->KW; kw++)
+    conv_valid_range(kw * g->dw - g->pl, g->sw, g->W, g->OW, &r->rg.ow0[kw], &r->rg.ow1[kw]);
+  return TC_OK;
 }
 
 /* Allocates nslots scratch slots for `tasks` parallel tasks. */
@@ -301,6 +356,8 @@ static void free_run(conv_run *r) {
   tc__aligned_free(r->scratch);
   tc__free(r->busy);
   tc__aligned_free(r->partials);
+  tc__free(r->rg_mem);
+  r->rg_mem = NULL;
   r->scratch = r->partials = NULL;
   r->busy = NULL;
 }
@@ -325,7 +382,7 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   int64_t oshape[4];
   int ond = tc__conv_out_shape(&g, oshape);
   conv_run r;
-  plan_run(&r, &g, false);
+  plan_run(&r, &g, false, tc_dtype_size(dt));
   if (!r.direct && !blas_dims_ok(fn, g.OCg, r.CK, r.B * r.L)) return NULL;
   tc_tensor *xc = as_contig(x, dt), *wc = xc ? as_contig(w, dt) : NULL, *bc = (wc && b) ? as_contig(b, dt) : NULL;
   tc_tensor *y = (wc && (bc || !b)) ? tc__empty(oshape, ond, dt, x->storage->device) : NULL;
@@ -347,13 +404,15 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
     r.b = bc ? tc__ptr(bc) : NULL;
     r.y = tc__ptr(y);
     blas_one_thread();
+    if (alloc_ranges(&r) != TC_OK) goto fail;
     if (r.direct) {
       int64_t items = g.N * g.OC;
       tc_parallel_for(items, grain_for(r.L * g.KH * g.KW), dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32,
                       &r);
     } else {
-      if (alloc_slots(&r, r.U, es) != TC_OK) goto fail;
-      tc_parallel_for(r.U, grain_for(r.B * g.OC * r.CK * r.L), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32, &r);
+      if (alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
+      tc_parallel_for(r.U * r.T, grain_for(r.B * g.OC * r.CK * r.TR * g.OW), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32,
+                      &r);
     }
   }
   free_run(&r);
@@ -401,24 +460,36 @@ static void bias_tasks(int64_t o0, int64_t o1, void *vctx) {
   }
 }
 
-/* gw += partials[0..P-2], elementwise in part order (deterministic). */
+/* gw[gi*OCg + o][k] = sum over parts p, in order, of partials[p][gi][k][o] (deterministic). */
 typedef struct {
   const conv_run *r;
-  int64_t n;
   bool f64;
 } reduce_ctx;
 
-static void reduce_tasks(int64_t i0, int64_t i1, void *vctx) {
+static void reduce_tasks(int64_t r0, int64_t r1, void *vctx) {
   const reduce_ctx *c = vctx;
-  for (int64_t p = 1; p < c->r->P; p++) {
+  const conv_run *r = c->r;
+  const int64_t CK = r->CK, OCg = r->g->OCg, wn = r->g->OC * CK;
+  for (int64_t row = r0; row < r1; row++) { /* row = gi*OCg + o */
+    int64_t gi = row / OCg, o = row % OCg;
     if (c->f64) {
-      double *restrict d = c->r->gw;
-      const double *restrict s = (const double *)(void *)c->r->partials + (p - 1) * c->n;
-      for (int64_t i = i0; i < i1; i++) d[i] += s[i];
+      double *restrict d = (double *)r->gw + row * CK;
+      for (int64_t p = 0; p < r->P; p++) {
+        const double *restrict s = (const double *)(void *)r->partials + p * wn + gi * CK * OCg + o;
+        if (p == 0)
+          for (int64_t k = 0; k < CK; k++) d[k] = s[k * OCg];
+        else
+          for (int64_t k = 0; k < CK; k++) d[k] += s[k * OCg];
+      }
     } else {
-      float *restrict d = c->r->gw;
-      const float *restrict s = (const float *)(void *)c->r->partials + (p - 1) * c->n;
-      for (int64_t i = i0; i < i1; i++) d[i] += s[i];
+      float *restrict d = (float *)r->gw + row * CK;
+      for (int64_t p = 0; p < r->P; p++) {
+        const float *restrict s = (const float *)(void *)r->partials + p * wn + gi * CK * OCg + o;
+        if (p == 0)
+          for (int64_t k = 0; k < CK; k++) d[k] = s[k * OCg];
+        else
+          for (int64_t k = 0; k < CK; k++) d[k] += s[k * OCg];
+      }
     }
   }
 }
@@ -449,7 +520,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
   conv_run r;
-  plan_run(&r, &g, need_w);
+  plan_run(&r, &g, need_w, es);
   r.need_x = need_x;
   r.need_w = need_w;
   if (!r.direct && (need_x || need_w) && !blas_dims_ok(fn, r.CK, g.OCg, r.B * r.L)) return TC_ERR_UNSUPPORTED;
@@ -474,6 +545,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   r.w = wc ? tc__ptr(wc) : NULL;
   r.gx = gx ? tc__ptr(gx) : NULL;
   r.gw = gw ? tc__ptr(gw) : NULL;
+  if ((need_x || need_w) && alloc_ranges(&r) != TC_OK) goto fail;
   if (gb && ny > 0) {
     bias_ctx bc = {&r, tc__ptr(gb), r.gy, dt == TC_F64};
     tc_parallel_for(g.OC, grain_for(g.N * r.L), bias_tasks, &bc);
@@ -489,16 +561,16 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
     }
   } else if (need_x || need_w) {
     int64_t wn = g.OC * r.CK;
-    if (need_w && r.P > 1) {
-      r.partials = tc__aligned_alloc((size_t)(r.P - 1) * (size_t)wn * es);
+    if (need_w) {
+      r.partials = tc__aligned_alloc((size_t)r.P * (size_t)wn * es);
       if (!r.partials) goto fail;
     }
     if (alloc_slots(&r, r.P, es) != TC_OK) goto fail;
     int64_t work = (r.U / r.P) * r.B * g.OC * r.CK * r.L * ((need_x ? 1 : 0) + (need_w ? 1 : 0));
     tc_parallel_for(r.P, grain_for(work), dt == TC_F64 ? bwd_parts_f64 : bwd_parts_f32, &r);
-    if (need_w && r.P > 1) {
-      reduce_ctx rc = {&r, wn, dt == TC_F64};
-      tc_parallel_for(wn, 1 << 14, reduce_tasks, &rc);
+    if (need_w) {
+      reduce_ctx rc = {&r, dt == TC_F64};
+      tc_parallel_for(g.OC, grain_for(r.P * r.CK * 4), reduce_tasks, &rc);
     }
   }
   free_run(&r);

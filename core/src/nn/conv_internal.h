@@ -37,6 +37,10 @@ tc_status tc__conv_resolve(const char *fn, int spatial, const tc_tensor *x, cons
 /* The user-visible output shape of g (unbatched when the input was); returns its ndim. */
 int tc__conv_out_shape(const tc__conv_geom *g, int64_t *shape);
 
+/* Size in bytes of the im2col column tiles (default 256 KiB; the tests set it to 1 to force
+ * one-output-row tiles). Not thread-safe to change while convolutions run. */
+extern int64_t tc__conv_tile_bytes;
+
 /* Gradients of y = conv2d(x, w, b, opts) given grad_out (y's shape). For each need_* flag, the
  * matching *grad_* receives a new tensor (x's, w's and the bias's shape (OC), in x's dtype);
  * the others are set to NULL. On failure nothing is returned (all three NULL) and a status with a

@@ -16,54 +16,86 @@ static inline void CKF(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
         (CT)1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* col(CK, OH*OW), rows ld apart, from one sample's group input x(Cg, H, W): col[(c, kh, kw)][(oh,
- * ow)] = x[c][oh*sh - pt + kh*dh][ow*sw - pl + kw*dw], or 0 in the padding. */
-static void CKF(im2col)(const tc__conv_geom *g, const CT *restrict x, CT *restrict col, int64_t ld) {
-  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+/* Short unit-stride runs (a row of a small image: often 8-32 elements). Written in blocks of 8
+ * so each block is one vector operation; a plain loop would leave runs shorter than the widest
+ * vector to the scalar remainder loop. */
+static inline void CKF(copy_run)(CT *restrict d, const CT *restrict s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) d[i + j] = s[i + j];
+  for (; i < n; i++) d[i] = s[i];
+}
+
+static inline void CKF(add_run)(CT *restrict d, const CT *restrict s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) d[i + j] += s[i + j];
+  for (; i < n; i++) d[i] += s[i];
+}
+
+static inline void CKF(axpy_run)(CT *restrict d, CT a, const CT *restrict s, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) d[i + j] += a * s[i + j];
+  for (; i < n; i++) d[i] += a * s[i];
+}
+
+/* col(CK, (oh_b - oh_a)*OW), rows ld apart, from one sample's group input x(Cg, H, W), for the
+ * output rows [oh_a, oh_b): col[(c, kh, kw)][(oh - oh_a, ow)] = x[c][oh*sh - pt + kh*dh][ow*sw -
+ * pl + kw*dw], or 0 in the padding. rg holds the valid
+ * output ranges per kernel tap (conv_ranges), so the loops do no division; the copies are short
+ * runs (OW elements) written as loops rather than memcpy calls. */
+CONV_NO_MEMCPY_PATTERN static void CKF(im2col)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict x,
+                                               CT *restrict col, int64_t ld, int64_t oh_a, int64_t oh_b) {
+  const int64_t H = g->H, W = g->W, OW = g->OW, KH = g->KH, KW = g->KW, sh = g->sh, sw = g->sw;
+  const int64_t nrow = oh_b - oh_a; /* output rows of this tile: col column (oh - oh_a)*OW + ow */
   for (int64_t c = 0; c < g->Cg; c++)
-    for (int64_t kh = 0; kh < g->KH; kh++) {
-      int64_t oh0, oh1;
-      conv_valid_range(kh * g->dh - g->pt, g->sh, H, OH, &oh0, &oh1);
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        CT *row = col + ((c * g->KH + kh) * g->KW + kw) * ld;
-        int64_t xo = kw * g->dw - g->pl, ow0, ow1;
-        conv_valid_range(xo, g->sw, W, OW, &ow0, &ow1);
-        if (oh0 > 0) memset(row, 0, (size_t)(oh0 * OW) * sizeof(CT));
-        for (int64_t oh = oh0; oh < oh1; oh++) {
-          CT *restrict d = row + oh * OW;
-          const CT *restrict s = x + (c * H + oh * g->sh + kh * g->dh - g->pt) * W + xo;
-          for (int64_t ow = 0; ow < ow0; ow++) d[ow] = 0;
-          if (g->sw == 1) {
-            if (ow1 > ow0) memcpy(d + ow0, s + ow0, (size_t)(ow1 - ow0) * sizeof(CT));
+    for (int64_t kh = 0; kh < KH; kh++) {
+      const int64_t oh0 = conv_clamp(rg->oh0[kh], oh_a, oh_b) - oh_a, oh1 = conv_clamp(rg->oh1[kh], oh_a, oh_b) - oh_a;
+      for (int64_t kw = 0; kw < KW; kw++) {
+        CT *restrict row = col + ((c * KH + kh) * KW + kw) * ld;
+        const int64_t ow0 = rg->ow0[kw], ow1 = rg->ow1[kw], n = ow1 - ow0;
+        for (int64_t i = 0; i < oh0 * OW; i++) row[i] = 0;
+        if (oh1 > oh0) {
+          CT *restrict d = row + oh0 * OW;
+          /* input element read by output (oh0, ow0) */
+          const CT *restrict s = x + (c * H + (oh_a + oh0) * sh + kh * g->dh - g->pt) * W + ow0 * sw + kw * g->dw - g->pl;
+          if (sw == 1 && n == OW) { /* the tap reads whole output rows: plain runs */
+            for (int64_t oh = oh0; oh < oh1; oh++, d += OW, s += sh * W) CKF(copy_run)(d, s, OW);
           } else {
-            for (int64_t ow = ow0; ow < ow1; ow++) d[ow] = s[ow * g->sw];
+            for (int64_t oh = oh0; oh < oh1; oh++, d += OW, s += sh * W) {
+              for (int64_t ow = 0; ow < ow0; ow++) d[ow] = 0;
+              if (sw == 1)
+                CKF(copy_run)(d + ow0, s, n);
+              else
+                for (int64_t i = 0; i < n; i++) d[ow0 + i] = s[i * sw];
+              for (int64_t ow = ow1; ow < OW; ow++) d[ow] = 0;
+            }
           }
-          for (int64_t ow = ow1; ow < OW; ow++) d[ow] = 0;
         }
-        if (oh1 < OH) memset(row + oh1 * OW, 0, (size_t)((OH - oh1) * OW) * sizeof(CT));
+        for (int64_t i = oh1 * OW; i < nrow * OW; i++) row[i] = 0;
       }
     }
 }
 
-/* The adjoint of im2col: gx(Cg, H, W) += scatter of col(CK, OH*OW). */
-static void CKF(col2im)(const tc__conv_geom *g, const CT *restrict col, int64_t ld, CT *restrict gx) {
-  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+/* The adjoint of im2col: gx(Cg, H, W) += scatter of col(CK, (oh_b - oh_a)*OW). Tap by tap, so consecutive
+ * updates go to different rows of gx (no load waits on the store just before it). */
+static void CKF(col2im)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict col, int64_t ld,
+                        CT *restrict gx, int64_t oh_a, int64_t oh_b) {
+  const int64_t H = g->H, W = g->W, OW = g->OW, KH = g->KH, KW = g->KW, sw = g->sw;
   for (int64_t c = 0; c < g->Cg; c++)
-    for (int64_t kh = 0; kh < g->KH; kh++) {
-      int64_t oh0, oh1;
-      conv_valid_range(kh * g->dh - g->pt, g->sh, H, OH, &oh0, &oh1);
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        const CT *row = col + ((c * g->KH + kh) * g->KW + kw) * ld;
-        int64_t xo = kw * g->dw - g->pl, ow0, ow1;
-        conv_valid_range(xo, g->sw, W, OW, &ow0, &ow1);
+    for (int64_t kh = 0; kh < KH; kh++) {
+      const int64_t oh0 = conv_clamp(rg->oh0[kh], oh_a, oh_b), oh1 = conv_clamp(rg->oh1[kh], oh_a, oh_b);
+      for (int64_t kw = 0; kw < KW; kw++) {
+        const CT *restrict row = col + ((c * KH + kh) * KW + kw) * ld;
+        const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
         for (int64_t oh = oh0; oh < oh1; oh++) {
-          const CT *restrict s = row + oh * OW;
-          CT *restrict d = gx + (c * H + oh * g->sh + kh * g->dh - g->pt) * W + xo;
-          if (g->sw == 1) {
-            for (int64_t ow = ow0; ow < ow1; ow++) d[ow] += s[ow];
-          } else {
-            for (int64_t ow = ow0; ow < ow1; ow++) d[ow * g->sw] += s[ow];
-          }
+          CT *restrict d = gx + (c * H + oh * g->sh + kh * g->dh - g->pt) * W + iw0;
+          const CT *restrict s = row + (oh - oh_a) * OW + ow0;
+          if (sw == 1)
+            CKF(add_run)(d, s, n);
+          else
+            for (int64_t i = 0; i < n; i++) d[i * sw] += s[i];
         }
       }
     }
@@ -85,74 +117,70 @@ static inline CT CKF(dot)(const CT *restrict a, const CT *restrict b, int64_t sb
 /* ---- direct kernels for Cg == 1 (depthwise, and single-input-channel convolutions) ------------
  * Output channel o reads only input channel o / OCg: a (KH*KW)-tap stencil per plane. */
 
-/* y(OH, OW) = bias + sum_k w[k] * shifted x(H, W) for one (sample, output channel). */
-static void CKF(direct_fwd_plane)(const tc__conv_geom *g, const CT *restrict x, const CT *restrict w, CT bias,
-                                  CT *restrict y) {
-  const int64_t W = g->W, OH = g->OH, OW = g->OW;
-  for (int64_t oh = 0; oh < OH; oh++) {
-    CT *restrict d = y + oh * OW;
-    for (int64_t ow = 0; ow < OW; ow++) d[ow] = bias;
-    for (int64_t kh = 0; kh < g->KH; kh++) {
-      int64_t ih = oh * g->sh + kh * g->dh - g->pt;
-      if (ih < 0 || ih >= g->H) continue;
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        int64_t xo = kw * g->dw - g->pl, ow0, ow1;
-        conv_valid_range(xo, g->sw, W, OW, &ow0, &ow1);
-        const CT *restrict s = x + ih * W + xo;
-        const CT wv = w[kh * g->KW + kw];
-        if (g->sw == 1)
-          for (int64_t ow = ow0; ow < ow1; ow++) d[ow] += wv * s[ow];
+/* y(OH, OW) = bias + sum_k w[k] * shifted x(H, W) for one (sample, output channel). Tap by tap
+ * over the whole plane (planes are small enough to stay in cache), each tap a run of AXPYs over
+ * the output rows it reaches. */
+static void CKF(direct_fwd_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict x,
+                                  const CT *restrict w, CT bias, CT *restrict y) {
+  const int64_t W = g->W, OW = g->OW, sw = g->sw;
+  for (int64_t i = 0; i < g->OH * OW; i++) y[i] = bias;
+  for (int64_t kh = 0; kh < g->KH; kh++) {
+    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
+    for (int64_t kw = 0; kw < g->KW; kw++) {
+      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
+      const CT wv = w[kh * g->KW + kw];
+      for (int64_t oh = oh0; oh < oh1; oh++) {
+        CT *restrict d = y + oh * OW + ow0;
+        const CT *restrict s = x + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
+        if (sw == 1)
+          CKF(axpy_run)(d, wv, s, n);
         else
-          for (int64_t ow = ow0; ow < ow1; ow++) d[ow] += wv * s[ow * g->sw];
+          for (int64_t i = 0; i < n; i++) d[i] += wv * s[i * sw];
       }
     }
   }
 }
 
 /* gx(H, W) += the transposed stencil of gy(OH, OW) with kernel w(KH, KW). */
-static void CKF(direct_bwd_x_plane)(const tc__conv_geom *g, const CT *restrict gy, const CT *restrict w,
-                                    CT *restrict gx) {
-  const int64_t W = g->W, OH = g->OH, OW = g->OW;
-  for (int64_t oh = 0; oh < OH; oh++) {
-    const CT *restrict s = gy + oh * OW;
-    for (int64_t kh = 0; kh < g->KH; kh++) {
-      int64_t ih = oh * g->sh + kh * g->dh - g->pt;
-      if (ih < 0 || ih >= g->H) continue;
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        int64_t xo = kw * g->dw - g->pl, ow0, ow1;
-        conv_valid_range(xo, g->sw, W, OW, &ow0, &ow1);
-        CT *restrict d = gx + ih * W + xo;
-        const CT wv = w[kh * g->KW + kw];
-        if (g->sw == 1)
-          for (int64_t ow = ow0; ow < ow1; ow++) d[ow] += wv * s[ow];
+static void CKF(direct_bwd_x_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict gy,
+                                    const CT *restrict w, CT *restrict gx) {
+  const int64_t W = g->W, OW = g->OW, sw = g->sw;
+  for (int64_t kh = 0; kh < g->KH; kh++) {
+    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
+    for (int64_t kw = 0; kw < g->KW; kw++) {
+      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
+      const CT wv = w[kh * g->KW + kw];
+      for (int64_t oh = oh0; oh < oh1; oh++) {
+        const CT *restrict s = gy + oh * OW + ow0;
+        CT *restrict d = gx + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
+        if (sw == 1)
+          CKF(axpy_run)(d, wv, s, n);
         else
-          for (int64_t ow = ow0; ow < ow1; ow++) d[ow * g->sw] += wv * s[ow];
+          for (int64_t i = 0; i < n; i++) d[i * sw] += wv * s[i];
       }
     }
   }
 }
 
 /* gw(KH, KW) += correlation of gy(OH, OW) with x(H, W) (one sample, one output channel). */
-static void CKF(direct_bwd_w_plane)(const tc__conv_geom *g, const CT *restrict gy, const CT *restrict x,
-                                    CT *restrict gw) {
+static void CKF(direct_bwd_w_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict gy,
+                                    const CT *restrict x, CT *restrict gw) {
   const int64_t W = g->W, OW = g->OW;
   for (int64_t kh = 0; kh < g->KH; kh++) {
-    int64_t oh0, oh1;
-    conv_valid_range(kh * g->dh - g->pt, g->sh, g->H, g->OH, &oh0, &oh1);
+    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
     for (int64_t kw = 0; kw < g->KW; kw++) {
-      int64_t xo = kw * g->dw - g->pl, ow0, ow1;
-      conv_valid_range(xo, g->sw, W, OW, &ow0, &ow1);
+      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * g->sw + kw * g->dw - g->pl;
       CT acc = 0;
       for (int64_t oh = oh0; oh < oh1; oh++) {
-        const CT *s = x + (oh * g->sh + kh * g->dh - g->pt) * W + xo + ow0 * g->sw;
-        acc += CKF(dot)(gy + oh * OW + ow0, s, g->sw, ow1 - ow0);
+        const CT *s = x + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
+        acc += CKF(dot)(gy + oh * OW + ow0, s, g->sw, n);
       }
       gw[kh * g->KW + kw] += acc;
     }
   }
 }
 
-/* Sum of each of n rows of length len (row r at a + r*ld) into out[r] += ... */
+/* Sum of a[0..len), with independent partial sums so it vectorises. */
 static CT CKF(row_sum)(const CT *restrict a, int64_t len) {
   CT acc[16] = {0};
   int64_t i = 0;

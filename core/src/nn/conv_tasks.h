@@ -8,41 +8,43 @@
 #define CT_CAT(a, b) CT_CAT2(a, b)
 #define CTF(name) CT_CAT(name, CSUF)
 
-/* y rows (OCg, L), ld L, set to the group's bias (or left for beta = 0 when there is none). */
-static void CTF(bias_rows)(const CT *bias, int64_t ocg, int64_t L, CT *y) {
+/* y rows (OCg, n), ld apart, set to the group's bias (the GEMM then adds with beta = 1). */
+static void CTF(bias_rows)(const CT *bias, int64_t ocg, int64_t n, CT *y, int64_t ld) {
   for (int64_t o = 0; o < ocg; o++) {
     CT v = bias[o];
-    CT *restrict d = y + o * L;
-    for (int64_t l = 0; l < L; l++) d[l] = v;
+    CT *restrict d = y + o * ld;
+    for (int64_t l = 0; l < n; l++) d[l] = v;
   }
 }
 
-/* Forward over units [u0, u1). */
+/* Forward over units [u0, u1): unit u is samples [n0, n0 + nb) and output rows [oh_a, oh_b). */
 static void CTF(fwd_units)(int64_t u0, int64_t u1, void *vctx) {
   conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
-  const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg;
+  const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg, OW = g->OW;
   const CT *x = r->x, *w = r->w, *b = r->b;
   CT *y = r->y;
   CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL, *tmp = col ? col + r->col_elems : NULL;
   for (int64_t u = u0; u < u1; u++) {
-    int64_t n0 = u * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B;
+    int64_t n0 = (u / r->T) * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B;
+    int64_t oh_a = (u % r->T) * r->TR, oh_b = oh_a + r->TR < g->OH ? oh_a + r->TR : g->OH;
+    int64_t tc = (oh_b - oh_a) * OW, ld = nb * tc; /* columns per sample, per unit */
     for (int64_t gi = 0; gi < g->G; gi++) {
       const CT *wg = w + gi * OCg * CK;
       const CT *bg = b ? b + gi * OCg : NULL;
+      CT *yg = y + (n0 * g->OC + gi * OCg) * L + oh_a * OW; /* (OCg, tc), ld L, when nb == 1 */
       if (r->x_is_col) { /* nb == 1 */
-        CT *yg = y + (n0 * g->OC + gi * OCg) * L;
-        if (bg) CTF(bias_rows)(bg, OCg, L, yg);
-        CTF(gemm)(false, false, OCg, L, g->Cg, wg, CK, x + (n0 * g->C + gi * g->Cg) * HW, L, bg ? 1 : 0, yg, L);
+        if (bg) CTF(bias_rows)(bg, OCg, tc, yg, L);
+        CTF(gemm)(false, false, OCg, tc, g->Cg, wg, CK, x + (n0 * g->C + gi * g->Cg) * HW + oh_a * OW, L, bg ? 1 : 0,
+                  yg, L);
         continue;
       }
-      int64_t ld = nb * L;
-      for (int64_t j = 0; j < nb; j++) CTF(im2col)(g, x + ((n0 + j) * g->C + gi * g->Cg) * HW, col + j * L, ld);
+      for (int64_t j = 0; j < nb; j++)
+        CTF(im2col)(g, &r->rg, x + ((n0 + j) * g->C + gi * g->Cg) * HW, col + j * tc, ld, oh_a, oh_b);
       if (nb == 1) {
-        CT *yg = y + (n0 * g->OC + gi * OCg) * L;
-        if (bg) CTF(bias_rows)(bg, OCg, L, yg);
-        CTF(gemm)(false, false, OCg, L, CK, wg, CK, col, ld, bg ? 1 : 0, yg, L);
-      } else {
+        if (bg) CTF(bias_rows)(bg, OCg, tc, yg, L);
+        CTF(gemm)(false, false, OCg, tc, CK, wg, CK, col, ld, bg ? 1 : 0, yg, L);
+      } else { /* whole planes (tc == L) of nb samples in one GEMM, then spread out */
         CTF(gemm)(false, false, OCg, ld, CK, wg, CK, col, ld, 0, tmp, ld);
         for (int64_t j = 0; j < nb; j++)
           for (int64_t o = 0; o < OCg; o++) {
@@ -57,58 +59,58 @@ static void CTF(fwd_units)(int64_t u0, int64_t u1, void *vctx) {
   if (col) slot_release(r, col, sizeof(CT));
 }
 
-/* Backward over parts [p0, p1): grad_w of part p sums into gw (p == 0) or partials[p-1]; grad_x
- * of every sample is written whole. */
+/* Backward over parts [p0, p1): grad_w^T of part p sums into partials[p] (per group a (CK, OCg)
+ * block); grad_x of every sample is written whole. A part's units are whole samples (or groups
+ * of B samples); row tiles of one sample run in order, since their grad_x rows overlap. */
 static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
   conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
-  const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg, Cg = g->Cg;
-  const CT *x = r->x, *w = r->w, *gy = r->gy;
+  const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg, Cg = g->Cg, OW = g->OW;
+  const CT *x = r->x, *gy = r->gy;
   CT *gx = r->gx;
   CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL, *tmp = col ? col + r->col_elems : NULL;
   for (int64_t p = p0; p < p1; p++) {
-    CT *gwp = !r->need_w ? NULL : p == 0 ? (CT *)r->gw : (CT *)(void *)r->partials + (p - 1) * g->OC * CK;
+    CT *gwp = r->need_w ? (CT *)(void *)r->partials + p * g->OC * CK : NULL;
     int64_t u_end = part_start(r, p + 1);
     for (int64_t u = part_start(r, p); u < u_end; u++) {
       bool first = u == part_start(r, p);
-      int64_t n0 = u * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B, ld = nb * L;
+      int64_t n0 = u * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B;
       for (int64_t gi = 0; gi < g->G; gi++) {
-        const CT *gyg; /* (OCg, nb*L) */
-        if (nb == 1) {
-          gyg = gy + (n0 * g->OC + gi * OCg) * L;
-        } else {
+        const CT *wg = (const CT *)r->w + gi * OCg * CK;
+        CT *gwg = gwp ? gwp + gi * CK * OCg : NULL;
+        if (nb > 1) /* stack the samples' grad_out: tmp (OCg, nb*L) */
           for (int64_t o = 0; o < OCg; o++)
             for (int64_t j = 0; j < nb; j++)
-              memcpy(tmp + o * ld + j * L, gy + ((n0 + j) * g->OC + gi * OCg + o) * L, (size_t)L * sizeof(CT));
-          gyg = tmp;
+              memcpy(tmp + (o * nb + j) * L, gy + ((n0 + j) * g->OC + gi * OCg + o) * L, (size_t)L * sizeof(CT));
+        if (r->x_is_col) { /* nb == 1, one tile */
+          const CT *gyg = gy + (n0 * g->OC + gi * OCg) * L;
+          if (r->need_w)
+            CTF(gemm)(false, true, CK, OCg, L, x + (n0 * g->C + gi * Cg) * HW, L, gyg, L, first ? 0 : 1, gwg, OCg);
+          if (r->need_x)
+            CTF(gemm)(true, false, Cg, L, OCg, wg, CK, gyg, L, 0, gx + (n0 * g->C + gi * Cg) * HW, L);
+          continue;
         }
-        if (r->need_w) {
-          const CT *cm;
-          if (r->x_is_col) {
-            cm = x + (n0 * g->C + gi * Cg) * HW;
-          } else {
-            for (int64_t j = 0; j < nb; j++) CTF(im2col)(g, x + ((n0 + j) * g->C + gi * Cg) * HW, col + j * L, ld);
-            cm = col;
+        if (r->need_x)
+          for (int64_t j = 0; j < nb; j++) memset(gx + ((n0 + j) * g->C + gi * Cg) * HW, 0, (size_t)(Cg * HW) * sizeof(CT));
+        for (int64_t t = 0; t < r->T; t++) {
+          int64_t oh_a = t * r->TR, oh_b = oh_a + r->TR < g->OH ? oh_a + r->TR : g->OH;
+          int64_t tc = (oh_b - oh_a) * OW, ld = nb * tc;
+          const CT *gyg = nb > 1 ? tmp : gy + (n0 * g->OC + gi * OCg) * L + oh_a * OW; /* (OCg, ld) */
+          int64_t ldg = nb > 1 ? ld : L;
+          if (r->need_w) {
+            for (int64_t j = 0; j < nb; j++)
+              CTF(im2col)(g, &r->rg, x + ((n0 + j) * g->C + gi * Cg) * HW, col + j * tc, ld, oh_a, oh_b);
+            CTF(gemm)(false, true, CK, OCg, ld, col, ld, gyg, ldg, (first && t == 0) ? 0 : 1, gwg, OCg);
           }
-          CTF(gemm)(false, true, OCg, CK, ld, gyg, ld, cm, ld, first ? 0 : 1, gwp + gi * OCg * CK, CK);
-        }
-        if (r->need_x) {
-          const CT *wg = (const CT *)r->w + gi * OCg * CK;
-          if (r->x_is_col) {
-            CTF(gemm)(true, false, Cg, L, OCg, wg, CK, gyg, ld, 0, gx + (n0 * g->C + gi * Cg) * HW, L);
-          } else {
-            CTF(gemm)(true, false, CK, ld, OCg, wg, CK, gyg, ld, 0, col, ld);
-            for (int64_t j = 0; j < nb; j++) {
-              CT *gxp = gx + ((n0 + j) * g->C + gi * Cg) * HW;
-              memset(gxp, 0, (size_t)(Cg * HW) * sizeof(CT));
-              CTF(col2im)(g, col + j * L, ld, gxp);
-            }
+          if (r->need_x) {
+            CTF(gemm)(true, false, CK, ld, OCg, wg, CK, gyg, ldg, 0, col, ld);
+            for (int64_t j = 0; j < nb; j++)
+              CTF(col2im)(g, &r->rg, col + j * tc, ld, gx + ((n0 + j) * g->C + gi * Cg) * HW, oh_a, oh_b);
           }
         }
       }
     }
   }
-  (void)w;
   if (col) slot_release(r, col, sizeof(CT));
 }
 
@@ -121,7 +123,7 @@ static void CTF(direct_fwd_tasks)(int64_t i0, int64_t i1, void *vctx) {
   CT *y = r->y;
   for (int64_t i = i0; i < i1; i++) {
     int64_t n = i / g->OC, oc = i % g->OC, c = oc / g->OCg;
-    CTF(direct_fwd_plane)(g, x + (n * g->C + c) * HW, w + oc * KK, b ? b[oc] : 0, y + i * r->L);
+    CTF(direct_fwd_plane)(g, &r->rg, x + (n * g->C + c) * HW, w + oc * KK, b ? b[oc] : 0, y + i * r->L);
   }
 }
 
@@ -138,7 +140,7 @@ static void CTF(direct_bwd_x_tasks)(int64_t i0, int64_t i1, void *vctx) {
     memset(d, 0, (size_t)HW * sizeof(CT));
     for (int64_t o = 0; o < g->OCg; o++) {
       int64_t oc = c * g->OCg + o;
-      CTF(direct_bwd_x_plane)(g, gy + (n * g->OC + oc) * r->L, w + oc * KK, d);
+      CTF(direct_bwd_x_plane)(g, &r->rg, gy + (n * g->OC + oc) * r->L, w + oc * KK, d);
     }
   }
 }
@@ -155,7 +157,7 @@ static void CTF(direct_bwd_w_tasks)(int64_t o0, int64_t o1, void *vctx) {
     memset(d, 0, (size_t)KK * sizeof(CT));
     int64_t c = oc / g->OCg;
     for (int64_t n = 0; n < g->N; n++)
-      CTF(direct_bwd_w_plane)(g, gy + (n * g->OC + oc) * r->L, x + (n * g->C + c) * HW, d);
+      CTF(direct_bwd_w_plane)(g, &r->rg, gy + (n * g->OC + oc) * r->L, x + (n * g->C + c) * HW, d);
   }
 }
 
