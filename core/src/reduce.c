@@ -19,6 +19,9 @@
  * MAP(v, p, g): v an element, p the per-output parameter, g the global parameter. */
 #define LEAF_ITERS 8
 #define CROWS 8
+/* columns reduced together: 2 KB of each row, so that a block streams whole cache lines and few
+ * pages per row (a block down a (4096, 4096) float32 tensor reads 2 KB per row) */
+#define CWOF(A) ((int)(2048 / sizeof(A)))
 
 #define DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB)                                                      \
   /* acc[j] = reduction of elements j, j + LANES, ... of x[0, n) (n >= LANES) */                               \
@@ -125,57 +128,58 @@
 #define C_OR(a, b) ((uint8_t)((a) | (b)))
 
 /* integer sums and products wrap modulo 2^64 like PyTorch's int64 arithmetic (in uint64: no UB) */
-DEF_RKERN(sum_f, float, float, 64, 64, 0.0f, M_ID, C_ADD)
-DEF_RKERN(sum_d, double, double, 32, 32, 0.0, M_ID, C_ADD)
-DEF_RKERN(sum_i, int64_t, uint64_t, 32, 32, 0, M_U64, C_ADD)
-DEF_RKERN(sumd_f, float, double, 32, 32, 0.0, M_D, C_ADD)
-DEF_RKERN(prod_f, float, float, 64, 64, 1.0f, M_ID, C_MUL)
-DEF_RKERN(prod_d, double, double, 32, 32, 1.0, M_ID, C_MUL)
-DEF_RKERN(prod_i, int64_t, uint64_t, 32, 32, 1, M_U64, C_MUL)
-DEF_RKERN(max_f, float, float, 64, 64, -INFINITY, M_ID, C_NMAX)
-DEF_RKERN(max_d, double, double, 32, 32, -INFINITY, M_ID, C_NMAX)
-DEF_RKERN(max_i, int64_t, int64_t, 32, 32, INT64_MIN, M_ID, C_IMAX)
-DEF_RKERN(min_f, float, float, 64, 64, INFINITY, M_ID, C_NMIN)
-DEF_RKERN(min_d, double, double, 32, 32, INFINITY, M_ID, C_NMIN)
-DEF_RKERN(min_i, int64_t, int64_t, 32, 32, INT64_MAX, M_ID, C_IMIN)
-DEF_RKERN(all_b, uint8_t, uint8_t, 64, 256, 1, M_NZB, C_AND)
-DEF_RKERN(any_b, uint8_t, uint8_t, 64, 256, 0, M_NZB, C_OR)
-DEF_RKERN(n1_f, float, float, 64, 64, 0.0f, M_ABSF, C_ADD)
-DEF_RKERN(n1_d, double, double, 32, 32, 0.0, M_ABSD, C_ADD)
-DEF_RKERN(n2_f, float, float, 64, 64, 0.0f, M_SQ, C_ADD)
-DEF_RKERN(n2_d, double, double, 32, 32, 0.0, M_SQ, C_ADD)
-DEF_RKERN(n0_f, float, float, 64, 64, 0.0f, M_NZF, C_ADD)
-DEF_RKERN(n0_d, double, double, 32, 32, 0.0, M_NZD, C_ADD)
-DEF_RKERN(np_f, float, float, 64, 64, 0.0f, M_POWF, C_ADD)
-DEF_RKERN(np_d, double, double, 32, 32, 0.0, M_POWD, C_ADD)
-DEF_RKERN(ninf_f, float, float, 64, 64, 0.0f, M_ABSF, C_NMAX)
-DEF_RKERN(ninf_d, double, double, 32, 32, 0.0, M_ABSD, C_NMAX)
-DEF_RKERN(nninf_f, float, float, 64, 64, INFINITY, M_ABSF, C_NMIN)
-DEF_RKERN(nninf_d, double, double, 32, 32, INFINITY, M_ABSD, C_NMIN)
-DEF_RKERN(sqdev_f, float, double, 32, 32, 0.0, M_SQDEV, C_ADD)
-DEF_RKERN(sqdev_d, double, double, 32, 32, 0.0, M_SQDEV, C_ADD)
-DEF_RKERN(lse_f, float, float, 64, 64, 0.0f, M_EXPF, C_ADD)
-DEF_RKERN(lse_d, double, double, 32, 32, 0.0, M_EXPD, C_ADD)
+DEF_RKERN(sum_f, float, float, 64, CWOF(float), 0.0f, M_ID, C_ADD)
+DEF_RKERN(sum_d, double, double, 32, CWOF(double), 0.0, M_ID, C_ADD)
+DEF_RKERN(sum_i, int64_t, uint64_t, 32, CWOF(uint64_t), 0, M_U64, C_ADD)
+DEF_RKERN(sumd_f, float, double, 32, CWOF(double), 0.0, M_D, C_ADD)
+DEF_RKERN(prod_f, float, float, 64, CWOF(float), 1.0f, M_ID, C_MUL)
+DEF_RKERN(prod_d, double, double, 32, CWOF(double), 1.0, M_ID, C_MUL)
+DEF_RKERN(prod_i, int64_t, uint64_t, 32, CWOF(uint64_t), 1, M_U64, C_MUL)
+DEF_RKERN(max_f, float, float, 64, CWOF(float), -INFINITY, M_ID, C_NMAX)
+DEF_RKERN(max_d, double, double, 32, CWOF(double), -INFINITY, M_ID, C_NMAX)
+DEF_RKERN(max_i, int64_t, int64_t, 32, CWOF(int64_t), INT64_MIN, M_ID, C_IMAX)
+DEF_RKERN(min_f, float, float, 64, CWOF(float), INFINITY, M_ID, C_NMIN)
+DEF_RKERN(min_d, double, double, 32, CWOF(double), INFINITY, M_ID, C_NMIN)
+DEF_RKERN(min_i, int64_t, int64_t, 32, CWOF(int64_t), INT64_MAX, M_ID, C_IMIN)
+DEF_RKERN(all_b, uint8_t, uint8_t, 64, CWOF(uint8_t), 1, M_NZB, C_AND)
+DEF_RKERN(any_b, uint8_t, uint8_t, 64, CWOF(uint8_t), 0, M_NZB, C_OR)
+DEF_RKERN(n1_f, float, float, 64, CWOF(float), 0.0f, M_ABSF, C_ADD)
+DEF_RKERN(n1_d, double, double, 32, CWOF(double), 0.0, M_ABSD, C_ADD)
+DEF_RKERN(n2_f, float, float, 64, CWOF(float), 0.0f, M_SQ, C_ADD)
+DEF_RKERN(n2_d, double, double, 32, CWOF(double), 0.0, M_SQ, C_ADD)
+DEF_RKERN(n0_f, float, float, 64, CWOF(float), 0.0f, M_NZF, C_ADD)
+DEF_RKERN(n0_d, double, double, 32, CWOF(double), 0.0, M_NZD, C_ADD)
+DEF_RKERN(np_f, float, float, 64, CWOF(float), 0.0f, M_POWF, C_ADD)
+DEF_RKERN(np_d, double, double, 32, CWOF(double), 0.0, M_POWD, C_ADD)
+DEF_RKERN(ninf_f, float, float, 64, CWOF(float), 0.0f, M_ABSF, C_NMAX)
+DEF_RKERN(ninf_d, double, double, 32, CWOF(double), 0.0, M_ABSD, C_NMAX)
+DEF_RKERN(nninf_f, float, float, 64, CWOF(float), INFINITY, M_ABSF, C_NMIN)
+DEF_RKERN(nninf_d, double, double, 32, CWOF(double), INFINITY, M_ABSD, C_NMIN)
+DEF_RKERN(sqdev_f, float, double, 32, CWOF(double), 0.0, M_SQDEV, C_ADD)
+DEF_RKERN(sqdev_d, double, double, 32, CWOF(double), 0.0, M_SQDEV, C_ADD)
+DEF_RKERN(lse_f, float, float, 64, CWOF(float), 0.0f, M_EXPF, C_ADD)
+DEF_RKERN(lse_d, double, double, 32, CWOF(double), 0.0, M_EXPD, C_ADD)
 
 /* index: 0 f32, 1 f64, 2 i64 */
-static const tc__rkern rk_sum[3] = {RK(sum_f, float, float, 64), RK(sum_d, double, double, 32),
-                                    RK(sum_i, int64_t, uint64_t, 32)};
-static const tc__rkern rk_prod[3] = {RK(prod_f, float, float, 64), RK(prod_d, double, double, 32),
-                                     RK(prod_i, int64_t, uint64_t, 32)};
-const tc__rkern tc__rk_max[3] = {RK(max_f, float, float, 64), RK(max_d, double, double, 32),
-                                 RK(max_i, int64_t, int64_t, 32)};
-const tc__rkern tc__rk_min[3] = {RK(min_f, float, float, 64), RK(min_d, double, double, 32),
-                                 RK(min_i, int64_t, int64_t, 32)};
-static const tc__rkern rk_all = RK(all_b, uint8_t, uint8_t, 256), rk_any = RK(any_b, uint8_t, uint8_t, 256);
-static const tc__rkern rk_sumd_f = RK(sumd_f, float, double, 32);
-static const tc__rkern rk_n1[2] = {RK(n1_f, float, float, 64), RK(n1_d, double, double, 32)};
-static const tc__rkern rk_n2[2] = {RK(n2_f, float, float, 64), RK(n2_d, double, double, 32)};
-static const tc__rkern rk_n0[2] = {RK(n0_f, float, float, 64), RK(n0_d, double, double, 32)};
-static const tc__rkern rk_np[2] = {RK(np_f, float, float, 64), RK(np_d, double, double, 32)};
-static const tc__rkern rk_ninf[2] = {RK(ninf_f, float, float, 64), RK(ninf_d, double, double, 32)};
-static const tc__rkern rk_nninf[2] = {RK(nninf_f, float, float, 64), RK(nninf_d, double, double, 32)};
-static const tc__rkern rk_sqdev[2] = {RK(sqdev_f, float, double, 32), RK(sqdev_d, double, double, 32)};
-static const tc__rkern rk_lse[2] = {RK(lse_f, float, float, 64), RK(lse_d, double, double, 32)};
+static const tc__rkern rk_sum[3] = {RK(sum_f, float, float, CWOF(float)), RK(sum_d, double, double, CWOF(double)),
+                                    RK(sum_i, int64_t, uint64_t, CWOF(uint64_t))};
+static const tc__rkern rk_prod[3] = {RK(prod_f, float, float, CWOF(float)), RK(prod_d, double, double, CWOF(double)),
+                                     RK(prod_i, int64_t, uint64_t, CWOF(uint64_t))};
+const tc__rkern tc__rk_max[3] = {RK(max_f, float, float, CWOF(float)), RK(max_d, double, double, CWOF(double)),
+                                 RK(max_i, int64_t, int64_t, CWOF(int64_t))};
+const tc__rkern tc__rk_min[3] = {RK(min_f, float, float, CWOF(float)), RK(min_d, double, double, CWOF(double)),
+                                 RK(min_i, int64_t, int64_t, CWOF(int64_t))};
+static const tc__rkern rk_all = RK(all_b, uint8_t, uint8_t, CWOF(uint8_t));
+static const tc__rkern rk_any = RK(any_b, uint8_t, uint8_t, CWOF(uint8_t));
+static const tc__rkern rk_sumd_f = RK(sumd_f, float, double, CWOF(double));
+static const tc__rkern rk_n1[2] = {RK(n1_f, float, float, CWOF(float)), RK(n1_d, double, double, CWOF(double))};
+static const tc__rkern rk_n2[2] = {RK(n2_f, float, float, CWOF(float)), RK(n2_d, double, double, CWOF(double))};
+static const tc__rkern rk_n0[2] = {RK(n0_f, float, float, CWOF(float)), RK(n0_d, double, double, CWOF(double))};
+static const tc__rkern rk_np[2] = {RK(np_f, float, float, CWOF(float)), RK(np_d, double, double, CWOF(double))};
+static const tc__rkern rk_ninf[2] = {RK(ninf_f, float, float, CWOF(float)), RK(ninf_d, double, double, CWOF(double))};
+static const tc__rkern rk_nninf[2] = {RK(nninf_f, float, float, CWOF(float)), RK(nninf_d, double, double, CWOF(double))};
+static const tc__rkern rk_sqdev[2] = {RK(sqdev_f, float, double, CWOF(double)), RK(sqdev_d, double, double, CWOF(double))};
+static const tc__rkern rk_lse[2] = {RK(lse_f, float, float, CWOF(float)), RK(lse_d, double, double, CWOF(double))};
 
 static int kidx(tc_dtype d) { return d == TC_F32 ? 0 : d == TC_F64 ? 1 : 2; }
 

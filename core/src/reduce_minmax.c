@@ -9,7 +9,7 @@
  * Along a dim, each output element is scanned in order by one thread (so ties and NaNs resolve to
  * the first index whatever the thread count): contiguous runs find the extreme with the vectorised
  * max/min kernel and then its first position; when the output's inner dim is the contiguous one,
- * blocks of 64 adjacent outputs are scanned together, vectorised across the columns.
+ * blocks of 256 adjacent outputs are scanned together, vectorised across the columns.
  */
 #include "reduce_impl.h"
 
@@ -71,7 +71,7 @@ tc_tensor *tc_min(const tc_tensor *t) { return extreme_all("tc_min", t, false); 
 #define B_MINF(v, b) ((v) < (b) || ((v) != (v) && (b) == (b)))
 #define B_MAXI(v, b) ((v) > (b))
 #define B_MINI(v, b) ((v) < (b))
-#define COLW 64
+#define COLW 256 /* adjacent outputs scanned together (1-2 KB of each row) */
 
 #define DEF_SCAN(NAME, T, BETTER, KI, KERN)                                                                \
   static void NAME##_row(const T *x, int64_t n, int64_t s, T *val, int64_t *idx) {                         \

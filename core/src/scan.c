@@ -12,7 +12,7 @@
  */
 #include "reduce_impl.h"
 
-#define IBLK 64 /* inner lines scanned together */
+#define IBLK 512 /* inner lines scanned together */
 
 typedef struct {
   const char *x;

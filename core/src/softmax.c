@@ -6,13 +6,14 @@
  *
  * The input is viewed as (outer, D, inner) (a contiguous copy first when needed). inner == 1: each
  * row takes three passes (max; exp, store and sum; scale) while it sits in L1/L2, one thread per
- * row range (log_softmax stores x - m in the second pass and subtracts log(s) in the third). inner > 1: blocks of 64 adjacent columns run the same three passes, vectorised across
- * the columns. float32 uses the vectorisable tc__expf. Results never depend on the thread count.
+ * row range (log_softmax stores x - m in the second pass and subtracts log(s) in the third).
+ * inner > 1: blocks of up to 512 adjacent columns run the same three passes, vectorised across the
+ * columns. float32 uses the vectorisable tc__expf. Results never depend on the thread count.
  */
 #include "reduce_impl.h"
 
 #define LANES 32
-#define IBLK 64
+#define IBLK 512 /* adjacent columns of a non-last-dim softmax done together */
 
 typedef struct {
   const char *x;
