@@ -324,11 +324,13 @@ tc_status tc_state_dict_save(const tc_state_dict *sd, const char *path) {
 
 /* ---- loading: header validation ------------------------------------------------------------- */
 
+/* One tensor of the header. Kept small (the header may list millions of keys): the shape stays in
+ * the parsed JSON and is read again, already checked, when the tensor is made. */
 typedef struct {
-  const char *name; /* points into the parsed JSON */
+  const char *name;    /* points into the parsed JSON */
+  const json_t *shape; /* the checked "shape" array (borrowed) */
   tc_dtype dtype;
   int ndim;
-  int64_t shape[TC_MAX_DIMS];
   uint64_t begin, end;
   size_t order; /* position in the header: the tie-break for equal offsets */
 } st_entry;
@@ -389,15 +391,17 @@ static tc_status parse_entry(const char *fn, const char *name, const json_t *v, 
     return tc__error(TC_ERR_UNSUPPORTED, "%s: tensor " KEYFMT " has %zu dims; ctorch supports at most %d", fn, name, nd,
                      TC_MAX_DIMS);
   e->ndim = (int)nd;
+  e->shape = sh;
+  int64_t shape[TC_MAX_DIMS];
   uint64_t es = tc_dtype_size(e->dtype), span = es, numel = 1;
   for (size_t d = 0; d < nd; d++) {
     uint64_t s;
     if (!get_u64(json_array_get(sh, d), &s))
       return tc__error(TC_ERR_CORRUPT, "%s: tensor " KEYFMT ": shape[%zu] is not a non-negative integer", fn, name, d);
-    e->shape[d] = (int64_t)s;
+    shape[d] = (int64_t)s;
     if (s && span > (uint64_t)INT64_MAX / s)
       return tc__error(TC_ERR_CORRUPT, "%s: tensor " KEYFMT ": shape %s is too large", fn, name,
-                       tc__shape_str(e->shape, (int)d + 1));
+                       tc__shape_str(shape, (int)d + 1));
     if (s) span *= s;
     numel *= s;
   }
@@ -416,7 +420,7 @@ static tc_status parse_entry(const char *fn, const char *name, const json_t *v, 
   if (e->end - e->begin != numel * es)
     return tc__error(TC_ERR_CORRUPT, "%s: tensor " KEYFMT ": data_offsets [%llu, %llu] hold %llu bytes, but shape %s of %s needs %llu",
                      fn, name, (unsigned long long)e->begin, (unsigned long long)e->end,
-                     (unsigned long long)(e->end - e->begin), tc__shape_str(e->shape, e->ndim), ds,
+                     (unsigned long long)(e->end - e->begin), tc__shape_str(shape, e->ndim), ds,
                      (unsigned long long)(numel * es));
   return TC_OK;
 }
@@ -537,7 +541,9 @@ static tc_state_dict *build(const st_plan *p, read_fn rd, void *ctx) {
   for (size_t i = 0; i < p->n && !st; i++) {
     const st_entry *e = &p->e[i];
     char *name = tc__strdup(e->name);
-    tc_tensor *t = name ? tc__empty(e->shape, e->ndim, e->dtype, tc_cpu()) : NULL;
+    int64_t shape[TC_MAX_DIMS];
+    for (int d = 0; d < e->ndim; d++) shape[d] = (int64_t)json_integer_value(json_array_get(e->shape, (size_t)d));
+    tc_tensor *t = name ? tc__empty(shape, e->ndim, e->dtype, tc_cpu()) : NULL;
     size_t nb = (size_t)(e->end - e->begin);
     if (!t) st = tc_last_status() ? tc_last_status() : TC_ERR_NOMEM;
     else if (nb) st = rd(ctx, tc__ptr(t), e->begin, nb);
