@@ -274,6 +274,9 @@ START_TEST(test_conv_finite_differences) {
       {2, {1, 2, 5, 5}, {3, 2, 2, 4}, false, {.padding_kind = TC_CONV_SAME}},
       /* direct path: depthwise with a multiplier */
       {2, {2, 3, 5, 6}, {6, 1, 3, 3}, true, {.stride = {2, 1}, .padding = {1, 1}, .groups = 3}},
+      /* depthwise, stride 1: padding wider than the dilated kernel; 'same' with an even kernel */
+      {2, {1, 2, 4, 5}, {2, 1, 3, 2}, true, {.padding = {5, 1}, .dilation = {2, 1}, .groups = 2}},
+      {2, {2, 2, 5, 6}, {4, 1, 4, 3}, false, {.dilation = {1, 2}, .groups = 2, .padding_kind = TC_CONV_SAME}},
       /* 1x1 */
       {2, {2, 3, 3, 4}, {2, 3, 1, 1}, true, {.groups = 1}},
       /* small spatial size: several samples per GEMM and several parts */

@@ -48,6 +48,13 @@ static inline void conv_valid_range(int64_t off, int64_t stride, int64_t size, i
 #else
 #define CONV_NO_MEMCPY_PATTERN
 #endif
+/* The stencil kernels may fuse multiply-adds (strict -std=c11 turns contraction off); the
+ * results stay independent of the thread count. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV_FMA __attribute__((optimize("fp-contract=fast")))
+#else
+#define CONV_FMA
+#endif
 
 /* Valid output ranges per kernel tap: output rows [oh0[kh], oh1[kh]) read input rows inside the
  * image for tap row kh, output columns [ow0[kw], ow1[kw]) for tap column kw. */
@@ -317,6 +324,11 @@ static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, size_
   bool im2col = !r->x_is_col && !r->direct;
   r->col_elems = im2col ? r->CK * B * r->TR * g->OW : 0;
   r->slot_elems = r->col_elems + (B > 1 ? g->OCg * B * r->L : 0);
+  if (r->direct) { /* a padded plane: of x (forward, grad_w), or of grad_out plus a flipped kernel (grad_x) */
+    int64_t xp = (g->H + g->pt + g->pb) * (g->W + g->pl + g->pr);
+    int64_t gp = (g->H + g->dh * (g->KH - 1)) * (g->W + g->dw * (g->KW - 1)) + g->KH * g->KW;
+    r->slot_elems = xp > gp ? xp : gp;
+  }
 }
 
 /* Fills r->rg (one allocation). */
@@ -404,13 +416,12 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
     r.b = bc ? tc__ptr(bc) : NULL;
     r.y = tc__ptr(y);
     blas_one_thread();
-    if (alloc_ranges(&r) != TC_OK) goto fail;
     if (r.direct) {
-      int64_t items = g.N * g.OC;
-      tc_parallel_for(items, grain_for(r.L * g.KH * g.KW), dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32,
-                      &r);
+      if (alloc_slots(&r, g.N * g.C, es) != TC_OK) goto fail;
+      tc_parallel_for(g.N * g.C, grain_for(g.OCg * r.L * g.KH * g.KW),
+                      dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32, &r);
     } else {
-      if (alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
+      if (alloc_ranges(&r) != TC_OK || alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
       tc_parallel_for(r.U * r.T, grain_for(r.B * g.OC * r.CK * r.TR * g.OW), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32,
                       &r);
     }
@@ -545,21 +556,20 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   r.w = wc ? tc__ptr(wc) : NULL;
   r.gx = gx ? tc__ptr(gx) : NULL;
   r.gw = gw ? tc__ptr(gw) : NULL;
-  if ((need_x || need_w) && alloc_ranges(&r) != TC_OK) goto fail;
   if (gb && ny > 0) {
     bias_ctx bc = {&r, tc__ptr(gb), r.gy, dt == TC_F64};
     tc_parallel_for(g.OC, grain_for(g.N * r.L), bias_tasks, &bc);
   }
-  if (r.direct) {
-    if (need_x) {
+  if (r.direct && (need_x || need_w)) {
+    if (alloc_slots(&r, g.N * g.C, es) != TC_OK) goto fail;
+    if (need_x)
       tc_parallel_for(g.N * g.C, grain_for(g.OCg * r.L * g.KH * g.KW),
                       dt == TC_F64 ? direct_bwd_x_tasks_f64 : direct_bwd_x_tasks_f32, &r);
-    }
-    if (need_w) {
-      tc_parallel_for(g.OC, grain_for(g.N * r.L * g.KH * g.KW),
+    if (need_w)
+      tc_parallel_for(g.C, grain_for(g.N * g.OCg * r.L * g.KH * g.KW),
                       dt == TC_F64 ? direct_bwd_w_tasks_f64 : direct_bwd_w_tasks_f32, &r);
-    }
   } else if (need_x || need_w) {
+    if (alloc_ranges(&r) != TC_OK) goto fail;
     int64_t wn = g.OC * r.CK;
     if (need_w) {
       r.partials = tc__aligned_alloc((size_t)r.P * (size_t)wn * es);

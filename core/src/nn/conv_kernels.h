@@ -114,69 +114,163 @@ static inline CT CKF(dot)(const CT *restrict a, const CT *restrict b, int64_t sb
   return s + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
 }
 
-/* ---- direct kernels for Cg == 1 (depthwise, and single-input-channel convolutions) ------------
- * Output channel o reads only input channel o / OCg: a (KH*KW)-tap stencil per plane. */
+/* ---- direct kernels for Cg == 1 (depthwise) ---------------------------------------------------
+ * Output channel o reads only input channel o / OCg: a (KH*KW)-tap stencil per plane. The input
+ * plane is first copied into a zero-padded plane xp (Hp = H + pt + pb rows of Wp = W + pl + pr),
+ * so the stencil needs no bounds checks: y[oh][ow] = sum w[kh][kw] xp[oh*sh + kh*dh][ow*sw + kw*dw]. */
 
-/* y(OH, OW) = bias + sum_k w[k] * shifted x(H, W) for one (sample, output channel). Tap by tap
- * over the whole plane (planes are small enough to stay in cache), each tap a run of AXPYs over
- * the output rows it reaches. */
-static void CKF(direct_fwd_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict x,
-                                  const CT *restrict w, CT bias, CT *restrict y) {
-  const int64_t W = g->W, OW = g->OW, sw = g->sw;
-  for (int64_t i = 0; i < g->OH * OW; i++) y[i] = bias;
-  for (int64_t kh = 0; kh < g->KH; kh++) {
-    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
-    for (int64_t kw = 0; kw < g->KW; kw++) {
-      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
-      const CT wv = w[kh * g->KW + kw];
-      for (int64_t oh = oh0; oh < oh1; oh++) {
-        CT *restrict d = y + oh * OW + ow0;
-        const CT *restrict s = x + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
-        if (sw == 1)
-          CKF(axpy_run)(d, wv, s, n);
-        else
-          for (int64_t i = 0; i < n; i++) d[i] += wv * s[i * sw];
+/* xp(Hp, Wp) = x(H, W) surrounded by the zero padding. */
+CONV_NO_MEMCPY_PATTERN static void CKF(pad_plane)(const tc__conv_geom *g, const CT *restrict x, CT *restrict xp) {
+  const int64_t Wp = g->W + g->pl + g->pr, Hp = g->H + g->pt + g->pb;
+  for (int64_t i = 0; i < g->pt * Wp; i++) xp[i] = 0;
+  for (int64_t h = 0; h < g->H; h++) {
+    CT *restrict d = xp + (g->pt + h) * Wp;
+    for (int64_t i = 0; i < g->pl; i++) d[i] = 0;
+    CKF(copy_run)(d + g->pl, x + h * g->W, g->W);
+    for (int64_t i = g->pl + g->W; i < Wp; i++) d[i] = 0;
+  }
+  for (int64_t i = (g->pt + g->H) * Wp; i < Hp * Wp; i++) xp[i] = 0;
+}
+
+/* y(OH, OW) = bias (or y itself when accumulate) + stencil of the padded plane xp. Eight outputs
+ * at a time accumulate in one vector register across all taps (GCC vector extension), so y is
+ * written once. */
+CONV_FMA static void CKF(direct_fwd_plane)(const tc__conv_geom *g, const CT *restrict xp, const CT *restrict w,
+                                           CT bias, bool accumulate, CT *restrict y) {
+  typedef CT vec8 __attribute__((vector_size(8 * sizeof(CT))));
+  const int64_t Wp = g->W + g->pl + g->pr, OW = g->OW, KH = g->KH, KW = g->KW, sw = g->sw, dw = g->dw;
+  const int64_t rstep = g->dh * Wp;
+  for (int64_t oh = 0; oh < g->OH; oh++) {
+    const CT *restrict base = xp + oh * g->sh * Wp;
+    CT *restrict d = y + oh * OW;
+    int64_t ow = 0;
+    if (sw == 1) {
+      for (; ow + 8 <= OW; ow += 8) {
+        vec8 acc = {bias, bias, bias, bias, bias, bias, bias, bias};
+        if (accumulate) memcpy(&acc, d + ow, sizeof acc);
+        for (int64_t kh = 0; kh < KH; kh++) {
+          const CT *restrict srow = base + kh * rstep + ow;
+          const CT *restrict wr = w + kh * KW;
+          for (int64_t kw = 0; kw < KW; kw++) {
+            vec8 v;
+            memcpy(&v, srow + kw * dw, sizeof v);
+            acc += wr[kw] * v;
+          }
+        }
+        memcpy(d + ow, &acc, sizeof acc);
       }
+    }
+    for (; ow < OW; ow++) {
+      CT acc = accumulate ? d[ow] : bias;
+      for (int64_t kh = 0; kh < KH; kh++) {
+        const CT *restrict srow = base + kh * rstep + ow * sw;
+        for (int64_t kw = 0; kw < KW; kw++) acc += w[kh * KW + kw] * srow[kw * dw];
+      }
+      d[ow] = acc;
     }
   }
 }
 
-/* gx(H, W) += the transposed stencil of gy(OH, OW) with kernel w(KH, KW). */
-static void CKF(direct_bwd_x_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict gy,
-                                    const CT *restrict w, CT *restrict gx) {
-  const int64_t W = g->W, OW = g->OW, sw = g->sw;
-  for (int64_t kh = 0; kh < g->KH; kh++) {
-    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
+/* gxp(Hp, Wp) += the transposed stencil of gy(OH, OW) with kernel w(KH, KW): tap by tap, so that
+ * consecutive updates go to different rows. */
+CONV_FMA static void CKF(direct_bwd_x_plane)(const tc__conv_geom *g, const CT *restrict gy, const CT *restrict w,
+                                    CT *restrict gxp) {
+  const int64_t Wp = g->W + g->pl + g->pr, OW = g->OW, sw = g->sw;
+  for (int64_t kh = 0; kh < g->KH; kh++)
     for (int64_t kw = 0; kw < g->KW; kw++) {
-      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
       const CT wv = w[kh * g->KW + kw];
-      for (int64_t oh = oh0; oh < oh1; oh++) {
-        const CT *restrict s = gy + oh * OW + ow0;
-        CT *restrict d = gx + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
+      for (int64_t oh = 0; oh < g->OH; oh++) {
+        const CT *restrict s = gy + oh * OW;
+        CT *restrict d = gxp + (oh * g->sh + kh * g->dh) * Wp + kw * g->dw;
         if (sw == 1)
-          CKF(axpy_run)(d, wv, s, n);
+          CKF(axpy_run)(d, wv, s, OW);
         else
-          for (int64_t i = 0; i < n; i++) d[i * sw] += wv * s[i];
+          for (int64_t i = 0; i < OW; i++) d[i * sw] += wv * s[i];
       }
     }
-  }
 }
 
-/* gw(KH, KW) += correlation of gy(OH, OW) with x(H, W) (one sample, one output channel). */
-static void CKF(direct_bwd_w_plane)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict gy,
-                                    const CT *restrict x, CT *restrict gw) {
-  const int64_t W = g->W, OW = g->OW;
-  for (int64_t kh = 0; kh < g->KH; kh++) {
-    const int64_t oh0 = rg->oh0[kh], oh1 = rg->oh1[kh];
-    for (int64_t kw = 0; kw < g->KW; kw++) {
-      const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * g->sw + kw * g->dw - g->pl;
+/* gx(H, W) = the interior of gxp(Hp, Wp). */
+CONV_NO_MEMCPY_PATTERN static void CKF(unpad_plane)(const tc__conv_geom *g, const CT *restrict gxp, CT *restrict gx) {
+  const int64_t Wp = g->W + g->pl + g->pr;
+  for (int64_t h = 0; h < g->H; h++) CKF(copy_run)(gx + h * g->W, gxp + (g->pt + h) * Wp + g->pl, g->W);
+}
+
+/* gw(KH, KW) += correlation of gy(OH, OW) with the padded plane xp (one sample, one channel).
+ * For stride 1 and up to 32 taps, eight output columns at a time are multiplied into one vector
+ * accumulator per tap; otherwise one dot product per tap and row. */
+CONV_FMA static void CKF(direct_bwd_w_plane)(const tc__conv_geom *g, const CT *restrict gy, const CT *restrict xp,
+                                             CT *restrict gw) {
+  typedef CT vec8 __attribute__((vector_size(8 * sizeof(CT))));
+  const int64_t Wp = g->W + g->pl + g->pr, OW = g->OW, KH = g->KH, KW = g->KW, dw = g->dw;
+  const int64_t KK = KH * KW;
+  int64_t ow_vec = 0; /* columns [0, ow_vec) done by the vector loop */
+  if (g->sw == 1 && KK <= 32 && OW >= 8) {
+    vec8 acc[32];
+    memset(acc, 0, sizeof acc);
+    ow_vec = OW / 8 * 8;
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+      const CT *restrict base = xp + oh * g->sh * Wp;
+      for (int64_t ow = 0; ow < ow_vec; ow += 8) {
+        vec8 gv;
+        memcpy(&gv, gy + oh * OW + ow, sizeof gv);
+        for (int64_t kh = 0; kh < KH; kh++)
+          for (int64_t kw = 0; kw < KW; kw++) {
+            vec8 v;
+            memcpy(&v, base + kh * g->dh * Wp + kw * dw + ow, sizeof v);
+            acc[kh * KW + kw] += gv * v;
+          }
+      }
+    }
+    for (int64_t k = 0; k < KK; k++) {
+      CT t = 0;
+      for (int j = 0; j < 8; j++) t += acc[k][j];
+      gw[k] += t;
+    }
+  }
+  if (ow_vec == OW) return;
+  for (int64_t kh = 0; kh < KH; kh++)
+    for (int64_t kw = 0; kw < KW; kw++) {
       CT acc = 0;
-      for (int64_t oh = oh0; oh < oh1; oh++) {
-        const CT *s = x + (oh * g->sh + kh * g->dh - g->pt) * W + iw0;
-        acc += CKF(dot)(gy + oh * OW + ow0, s, g->sw, n);
-      }
-      gw[kh * g->KW + kw] += acc;
+      for (int64_t oh = 0; oh < g->OH; oh++)
+        acc += CKF(dot)(gy + oh * OW + ow_vec, xp + (oh * g->sh + kh * g->dh) * Wp + kw * dw + ow_vec * g->sw, g->sw,
+                        OW - ow_vec);
+      gw[kh * KW + kw] += acc;
     }
+}
+
+/* For stride 1, grad_x is itself a stencil: gx[ih][iw] = sum w[kh][kw] gy[ih + pt - kh*dh][iw + pl -
+ * kw*dw], i.e. the flipped kernel over gy padded to (H + dh*(KH-1), W + dw*(KW-1)). The geometry
+ * of that stencil (no padding, output H x W): */
+static inline tc__conv_geom CKF(transposed_geom)(const tc__conv_geom *g) {
+  tc__conv_geom t = *g;
+  t.H = g->H + g->dh * (g->KH - 1);
+  t.W = g->W + g->dw * (g->KW - 1);
+  t.pt = t.pb = t.pl = t.pr = 0;
+  t.OH = g->H;
+  t.OW = g->W;
+  return t;
+}
+
+/* gyp(t.H, t.W) = gy(OH, OW) placed at row offset dh*(KH-1) - pt and column offset dw*(KW-1) - pl
+ * (either may be negative: those gy rows are never read), zeros elsewhere. */
+CONV_NO_MEMCPY_PATTERN static void CKF(pad_grad_plane)(const tc__conv_geom *g, const tc__conv_geom *t,
+                                                       const CT *restrict gy, CT *restrict gyp) {
+  const int64_t ro = g->dh * (g->KH - 1) - g->pt, co = g->dw * (g->KW - 1) - g->pl;
+  const int64_t c0 = co > 0 ? co : 0, src0 = co > 0 ? 0 : -co; /* first written column, first gy column */
+  int64_t n = g->OW - src0;
+  if (n > t->W - c0) n = t->W - c0;
+  if (n < 0) n = 0;
+  for (int64_t r = 0; r < t->H; r++) {
+    CT *restrict d = gyp + r * t->W;
+    int64_t oh = r - ro;
+    if (oh < 0 || oh >= g->OH || n == 0) {
+      for (int64_t i = 0; i < t->W; i++) d[i] = 0;
+      continue;
+    }
+    for (int64_t i = 0; i < c0; i++) d[i] = 0;
+    CKF(copy_run)(d + c0, gy + oh * g->OW + src0, n);
+    for (int64_t i = c0 + n; i < t->W; i++) d[i] = 0;
   }
 }
 

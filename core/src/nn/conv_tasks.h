@@ -114,51 +114,80 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
   if (col) slot_release(r, col, sizeof(CT));
 }
 
-/* Direct (Cg == 1) forward over (sample, output channel) planes [i0, i1). */
+/* Direct (Cg == 1) forward over (sample, input channel) planes [i0, i1): pad the plane once,
+ * then its OCg output channels. */
 static void CTF(direct_fwd_tasks)(int64_t i0, int64_t i1, void *vctx) {
-  const conv_run *r = vctx;
+  conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
   const int64_t KK = g->KH * g->KW, HW = g->H * g->W;
   const CT *x = r->x, *w = r->w, *b = r->b;
-  CT *y = r->y;
-  for (int64_t i = i0; i < i1; i++) {
-    int64_t n = i / g->OC, oc = i % g->OC, c = oc / g->OCg;
-    CTF(direct_fwd_plane)(g, &r->rg, x + (n * g->C + c) * HW, w + oc * KK, b ? b[oc] : 0, y + i * r->L);
+  CT *y = r->y, *xp = slot_acquire(r, sizeof(CT));
+  for (int64_t i = i0; i < i1; i++) { /* i = n*C + c */
+    CTF(pad_plane)(g, x + i * HW, xp);
+    int64_t n = i / g->C, c = i % g->C;
+    for (int64_t o = 0; o < g->OCg; o++) {
+      int64_t oc = c * g->OCg + o;
+      CTF(direct_fwd_plane)(g, xp, w + oc * KK, b ? b[oc] : 0, false, y + (n * g->OC + oc) * r->L);
+    }
   }
+  slot_release(r, xp, sizeof(CT));
 }
 
-/* Direct grad_x over (sample, input channel) planes [i0, i1): each sums its OCg output channels. */
+/* Direct grad_x over (sample, input channel) planes [i0, i1), summing the channel's OCg outputs.
+ * Stride 1: a stencil of the padded grad_out plane with the flipped kernel (written once per
+ * output, like the forward). Otherwise: scattered into a padded plane, whose interior is kept. */
 static void CTF(direct_bwd_x_tasks)(int64_t i0, int64_t i1, void *vctx) {
-  const conv_run *r = vctx;
+  conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
   const int64_t KK = g->KH * g->KW, HW = g->H * g->W;
   const CT *w = r->w, *gy = r->gy;
-  CT *gx = r->gx;
-  for (int64_t i = i0; i < i1; i++) {
-    int64_t n = i / g->C, c = i % g->C;
-    CT *d = gx + i * HW;
-    memset(d, 0, (size_t)HW * sizeof(CT));
-    for (int64_t o = 0; o < g->OCg; o++) {
-      int64_t oc = c * g->OCg + o;
-      CTF(direct_bwd_x_plane)(g, &r->rg, gy + (n * g->OC + oc) * r->L, w + oc * KK, d);
+  CT *gx = r->gx, *buf = slot_acquire(r, sizeof(CT));
+  if (g->sh == 1 && g->sw == 1) {
+    tc__conv_geom t = CTF(transposed_geom)(g);
+    CT *wf = buf + t.H * t.W; /* the flipped kernel */
+    for (int64_t i = i0; i < i1; i++) {
+      int64_t n = i / g->C, c = i % g->C;
+      for (int64_t o = 0; o < g->OCg; o++) {
+        int64_t oc = c * g->OCg + o;
+        for (int64_t k = 0; k < KK; k++) wf[k] = w[oc * KK + KK - 1 - k];
+        CTF(pad_grad_plane)(g, &t, gy + (n * g->OC + oc) * r->L, buf);
+        CTF(direct_fwd_plane)(&t, buf, wf, 0, o > 0, gx + i * HW);
+      }
+    }
+  } else {
+    const int64_t HWp = (g->H + g->pt + g->pb) * (g->W + g->pl + g->pr);
+    for (int64_t i = i0; i < i1; i++) {
+      int64_t n = i / g->C, c = i % g->C;
+      memset(buf, 0, (size_t)HWp * sizeof(CT));
+      for (int64_t o = 0; o < g->OCg; o++) {
+        int64_t oc = c * g->OCg + o;
+        CTF(direct_bwd_x_plane)(g, gy + (n * g->OC + oc) * r->L, w + oc * KK, buf);
+      }
+      CTF(unpad_plane)(g, buf, gx + i * HW);
     }
   }
+  slot_release(r, buf, sizeof(CT));
 }
 
-/* Direct grad_w over output channels [o0, o1): sums over the batch in order. */
-static void CTF(direct_bwd_w_tasks)(int64_t o0, int64_t o1, void *vctx) {
-  const conv_run *r = vctx;
+/* Direct grad_w over input channels [c0, c1): sums over the batch in order into the channel's
+ * OCg kernels. */
+static void CTF(direct_bwd_w_tasks)(int64_t c0, int64_t c1, void *vctx) {
+  conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
   const int64_t KK = g->KH * g->KW, HW = g->H * g->W;
   const CT *x = r->x, *gy = r->gy;
-  CT *gw = r->gw;
-  for (int64_t oc = o0; oc < o1; oc++) {
-    CT *d = gw + oc * KK;
-    memset(d, 0, (size_t)KK * sizeof(CT));
-    int64_t c = oc / g->OCg;
-    for (int64_t n = 0; n < g->N; n++)
-      CTF(direct_bwd_w_plane)(g, &r->rg, gy + (n * g->OC + oc) * r->L, x + (n * g->C + c) * HW, d);
+  CT *gw = r->gw, *xp = slot_acquire(r, sizeof(CT));
+  for (int64_t c = c0; c < c1; c++) {
+    memset(gw + c * g->OCg * KK, 0, (size_t)(g->OCg * KK) * sizeof(CT));
+    for (int64_t n = 0; n < g->N; n++) {
+      CTF(pad_plane)(g, x + (n * g->C + c) * HW, xp);
+      for (int64_t o = 0; o < g->OCg; o++) {
+        int64_t oc = c * g->OCg + o;
+        CTF(direct_bwd_w_plane)(g, gy + (n * g->OC + oc) * r->L, xp, gw + oc * KK);
+      }
+    }
   }
+  slot_release(r, xp, sizeof(CT));
 }
 
 #undef CTF
