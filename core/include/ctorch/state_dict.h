@@ -37,8 +37,9 @@ TC_API void tc_state_dict_destroy(tc_state_dict *sd); /* NULL-safe; releases the
  * reserved by the format (TC_ERR_ARG). A NULL t returns its producer's error. On TC_ERR_NOMEM the
  * dict is unchanged. */
 TC_API tc_status tc_state_dict_set(tc_state_dict *sd, const char *name, const tc_tensor *t);
-/* A new reference to the stored tensor itself (tc_tensor_retain: the same tensor that was set,
- * so it is not recorded in a scope: release it), or NULL with TC_ERR_ARG ("no key 'x'"). */
+/* A new tensor sharing the stored tensor's storage (shape, strides, values; writes go through),
+ * owned by the caller like any returned tensor (or by the current scope), or NULL with
+ * TC_ERR_ARG ("no key 'x'"). */
 TC_API tc_tensor *tc_state_dict_get(const tc_state_dict *sd, const char *name);
 TC_API bool tc_state_dict_contains(const tc_state_dict *sd, const char *name);
 TC_API tc_status tc_state_dict_remove(tc_state_dict *sd, const char *name);

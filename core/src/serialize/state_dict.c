@@ -187,7 +187,10 @@ tc_tensor *tc_state_dict_get(const tc_state_dict *sd, const char *name) {
     tc__error(TC_ERR_ARG, "%s: no key '%.200s'", fn, name);
     return NULL;
   }
-  return tc_tensor_retain(sd->entries[i].t);
+  /* a fresh tensor sharing the entry's storage: a new reference that a scope can own, like every
+   * other returned tensor */
+  const tc_tensor *t = sd->entries[i].t;
+  return tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
 }
 
 bool tc_state_dict_contains(const tc_state_dict *sd, const char *name) {
