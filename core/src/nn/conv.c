@@ -13,16 +13,20 @@
  *   grad_b   gb[o]              = sum over n and L of gy[n, o]
  * Paths:
  *   - 1x1, stride 1, no padding: x[n, gi] (Cg, L) is its own column matrix: plain GEMMs.
- *   - Cg == 1 (depthwise, and single-input-channel layers such as LeNet's first): a direct
- *     stencil loop per plane, no GEMM.
- *   - otherwise im2col into a per-thread buffer that is reused across samples. When L is small,
- *     B samples share one GEMM (col (CK, B*L)) so the GEMM is wide enough to run at full speed.
+ *   - depthwise (Cg == 1 with several groups): a stencil per plane over a zero-padded copy of
+ *     the plane (no GEMM: per group it would be a matrix-vector product). A single-group Cg == 1
+ *     convolution (LeNet's first layer) takes the GEMM path.
+ *   - otherwise im2col into a per-thread buffer reused across samples. Large planes are cut into
+ *     tiles of output rows whose column buffer (tc__conv_tile_bytes) stays in L2; tiny planes
+ *     (L < 64) are batched, B samples per GEMM. Per-tap valid ranges are computed once per call
+ *     (conv_ranges), so im2col/col2im loop without divisions or bounds checks.
  *
  * Threads: OpenBLAS runs single-threaded (linalg.c's policy: tc__blas_set_threads pins it to one
- * thread); ctorch's pool splits the batch. Units of B samples are independent in the forward and
- * for grad_x. grad_w sums over the batch: units are cut into P parts, P chosen from the shapes
- * only, each part summing into its own buffer, and the parts are added in order — so results do
- * not depend on the thread count. All memory is allocated before the parallel region (nothing in a
+ * thread; the pool and OpenBLAS never run multithreaded together) and ctorch's pool splits the
+ * work: forward over (sample, row tile) units, depthwise over planes, backward over parts of the
+ * batch. grad_w sums over the batch: the samples are cut into P parts, P chosen from the shapes
+ * only, each part sums into its own buffer, and the parts are added in order — so results do not
+ * depend on the thread count. All memory is allocated before the parallel region (nothing in a
  * task can fail): one scratch slot per concurrently running task, claimed with an atomic flag.
  */
 #include <cblas.h>
