@@ -18,8 +18,9 @@
  *     convolution (LeNet's first layer) takes the GEMM path.
  *   - otherwise im2col into a per-thread buffer reused across samples. Large planes are cut into
  *     tiles of output rows whose column buffer (tc__conv_tile_bytes) stays in L2; tiny planes
- *     (L < 64) are batched, B samples per GEMM. Per-tap valid ranges are computed once per call
- *     (conv_ranges), so im2col/col2im loop without divisions or bounds checks.
+ *     (L < 64) are batched, B samples per GEMM. With zero padding, im2col first copies the input
+ *     rows a tile reads into a padded buffer and col2im accumulates into padded planes, so their
+ *     loops have no bounds checks.
  *
  * Threads: OpenBLAS runs single-threaded (linalg.c's policy: tc__blas_set_threads pins it to one
  * thread; the pool and OpenBLAS never run multithreaded together) and ctorch's pool splits the
@@ -33,17 +34,6 @@
 #include <limits.h>
 #include <sched.h>
 #include "nn/conv_internal.h"
-
-/* Output positions o in [0, n_out) with 0 <= o*stride + off < size: [*lo, *hi). */
-static inline void conv_valid_range(int64_t off, int64_t stride, int64_t size, int64_t n_out, int64_t *lo,
-                                    int64_t *hi) {
-  int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  int64_t b = size - off > 0 ? (size - off + stride - 1) / stride : 0;
-  if (b > n_out) b = n_out;
-  if (a > b) a = b;
-  *lo = a;
-  *hi = b;
-}
 
 /* GCC turns short copy loops back into memcpy calls, which cost more than the copy for the
  * few-element rows of small images. */
@@ -60,14 +50,6 @@ static inline void conv_valid_range(int64_t off, int64_t stride, int64_t size, i
 #define CONV_FMA
 #endif
 
-/* Valid output ranges per kernel tap: output rows [oh0[kh], oh1[kh]) read input rows inside the
- * image for tap row kh, output columns [ow0[kw], ow1[kw]) for tap column kw. */
-typedef struct {
-  int64_t *oh0, *oh1, *ow0, *ow1;
-} conv_ranges;
-
-static inline int64_t conv_clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
-
 /* ---- plan and shared state of one call ------------------------------------------------------- */
 typedef struct {
   const tc__conv_geom *g;
@@ -82,11 +64,11 @@ typedef struct {
   void *y, *gx, *gw;
   bool need_x, need_w;
   char *partials; /* P grad_w-sized buffers, part p's sum; group gi's block is (CK, OCg), transposed */
-  /* scratch slots: nslots buffers of slot_elems elements (col then tmp) */
+  /* scratch slots: nslots buffers of slot_elems elements: the column buffer (col_elems), then at
+   * element offsets tmp_off a GEMM result or stacked grad_out (B > 1), xp_off the padded input
+   * rows of a tile, gxp_off padded grad_x planes (backward) */
   char *scratch;
-  int64_t col_elems, slot_elems; /* slot: col, then a GEMM result or stacked grad_out (B > 1) */
-  conv_ranges rg;
-  int64_t *rg_mem;
+  int64_t col_elems, tmp_off, xp_off, gxp_off, slot_elems;
   atomic_int *busy;
   int nslots;
 } conv_run;
@@ -288,7 +270,7 @@ static bool blas_dims_ok(const char *fn, int64_t a, int64_t b, int64_t c) {
   return false;
 }
 
-static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, size_t es) {
+static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, bool backward_x, size_t es) {
   memset(r, 0, sizeof *r);
   r->g = g;
   r->CK = g->Cg * g->KH * g->KW;
@@ -325,30 +307,18 @@ static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, size_
     r->P = r->U < CONV_MAX_PARTS ? r->U : CONV_MAX_PARTS;
     if (r->P > pmax) r->P = pmax;
   }
-  bool im2col = !r->x_is_col && !r->direct;
+  bool im2col = !r->x_is_col && !r->direct, padded = (g->pt | g->pb | g->pl | g->pr) != 0;
+  int64_t Hp = g->H + g->pt + g->pb, Wp = g->W + g->pl + g->pr;
   r->col_elems = im2col ? r->CK * B * r->TR * g->OW : 0;
-  r->slot_elems = r->col_elems + (B > 1 ? g->OCg * B * r->L : 0);
+  r->tmp_off = r->col_elems;
+  r->xp_off = r->tmp_off + (B > 1 ? g->OCg * B * r->L : 0);
+  r->gxp_off = r->xp_off + (im2col && padded ? g->Cg * ((r->TR - 1) * g->sh + (g->KH - 1) * g->dh + 1) * Wp : 0);
+  r->slot_elems = r->gxp_off + (im2col && padded && backward_x ? g->Cg * Hp * Wp : 0);
   if (r->direct) { /* a padded plane: of x (forward, grad_w), or of grad_out plus a flipped kernel (grad_x) */
     int64_t xp = (g->H + g->pt + g->pb) * (g->W + g->pl + g->pr);
     int64_t gp = (g->H + g->dh * (g->KH - 1)) * (g->W + g->dw * (g->KW - 1)) + g->KH * g->KW;
     r->slot_elems = xp > gp ? xp : gp;
   }
-}
-
-/* Fills r->rg (one allocation). */
-static tc_status alloc_ranges(conv_run *r) {
-  const tc__conv_geom *g = r->g;
-  r->rg_mem = tc__malloc(sizeof(int64_t) * (size_t)(2 * (g->KH + g->KW)));
-  if (!r->rg_mem) return TC_ERR_NOMEM;
-  r->rg.oh0 = r->rg_mem;
-  r->rg.oh1 = r->rg.oh0 + g->KH;
-  r->rg.ow0 = r->rg.oh1 + g->KH;
-  r->rg.ow1 = r->rg.ow0 + g->KW;
-  for (int64_t kh = 0; kh < g->KH; kh++)
-    conv_valid_range(kh * g->dh - g->pt, g->sh, g->H, g->OH, &r->rg.oh0[kh], &r->rg.oh1[kh]);
-  for (int64_t kw = 0; kw < g->KW; kw++)
-    conv_valid_range(kw * g->dw - g->pl, g->sw, g->W, g->OW, &r->rg.ow0[kw], &r->rg.ow1[kw]);
-  return TC_OK;
 }
 
 /* Allocates nslots scratch slots for `tasks` parallel tasks. */
@@ -372,8 +342,6 @@ static void free_run(conv_run *r) {
   tc__aligned_free(r->scratch);
   tc__free(r->busy);
   tc__aligned_free(r->partials);
-  tc__free(r->rg_mem);
-  r->rg_mem = NULL;
   r->scratch = r->partials = NULL;
   r->busy = NULL;
 }
@@ -398,7 +366,7 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   int64_t oshape[4];
   int ond = tc__conv_out_shape(&g, oshape);
   conv_run r;
-  plan_run(&r, &g, false, tc_dtype_size(dt));
+  plan_run(&r, &g, false, false, tc_dtype_size(dt));
   if (!r.direct && !blas_dims_ok(fn, g.OCg, r.CK, r.B * r.L)) return NULL;
   tc_tensor *xc = as_contig(x, dt), *wc = xc ? as_contig(w, dt) : NULL, *bc = (wc && b) ? as_contig(b, dt) : NULL;
   tc_tensor *y = (wc && (bc || !b)) ? tc__empty(oshape, ond, dt, x->storage->device) : NULL;
@@ -425,7 +393,7 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
       tc_parallel_for(g.N * g.C, grain_for(g.OCg * r.L * g.KH * g.KW),
                       dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32, &r);
     } else {
-      if (alloc_ranges(&r) != TC_OK || alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
+      if (alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
       tc_parallel_for(r.U * r.T, grain_for(r.B * g.OC * r.CK * r.TR * g.OW), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32,
                       &r);
     }
@@ -535,7 +503,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
   conv_run r;
-  plan_run(&r, &g, need_w, es);
+  plan_run(&r, &g, need_w, need_x, es);
   r.need_x = need_x;
   r.need_w = need_w;
   if (!r.direct && (need_x || need_w) && !blas_dims_ok(fn, r.CK, g.OCg, r.B * r.L)) return TC_ERR_UNSUPPORTED;
@@ -573,7 +541,6 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
       tc_parallel_for(g.C, grain_for(g.N * g.OCg * r.L * g.KH * g.KW),
                       dt == TC_F64 ? direct_bwd_w_tasks_f64 : direct_bwd_w_tasks_f32, &r);
   } else if (need_x || need_w) {
-    if (alloc_ranges(&r) != TC_OK) goto fail;
     int64_t wn = g.OC * r.CK;
     if (need_w) {
       r.partials = tc__aligned_alloc((size_t)r.P * (size_t)wn * es);

@@ -20,10 +20,15 @@ static inline void CKF(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
  * so each block is one vector operation; a plain loop would leave runs shorter than the widest
  * vector to the scalar remainder loop. */
 static inline void CKF(copy_run)(CT *restrict d, const CT *restrict s, int64_t n) {
+  if (n < 8) {
+    for (int64_t i = 0; i < n; i++) d[i] = s[i];
+    return;
+  }
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; j++) d[i + j] = s[i + j];
-  for (; i < n; i++) d[i] = s[i];
+  if (i < n) /* the last 8, overlapping the ones already copied */
+    for (int j = 0; j < 8; j++) d[n - 8 + j] = s[n - 8 + j];
 }
 
 static inline void CKF(add_run)(CT *restrict d, const CT *restrict s, int64_t n) {
@@ -40,65 +45,81 @@ static inline void CKF(axpy_run)(CT *restrict d, CT a, const CT *restrict s, int
   for (; i < n; i++) d[i] += a * s[i];
 }
 
+/* Whether g has any zero padding (im2col then reads a padded copy of the rows it needs). */
+static inline bool CKF(padded)(const tc__conv_geom *g) { return (g->pt | g->pb | g->pl | g->pr) != 0; }
+
 /* col(CK, (oh_b - oh_a)*OW), rows ld apart, from one sample's group input x(Cg, H, W), for the
- * output rows [oh_a, oh_b): col[(c, kh, kw)][(oh - oh_a, ow)] = x[c][oh*sh - pt + kh*dh][ow*sw -
- * pl + kw*dw], or 0 in the padding. rg holds the valid
- * output ranges per kernel tap (conv_ranges), so the loops do no division; the copies are short
- * runs (OW elements) written as loops rather than memcpy calls. */
-CONV_NO_MEMCPY_PATTERN static void CKF(im2col)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict x,
+ * output rows [oh_a, oh_b): col[(c, kh, kw)][(oh - oh_a, ow)] = xp[c][oh*sh + kh*dh][ow*sw + kw*dw]
+ * where xp is x with its zero padding. With padding, the input rows the tile reads are first
+ * copied, padded, into xp (Cg planes of nr = (oh_b-oh_a-1)*sh + (KH-1)*dh + 1 rows of W + pl + pr);
+ * then every column row is OH runs of OW elements with no bounds checks. The runs are short and
+ * written as loops, not memcpy calls. */
+CONV_NO_MEMCPY_PATTERN static void CKF(im2col)(const tc__conv_geom *g, const CT *restrict x, CT *restrict xp,
                                                CT *restrict col, int64_t ld, int64_t oh_a, int64_t oh_b) {
   const int64_t H = g->H, W = g->W, OW = g->OW, KH = g->KH, KW = g->KW, sh = g->sh, sw = g->sw;
-  const int64_t nrow = oh_b - oh_a; /* output rows of this tile: col column (oh - oh_a)*OW + ow */
-  for (int64_t c = 0; c < g->Cg; c++)
-    for (int64_t kh = 0; kh < KH; kh++) {
-      const int64_t oh0 = conv_clamp(rg->oh0[kh], oh_a, oh_b) - oh_a, oh1 = conv_clamp(rg->oh1[kh], oh_a, oh_b) - oh_a;
-      for (int64_t kw = 0; kw < KW; kw++) {
-        CT *restrict row = col + ((c * KH + kh) * KW + kw) * ld;
-        const int64_t ow0 = rg->ow0[kw], ow1 = rg->ow1[kw], n = ow1 - ow0;
-        for (int64_t i = 0; i < oh0 * OW; i++) row[i] = 0;
-        if (oh1 > oh0) {
-          CT *restrict d = row + oh0 * OW;
-          /* input element read by output (oh0, ow0) */
-          const CT *restrict s = x + (c * H + (oh_a + oh0) * sh + kh * g->dh - g->pt) * W + ow0 * sw + kw * g->dw - g->pl;
-          if (sw == 1 && n == OW) { /* the tap reads whole output rows: plain runs */
-            for (int64_t oh = oh0; oh < oh1; oh++, d += OW, s += sh * W) CKF(copy_run)(d, s, OW);
-          } else {
-            for (int64_t oh = oh0; oh < oh1; oh++, d += OW, s += sh * W) {
-              for (int64_t ow = 0; ow < ow0; ow++) d[ow] = 0;
-              if (sw == 1)
-                CKF(copy_run)(d + ow0, s, n);
-              else
-                for (int64_t i = 0; i < n; i++) d[ow0 + i] = s[i * sw];
-              for (int64_t ow = ow1; ow < OW; ow++) d[ow] = 0;
-            }
-          }
+  const int64_t Wp = W + g->pl + g->pr, r0 = oh_a * sh, r1 = (oh_b - 1) * sh + (KH - 1) * g->dh + 1;
+  const CT *src = x;
+  int64_t plane_rows = H, row0 = 0; /* src is Cg planes of plane_rows rows, starting at padded row row0 */
+  if (CKF(padded)(g)) {
+    const int64_t nr = r1 - r0;
+    for (int64_t c = 0; c < g->Cg; c++)
+      for (int64_t r = r0; r < r1; r++) {
+        CT *restrict d = xp + (c * nr + r - r0) * Wp;
+        int64_t ih = r - g->pt;
+        if (ih < 0 || ih >= H) {
+          for (int64_t i = 0; i < Wp; i++) d[i] = 0;
+          continue;
         }
-        for (int64_t i = oh1 * OW; i < nrow * OW; i++) row[i] = 0;
+        for (int64_t i = 0; i < g->pl; i++) d[i] = 0;
+        CKF(copy_run)(d + g->pl, x + (c * H + ih) * W, W);
+        for (int64_t i = g->pl + W; i < Wp; i++) d[i] = 0;
       }
-    }
+    src = xp;
+    plane_rows = nr;
+    row0 = r0;
+  }
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t kh = 0; kh < KH; kh++)
+      for (int64_t kw = 0; kw < KW; kw++) {
+        CT *restrict d = col + ((c * KH + kh) * KW + kw) * ld;
+        const CT *restrict s = src + (c * plane_rows + oh_a * sh + kh * g->dh - row0) * Wp + kw * g->dw;
+        for (int64_t oh = oh_a; oh < oh_b; oh++, d += OW, s += sh * Wp) {
+          if (sw == 1)
+            CKF(copy_run)(d, s, OW);
+          else
+            for (int64_t i = 0; i < OW; i++) d[i] = s[i * sw];
+        }
+      }
 }
 
-/* The adjoint of im2col: gx(Cg, H, W) += scatter of col(CK, (oh_b - oh_a)*OW). Tap by tap, so consecutive
- * updates go to different rows of gx (no load waits on the store just before it). */
-static void CKF(col2im)(const tc__conv_geom *g, const conv_ranges *rg, const CT *restrict col, int64_t ld,
-                        CT *restrict gx, int64_t oh_a, int64_t oh_b) {
-  const int64_t H = g->H, W = g->W, OW = g->OW, KH = g->KH, KW = g->KW, sw = g->sw;
+/* The adjoint of im2col for output rows [oh_a, oh_b): gxp += scatter of col(CK, (oh_b-oh_a)*OW),
+ * where gxp is the padded gradient plane (Cg, H + pt + pb, W + pl + pr) (gx itself when there is
+ * no padding). Tap by tap, so consecutive updates go to different rows (no load waits on the
+ * store just before it). */
+static void CKF(col2im)(const tc__conv_geom *g, const CT *restrict col, int64_t ld, CT *restrict gxp, int64_t oh_a,
+                        int64_t oh_b) {
+  const int64_t OW = g->OW, KH = g->KH, KW = g->KW, sh = g->sh, sw = g->sw;
+  const int64_t Wp = g->W + g->pl + g->pr, Hp = g->H + g->pt + g->pb;
   for (int64_t c = 0; c < g->Cg; c++)
-    for (int64_t kh = 0; kh < KH; kh++) {
-      const int64_t oh0 = conv_clamp(rg->oh0[kh], oh_a, oh_b), oh1 = conv_clamp(rg->oh1[kh], oh_a, oh_b);
+    for (int64_t kh = 0; kh < KH; kh++)
       for (int64_t kw = 0; kw < KW; kw++) {
-        const CT *restrict row = col + ((c * KH + kh) * KW + kw) * ld;
-        const int64_t ow0 = rg->ow0[kw], n = rg->ow1[kw] - ow0, iw0 = ow0 * sw + kw * g->dw - g->pl;
-        for (int64_t oh = oh0; oh < oh1; oh++) {
-          CT *restrict d = gx + (c * H + oh * g->sh + kh * g->dh - g->pt) * W + iw0;
-          const CT *restrict s = row + (oh - oh_a) * OW + ow0;
+        const CT *restrict s = col + ((c * KH + kh) * KW + kw) * ld;
+        CT *restrict d = gxp + (c * Hp + oh_a * sh + kh * g->dh) * Wp + kw * g->dw;
+        for (int64_t oh = oh_a; oh < oh_b; oh++, s += OW, d += sh * Wp) {
           if (sw == 1)
-            CKF(add_run)(d, s, n);
+            CKF(add_run)(d, s, OW);
           else
-            for (int64_t i = 0; i < n; i++) d[i * sw] += s[i];
+            for (int64_t i = 0; i < OW; i++) d[i * sw] += s[i];
         }
       }
-    }
+}
+
+/* gx(Cg, H, W) = the interior of the padded gradient planes gxp(Cg, Hp, Wp). */
+CONV_NO_MEMCPY_PATTERN static void CKF(unpad_planes)(const tc__conv_geom *g, const CT *restrict gxp, CT *restrict gx) {
+  const int64_t Wp = g->W + g->pl + g->pr, Hp = g->H + g->pt + g->pb;
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t h = 0; h < g->H; h++)
+      CKF(copy_run)(gx + (c * g->H + h) * g->W, gxp + (c * Hp + g->pt + h) * Wp + g->pl, g->W);
 }
 
 /* dot(a[0..n), b[0..n) with stride sb), with independent partial sums so it vectorises. */
@@ -188,12 +209,6 @@ CONV_FMA static void CKF(direct_bwd_x_plane)(const tc__conv_geom *g, const CT *r
           for (int64_t i = 0; i < OW; i++) d[i * sw] += wv * s[i];
       }
     }
-}
-
-/* gx(H, W) = the interior of gxp(Hp, Wp). */
-CONV_NO_MEMCPY_PATTERN static void CKF(unpad_plane)(const tc__conv_geom *g, const CT *restrict gxp, CT *restrict gx) {
-  const int64_t Wp = g->W + g->pl + g->pr;
-  for (int64_t h = 0; h < g->H; h++) CKF(copy_run)(gx + h * g->W, gxp + (g->pt + h) * Wp + g->pl, g->W);
 }
 
 /* gw(KH, KW) += correlation of gy(OH, OW) with the padded plane xp (one sample, one channel).

@@ -24,7 +24,8 @@ static void CTF(fwd_units)(int64_t u0, int64_t u1, void *vctx) {
   const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg, OW = g->OW;
   const CT *x = r->x, *w = r->w, *b = r->b;
   CT *y = r->y;
-  CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL, *tmp = col ? col + r->col_elems : NULL;
+  CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL;
+  CT *tmp = col ? col + r->tmp_off : NULL, *xp = col ? col + r->xp_off : NULL;
   for (int64_t u = u0; u < u1; u++) {
     int64_t n0 = (u / r->T) * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B;
     int64_t oh_a = (u % r->T) * r->TR, oh_b = oh_a + r->TR < g->OH ? oh_a + r->TR : g->OH;
@@ -40,7 +41,7 @@ static void CTF(fwd_units)(int64_t u0, int64_t u1, void *vctx) {
         continue;
       }
       for (int64_t j = 0; j < nb; j++)
-        CTF(im2col)(g, &r->rg, x + ((n0 + j) * g->C + gi * g->Cg) * HW, col + j * tc, ld, oh_a, oh_b);
+        CTF(im2col)(g, x + ((n0 + j) * g->C + gi * g->Cg) * HW, xp, col + j * tc, ld, oh_a, oh_b);
       if (nb == 1) {
         if (bg) CTF(bias_rows)(bg, OCg, tc, yg, L);
         CTF(gemm)(false, false, OCg, tc, CK, wg, CK, col, ld, bg ? 1 : 0, yg, L);
@@ -68,7 +69,10 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
   const int64_t L = r->L, CK = r->CK, HW = g->H * g->W, OCg = g->OCg, Cg = g->Cg, OW = g->OW;
   const CT *x = r->x, *gy = r->gy;
   CT *gx = r->gx;
-  CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL, *tmp = col ? col + r->col_elems : NULL;
+  CT *col = r->slot_elems ? slot_acquire(r, sizeof(CT)) : NULL;
+  CT *tmp = col ? col + r->tmp_off : NULL, *xp = col ? col + r->xp_off : NULL, *gxp = col ? col + r->gxp_off : NULL;
+  const bool padded = CTF(padded)(g);
+  const int64_t gxp_elems = Cg * (g->H + g->pt + g->pb) * (g->W + g->pl + g->pr);
   for (int64_t p = p0; p < p1; p++) {
     CT *gwp = r->need_w ? (CT *)(void *)r->partials + p * g->OC * CK : NULL;
     int64_t u_end = part_start(r, p + 1);
@@ -90,8 +94,10 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
             CTF(gemm)(true, false, Cg, L, OCg, wg, CK, gyg, L, 0, gx + (n0 * g->C + gi * Cg) * HW, L);
           continue;
         }
-        if (r->need_x)
-          for (int64_t j = 0; j < nb; j++) memset(gx + ((n0 + j) * g->C + gi * Cg) * HW, 0, (size_t)(Cg * HW) * sizeof(CT));
+        /* grad_x accumulates in the padded planes gxp (or straight in gx without padding); with
+         * nb > 1 there is one tile, and the samples take turns with gxp. */
+        if (r->need_x && nb == 1)
+          memset(padded ? gxp : gx + (n0 * g->C + gi * Cg) * HW, 0, (size_t)(padded ? gxp_elems : Cg * HW) * sizeof(CT));
         for (int64_t t = 0; t < r->T; t++) {
           int64_t oh_a = t * r->TR, oh_b = oh_a + r->TR < g->OH ? oh_a + r->TR : g->OH;
           int64_t tc = (oh_b - oh_a) * OW, ld = nb * tc;
@@ -99,15 +105,20 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
           int64_t ldg = nb > 1 ? ld : L;
           if (r->need_w) {
             for (int64_t j = 0; j < nb; j++)
-              CTF(im2col)(g, &r->rg, x + ((n0 + j) * g->C + gi * Cg) * HW, col + j * tc, ld, oh_a, oh_b);
+              CTF(im2col)(g, x + ((n0 + j) * g->C + gi * Cg) * HW, xp, col + j * tc, ld, oh_a, oh_b);
             CTF(gemm)(false, true, CK, OCg, ld, col, ld, gyg, ldg, (first && t == 0) ? 0 : 1, gwg, OCg);
           }
           if (r->need_x) {
             CTF(gemm)(true, false, CK, ld, OCg, wg, CK, gyg, ldg, 0, col, ld);
-            for (int64_t j = 0; j < nb; j++)
-              CTF(col2im)(g, &r->rg, col + j * tc, ld, gx + ((n0 + j) * g->C + gi * Cg) * HW, oh_a, oh_b);
+            for (int64_t j = 0; j < nb; j++) {
+              CT *gxj = gx + ((n0 + j) * g->C + gi * Cg) * HW;
+              if (nb > 1) memset(padded ? gxp : gxj, 0, (size_t)(padded ? gxp_elems : Cg * HW) * sizeof(CT));
+              CTF(col2im)(g, col + j * tc, ld, padded ? gxp : gxj, oh_a, oh_b);
+              if (nb > 1 && padded) CTF(unpad_planes)(g, gxp, gxj);
+            }
           }
         }
+        if (r->need_x && nb == 1 && padded) CTF(unpad_planes)(g, gxp, gx + (n0 * g->C + gi * Cg) * HW);
       }
     }
   }
@@ -163,7 +174,7 @@ static void CTF(direct_bwd_x_tasks)(int64_t i0, int64_t i1, void *vctx) {
         int64_t oc = c * g->OCg + o;
         CTF(direct_bwd_x_plane)(g, gy + (n * g->OC + oc) * r->L, w + oc * KK, buf);
       }
-      CTF(unpad_plane)(g, buf, gx + i * HW);
+      CTF(unpad_planes)(g, buf, gx + i * HW);
     }
   }
   slot_release(r, buf, sizeof(CT));
