@@ -30,6 +30,7 @@
 #include "ctorch/nn_functional.h"
 #include "ctorch/autograd.h"
 #include "ctorch/state_dict.h"
+#include "ctorch/optim.h"
 #include "ctorch/nn.h"
 #include "ctorch/nn_layers.h"
 
