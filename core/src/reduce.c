@@ -10,40 +10,47 @@
  */
 #include "reduce_impl.h"
 
+/* 256-bit vectors: streaming reductions read measurably faster with them than with 512-bit ones
+ * on AVX-512 machines (AMD Zen 4 splits 512-bit loads). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#pragma GCC target("prefer-vector-width=256")
+#endif
+
 /* ---- kernels ----------------------------------------------------------------------------------
  * DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB) defines a kernel reducing T elements mapped to
  * A accumulators: a leaf reduces up to LANES*LEAF_ITERS elements into LANES independent
  * accumulators (vectorised by the compiler), leaves are combined pairwise lane by lane, and the
- * lanes are folded pairwise at the end of a chunk. The column kernel reduces CW adjacent columns at
- * once, rows combined pairwise in blocks of CROWS.
+ * lanes are folded pairwise at the end of a chunk; the last n % LANES elements are reduced as a
+ * short run (8 lanes) and combined last. The column kernel reduces CW adjacent columns at
+ * once, rows combined pairwise in blocks of CROWS (narrow columns of contiguous rows: blocks of
+ * CROWS * LANES / w rows, LANES / w rows at a time in the lanes).
  * MAP(v, p, g): v an element, p the per-output parameter, g the global parameter. */
 #define LEAF_ITERS 8
-#define CROWS 8
+#define CROWS 16
 /* columns reduced together: 2 KB of each row, so that a block streams whole cache lines and few
  * pages per row (a block down a (4096, 4096) float32 tensor reads 2 KB per row) */
 #define CWOF(A) ((int)(2048 / sizeof(A)))
 
 #define DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB)                                                      \
-  /* acc[j] = reduction of elements j, j + LANES, ... of x[0, n) (n >= LANES) */                               \
-  static void NAME##_leaf(const T *restrict x, int64_t n, int64_t s, A p, double g, A *restrict out) {         \
-    A acc[LANES];                                                                                              \
-    for (int j = 0; j < LANES; j++) acc[j] = INIT;                                                             \
-    int64_t i = 0;                                                                                             \
+  /* acc[j] (op)= elements j, j + LANES, ... of x[0, n), n a multiple of LANES */                               \
+  static inline __attribute__((always_inline)) void NAME##_lanes(const T *restrict x, int64_t n, int64_t s, A p, \
+                                                                double g, A *restrict acc) {                  \
     if (s == 1) {                                                                                              \
-      for (; i + LANES <= n; i += LANES)                                                                       \
+      for (int64_t i = 0; i < n; i += LANES)                                                                   \
         for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[i + j], p, g));                            \
     } else {                                                                                                   \
-      for (; i + LANES <= n; i += LANES)                                                                       \
+      for (int64_t i = 0; i < n; i += LANES)                                                                   \
         for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                      \
     }                                                                                                          \
-    for (int j = 0; i + j < n; j++) acc[j] = COMB(acc[j], MAP(x[(i + j) * s], p, g));                          \
-    for (int j = 0; j < LANES; j++) out[j] = acc[j];                                                           \
   }                                                                                                            \
-  /* leaves of LANES * LEAF_ITERS elements combined pairwise, lane by lane */                                  \
+  /* leaves of LANES * LEAF_ITERS elements combined pairwise, lane by lane (n a multiple of LANES) */          \
   static void NAME##_pw(const T *x, int64_t n, int64_t s, A p, double g, A *out) {                             \
     const int64_t leaf = (int64_t)(LANES)*LEAF_ITERS;                                                          \
     if (n <= leaf) {                                                                                           \
-      NAME##_leaf(x, n, s, p, g, out);                                                                         \
+      A acc[LANES];                                                                                            \
+      for (int j = 0; j < LANES; j++) acc[j] = INIT;                                                           \
+      NAME##_lanes(x, n, s, p, g, acc);                                                                        \
+      for (int j = 0; j < LANES; j++) out[j] = acc[j];                                                         \
       return;                                                                                                  \
     }                                                                                                          \
     int64_t m = ((n + leaf - 1) / leaf / 2) * leaf;                                                            \
@@ -52,26 +59,88 @@
     NAME##_pw(x + m * s, n - m, s, p, g, tmp);                                                                 \
     for (int j = 0; j < LANES; j++) out[j] = COMB(out[j], tmp[j]);                                             \
   }                                                                                                            \
-  static void NAME##_chunk(const char *xc, int64_t n, int64_t s, const void *pp, double g, void *out) {        \
-    const T *x = (const T *)(const void *)xc;                                                                  \
-    A p = pp ? *(const A *)pp : (A)0;                                                                          \
-    if (n < LANES) {                                                                                           \
+  /* The reduction of one run of n <= TC__RED_CHUNK elements; its tree depends on n only. Runs of    \
+   * LANES or more: the first n - n % LANES elements in LANES lanes (pairwise over leaves, lanes folded \
+   * pairwise), the rest reduced as a short run and combined last. Short runs: 8 lanes folded pairwise \
+   * then the last n % 8 in order; under 8 elements, in order. */                                      \
+  static inline A NAME##_short(const T *restrict x, int64_t n, int64_t s, A p, double g) {                       \
+    if (n < 8) {                                                                                               \
       A a = INIT;                                                                                              \
       for (int64_t i = 0; i < n; i++) a = COMB(a, MAP(x[i * s], p, g));                                        \
-      *(A *)out = a;                                                                                           \
-      return;                                                                                                  \
+      return a;                                                                                                \
     }                                                                                                          \
+    A a[8];                                                                                                    \
+    for (int j = 0; j < 8; j++) a[j] = INIT;                                                                   \
+    int64_t i = 0;                                                                                             \
+    if (s == 1) {                                                                                              \
+      for (; i + 8 <= n; i += 8)                                                                               \
+        for (int j = 0; j < 8; j++) a[j] = COMB(a[j], MAP(x[i + j], p, g));                                    \
+    } else {                                                                                                   \
+      for (; i + 8 <= n; i += 8)                                                                               \
+        for (int j = 0; j < 8; j++) a[j] = COMB(a[j], MAP(x[(i + j) * s], p, g));                              \
+    }                                                                                                          \
+    _Pragma("GCC unroll 8") for (int w = 4; w >= 1; w /= 2)                                                    \
+      for (int j = 0; j < w; j++) a[j] = COMB(a[j], a[j + w]);                                                 \
+    A r = a[0];                                                                                                \
+    for (; i < n; i++) r = COMB(r, MAP(x[i * s], p, g));                                                       \
+    return r;                                                                                                  \
+  }                                                                                                            \
+  static inline __attribute__((always_inline)) A NAME##_run(const T *restrict x, int64_t n, int64_t s, A p,   \
+                                                            double g) {                                       \
+    if (n < LANES) return NAME##_short(x, n, s, p, g);                                                         \
+    int64_t full = n - n % (LANES);                                                                            \
     A acc[LANES];                                                                                              \
-    NAME##_pw(x, n, s, p, g, acc);                                                                             \
-    for (int w = LANES / 2; w >= 1; w /= 2)                                                                    \
+    if (full <= (int64_t)(LANES)*LEAF_ITERS) {                                                                 \
+      for (int j = 0; j < LANES; j++) acc[j] = INIT;                                                           \
+      NAME##_lanes(x, full, s, p, g, acc);                                                                     \
+    } else {                                                                                                   \
+      NAME##_pw(x, full, s, p, g, acc);                                                                        \
+    }                                                                                                          \
+    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                                            \
       for (int j = 0; j < w; j++) acc[j] = COMB(acc[j], acc[j + w]);                                           \
-    *(A *)out = acc[0];                                                                                        \
+    if (full == n) return acc[0];                                                                              \
+    return COMB(acc[0], NAME##_short(x + full * s, n - full, s, p, g));                                        \
+  }                                                                                                            \
+  static void NAME##_chunk(const char *xc, int64_t n, int64_t s, const void *pp, double g, void *out) {        \
+    *(A *)out = NAME##_run((const T *)(const void *)xc, n, s, pp ? *(const A *)pp : (A)0, g);                  \
+  }                                                                                                            \
+  /* out[r] = run r of nrows runs rs elements apart (n <= TC__RED_CHUNK each) */                               \
+  static void NAME##_rows(const char *xc, int64_t nrows, int64_t rs, int64_t n, int64_t s, const void *pp,     \
+                          double g, void *outv) {                                                              \
+    const T *x = (const T *)(const void *)xc;                                                                  \
+    const A *pa = (const A *)pp;                                                                               \
+    A *out = (A *)outv;                                                                                        \
+    if (pa)                                                                                                    \
+      for (int64_t r = 0; r < nrows; r++) out[r] = NAME##_run(x + r * rs, n, s, pa[r], g);                     \
+    else                                                                                                       \
+      for (int64_t r = 0; r < nrows; r++) out[r] = NAME##_run(x + r * rs, n, s, (A)0, g);                      \
   }                                                                                                            \
   static void NAME##_combine(void *a, const void *b) { *(A *)a = COMB(*(A *)a, *(const A *)b); }               \
+  /* Narrow columns over contiguous rows (rs == w, k = LANES / w >= 2): k rows at a time fill LANES            \
+   * lanes (lane j holds column j % w), then the k groups are folded pairwise. nr <= CROWS * k. */             \
+  static inline void NAME##_narrow(const T *restrict x, int64_t nr, int64_t w, int64_t k, const A *pv, double g,\
+                                   A *restrict out) {                                                          \
+    A acc[LANES], pl[LANES];                                                                                   \
+    int64_t L = k * w, r = 0;                                                                                  \
+    for (int64_t j = 0; j < L; j++) acc[j] = INIT, pl[j] = pv[j % w];                                          \
+    (void)pl; /* unused by maps without a parameter */                                                         \
+    for (; r + k <= nr; r += k)                                                                                \
+      for (int64_t j = 0; j < L; j++) acc[j] = COMB(acc[j], MAP(x[r * w + j], pl[j], g));                      \
+    for (; r < nr; r++) /* fewer than k rows left: into the first group */                                     \
+      for (int64_t j = 0; j < w; j++) acc[j] = COMB(acc[j], MAP(x[r * w + j], pl[j], g));                      \
+    for (int64_t h = 1; h < k; h *= 2)                                                                         \
+      for (int64_t q = 0; q + h < k; q += 2 * h)                                                               \
+        for (int64_t j = 0; j < w; j++) acc[q * w + j] = COMB(acc[q * w + j], acc[(q + h) * w + j]);           \
+    for (int64_t j = 0; j < w; j++) out[j] = acc[j];                                                           \
+  }                                                                                                            \
+  /* Rows combined pairwise over base blocks of CROWS rows (CROWS * k for narrow contiguous blocks). */        \
   static void NAME##_cols_pw(const T *x, int64_t nr, int64_t rs, int64_t w, const A *pv, double g, A *out) {   \
-    if (nr <= CROWS) {                                                                                         \
+    int64_t k = (rs == w && 2 * w <= (LANES)) ? (LANES) / w : 1, base = CROWS * k;                             \
+    if (nr <= base) {                                                                                          \
       A acc[CW];                                                                                               \
-      if (w == CW) {                                                                                           \
+      if (k > 1) {                                                                                             \
+        NAME##_narrow(x, nr, w, k, pv, g, out);                                                                \
+      } else if (w == CW) {                                                                                    \
         for (int j = 0; j < CW; j++) acc[j] = INIT;                                                            \
         for (int64_t r = 0; r < nr; r++) {                                                                     \
           const T *xr = x + r * rs;                                                                            \
@@ -88,7 +157,7 @@
       }                                                                                                        \
       return;                                                                                                  \
     }                                                                                                          \
-    int64_t m = ((nr + CROWS - 1) / CROWS / 2) * CROWS;                                                        \
+    int64_t m = ((nr + base - 1) / base / 2) * base;                                                           \
     A tmp[CW];                                                                                                 \
     NAME##_cols_pw(x, m, rs, w, pv, g, out);                                                                   \
     NAME##_cols_pw(x + m * rs, nr - m, rs, w, pv, g, tmp);                                                     \
@@ -100,7 +169,7 @@
     NAME##_cols_pw((const T *)(const void *)x, nr, rs, w, pv, g, (A *)out);                                    \
   }
 
-#define RK(NAME, T, A, CW) {sizeof(T), sizeof(A), NAME##_chunk, NAME##_combine, NAME##_cols, CW}
+#define RK(NAME, T, A, CW) {sizeof(T), sizeof(A), NAME##_chunk, NAME##_rows, NAME##_combine, NAME##_cols, CW}
 
 /* maps */
 #define M_ID(v, p, g) (v)

@@ -135,6 +135,27 @@ static void rows_task(int64_t b, int64_t e, void *ctx) {
     off += idx[d] * p->ostride[d];
   }
   int64_t nch = nchunks_of(p->n);
+  if (nch == 1) {
+    /* runs of one chunk: handed over in stretches along the innermost output dim */
+    int64_t last = p->no - 1;
+    for (int64_t o = b; o < e;) {
+      int64_t cnt = last >= 0 ? p->osize[last] - idx[last] : 1, rs = last >= 0 ? p->ostride[last] : 0;
+      if (cnt > e - o) cnt = e - o;
+      p->k->rows(p->base + off * (int64_t)ts, cnt, rs, p->n, p->s, p->param ? p->param + o * as : NULL, p->g,
+                 p->out + o * as);
+      o += cnt;
+      if (last < 0) break;
+      idx[last] += cnt;
+      off += cnt * p->ostride[last];
+      for (int d = last; d > 0 && idx[d] >= p->osize[d]; d--) {
+        off -= idx[d] * p->ostride[d];
+        idx[d] = 0;
+        idx[d - 1]++;
+        off += p->ostride[d - 1];
+      }
+    }
+    return;
+  }
   for (int64_t o = b; o < e; o++) {
     chunk_tree(p->k, p->base + off * (int64_t)ts, p->n, p->s, 0, nch, p->param ? p->param + o * as : NULL, p->g,
                p->out + o * as);

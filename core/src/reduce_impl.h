@@ -49,6 +49,9 @@ typedef struct tc__rkern {
   size_t tsize, asize; /* input element and accumulator sizes */
   /* out = reduction of n <= TC__RED_CHUNK elements at x (stride s); n may be 0 (identity). */
   void (*chunk)(const char *x, int64_t n, int64_t s, const void *p, double g, void *out);
+  /* out[r] = chunk of x + r * rs (n elements, stride s) for r < nrows: the same bits as chunk, without
+   * a call per run (short runs). p: NULL or nrows parameters. */
+  void (*rows)(const char *x, int64_t nrows, int64_t rs, int64_t n, int64_t s, const void *p, double g, void *out);
   /* a = a (op) b */
   void (*combine)(void *a, const void *b);
   /* out[j] = reduction over nrows rows (row stride rs) of x[r*rs + j], j < w <= cols_width. p is

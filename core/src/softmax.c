@@ -34,7 +34,7 @@ typedef struct {
     for (; i < full; i += LANES)                                                                \
       for (int j = 0; j < LANES; j++) mx[j] = MAX(mx[j], x[i + j]);                            \
     for (int j = 0; i + j < D; j++) mx[j] = MAX(mx[j], x[i + j]);                              \
-    for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
+    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
       for (int j = 0; j < w; j++) mx[j] = MAX(mx[j], mx[j + w]);                               \
     const T m = mx[0];                                                                          \
     if (lg) { /* store x - m now, while the exponentials keep the core busy */                 \
@@ -57,7 +57,7 @@ typedef struct {
       y[i + j] = lg ? d : v;                                                                    \
       sm[j] += v;                                                                               \
     }                                                                                           \
-    for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
+    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
       for (int j = 0; j < w; j++) sm[j] += sm[j + w];                                           \
     if (lg) {                                                                                   \
       const T ls = LOG(sm[0]);                                                                  \

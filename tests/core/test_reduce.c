@@ -91,6 +91,8 @@ START_TEST(test_sum_matches_double) {
       {{2000, 33}, 2, {0}, 1},       /* columns, pairwise over 2000 rows */
       {{40, 50, 60}, 3, {0, 2}, 2},  /* dims that do not merge: copy path */
       {{7, 9, 11}, 3, {1}, 1},       /* columns with an outer dim */
+      {{50000, 5}, 2, {0}, 1},       /* narrow columns of contiguous rows */
+      {{3000, 7, 3}, 3, {1}, 1},     /* narrow columns with an outer dim */
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     tc_tensor *x = lcg_tensor(cases[c].shape, cases[c].ndim, TC_F32, 100 + c);
