@@ -32,9 +32,9 @@
 #define CWOF(A) ((int)(2048 / sizeof(A)))
 
 #define DEF_RKERN(NAME, T, A, LANES, CW, INIT, MAP, COMB)                                                      \
-  /* acc[j] (op)= elements j, j + LANES, ... of x[0, n), n a multiple of LANES */                               \
+  /* acc[j] (op)= elements j, j + LANES, ... of x[0, n), n a multiple of LANES */                              \
   static inline __attribute__((always_inline)) void NAME##_lanes(const T *restrict x, int64_t n, int64_t s, A p, \
-                                                                double g, A *restrict acc) {                  \
+                                                                double g, A *restrict acc) {                   \
     if (s == 1) {                                                                                              \
       for (int64_t i = 0; i < n; i += LANES)                                                                   \
         for (int j = 0; j < LANES; j++) acc[j] = COMB(acc[j], MAP(x[i + j], p, g));                            \
@@ -59,11 +59,11 @@
     NAME##_pw(x + m * s, n - m, s, p, g, tmp);                                                                 \
     for (int j = 0; j < LANES; j++) out[j] = COMB(out[j], tmp[j]);                                             \
   }                                                                                                            \
-  /* The reduction of one run of n <= TC__RED_CHUNK elements; its tree depends on n only. Runs of    \
-   * LANES or more: the first n - n % LANES elements in LANES lanes (pairwise over leaves, lanes folded \
-   * pairwise), the rest reduced as a short run and combined last. Short runs: 8 lanes folded pairwise \
-   * then the last n % 8 in order; under 8 elements, in order. */                                      \
-  static inline A NAME##_short(const T *restrict x, int64_t n, int64_t s, A p, double g) {                       \
+  /* The reduction of one run of n <= TC__RED_CHUNK elements; its tree depends on n only. Runs of              \
+   * LANES or more: the first n - n % LANES elements in LANES lanes (pairwise over leaves, lanes folded        \
+   * pairwise), the rest reduced as a short run and combined last. Short runs: 8 lanes folded pairwise         \
+   * then the last n % 8 in order; under 8 elements, in order. */                                              \
+  static inline A NAME##_short(const T *restrict x, int64_t n, int64_t s, A p, double g) {                     \
     if (n < 8) {                                                                                               \
       A a = INIT;                                                                                              \
       for (int64_t i = 0; i < n; i++) a = COMB(a, MAP(x[i * s], p, g));                                        \
@@ -85,8 +85,8 @@
     for (; i < n; i++) r = COMB(r, MAP(x[i * s], p, g));                                                       \
     return r;                                                                                                  \
   }                                                                                                            \
-  static inline __attribute__((always_inline)) A NAME##_run(const T *restrict x, int64_t n, int64_t s, A p,   \
-                                                            double g) {                                       \
+  static inline __attribute__((always_inline)) A NAME##_run(const T *restrict x, int64_t n, int64_t s, A p,    \
+                                                            double g) {                                        \
     if (n < LANES) return NAME##_short(x, n, s, p, g);                                                         \
     int64_t full = n - n % (LANES);                                                                            \
     A acc[LANES];                                                                                              \
@@ -169,7 +169,7 @@
     NAME##_cols_pw((const T *)(const void *)x, nr, rs, w, pv, g, (A *)out);                                    \
   }
 
-#define RK(NAME, T, A, CW) {sizeof(T), sizeof(A), NAME##_chunk, NAME##_rows, NAME##_combine, NAME##_cols, CW}
+#define RK(NAME, T, A) {sizeof(T), sizeof(A), NAME##_chunk, NAME##_rows, NAME##_combine, NAME##_cols, CWOF(A)}
 
 /* maps */
 #define M_ID(v, p, g) (v)
@@ -230,25 +230,25 @@ DEF_RKERN(lse_f, float, float, 64, CWOF(float), 0.0f, M_EXPF, C_ADD)
 DEF_RKERN(lse_d, double, double, 32, CWOF(double), 0.0, M_EXPD, C_ADD)
 
 /* index: 0 f32, 1 f64, 2 i64 */
-static const tc__rkern rk_sum[3] = {RK(sum_f, float, float, CWOF(float)), RK(sum_d, double, double, CWOF(double)),
-                                    RK(sum_i, int64_t, uint64_t, CWOF(uint64_t))};
-static const tc__rkern rk_prod[3] = {RK(prod_f, float, float, CWOF(float)), RK(prod_d, double, double, CWOF(double)),
-                                     RK(prod_i, int64_t, uint64_t, CWOF(uint64_t))};
-const tc__rkern tc__rk_max[3] = {RK(max_f, float, float, CWOF(float)), RK(max_d, double, double, CWOF(double)),
-                                 RK(max_i, int64_t, int64_t, CWOF(int64_t))};
-const tc__rkern tc__rk_min[3] = {RK(min_f, float, float, CWOF(float)), RK(min_d, double, double, CWOF(double)),
-                                 RK(min_i, int64_t, int64_t, CWOF(int64_t))};
-static const tc__rkern rk_all = RK(all_b, uint8_t, uint8_t, CWOF(uint8_t));
-static const tc__rkern rk_any = RK(any_b, uint8_t, uint8_t, CWOF(uint8_t));
-static const tc__rkern rk_sumd_f = RK(sumd_f, float, double, CWOF(double));
-static const tc__rkern rk_n1[2] = {RK(n1_f, float, float, CWOF(float)), RK(n1_d, double, double, CWOF(double))};
-static const tc__rkern rk_n2[2] = {RK(n2_f, float, float, CWOF(float)), RK(n2_d, double, double, CWOF(double))};
-static const tc__rkern rk_n0[2] = {RK(n0_f, float, float, CWOF(float)), RK(n0_d, double, double, CWOF(double))};
-static const tc__rkern rk_np[2] = {RK(np_f, float, float, CWOF(float)), RK(np_d, double, double, CWOF(double))};
-static const tc__rkern rk_ninf[2] = {RK(ninf_f, float, float, CWOF(float)), RK(ninf_d, double, double, CWOF(double))};
-static const tc__rkern rk_nninf[2] = {RK(nninf_f, float, float, CWOF(float)), RK(nninf_d, double, double, CWOF(double))};
-static const tc__rkern rk_sqdev[2] = {RK(sqdev_f, float, double, CWOF(double)), RK(sqdev_d, double, double, CWOF(double))};
-static const tc__rkern rk_lse[2] = {RK(lse_f, float, float, CWOF(float)), RK(lse_d, double, double, CWOF(double))};
+static const tc__rkern rk_sum[3] = {RK(sum_f, float, float), RK(sum_d, double, double),
+                                    RK(sum_i, int64_t, uint64_t)};
+static const tc__rkern rk_prod[3] = {RK(prod_f, float, float), RK(prod_d, double, double),
+                                     RK(prod_i, int64_t, uint64_t)};
+const tc__rkern tc__rk_max[3] = {RK(max_f, float, float), RK(max_d, double, double),
+                                 RK(max_i, int64_t, int64_t)};
+const tc__rkern tc__rk_min[3] = {RK(min_f, float, float), RK(min_d, double, double),
+                                 RK(min_i, int64_t, int64_t)};
+static const tc__rkern rk_all = RK(all_b, uint8_t, uint8_t);
+static const tc__rkern rk_any = RK(any_b, uint8_t, uint8_t);
+static const tc__rkern rk_sumd_f = RK(sumd_f, float, double);
+static const tc__rkern rk_n1[2] = {RK(n1_f, float, float), RK(n1_d, double, double)};
+static const tc__rkern rk_n2[2] = {RK(n2_f, float, float), RK(n2_d, double, double)};
+static const tc__rkern rk_n0[2] = {RK(n0_f, float, float), RK(n0_d, double, double)};
+static const tc__rkern rk_np[2] = {RK(np_f, float, float), RK(np_d, double, double)};
+static const tc__rkern rk_ninf[2] = {RK(ninf_f, float, float), RK(ninf_d, double, double)};
+static const tc__rkern rk_nninf[2] = {RK(nninf_f, float, float), RK(nninf_d, double, double)};
+static const tc__rkern rk_sqdev[2] = {RK(sqdev_f, float, double), RK(sqdev_d, double, double)};
+static const tc__rkern rk_lse[2] = {RK(lse_f, float, float), RK(lse_d, double, double)};
 
 static int kidx(tc_dtype d) { return d == TC_F32 ? 0 : d == TC_F64 ? 1 : 2; }
 

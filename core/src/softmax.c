@@ -32,12 +32,12 @@ typedef struct {
     int64_t i = 0, full = D - D % LANES;                                                        \
     for (int j = 0; j < LANES; j++) mx[j] = -INFINITY, sm[j] = 0;                               \
     for (; i < full; i += LANES)                                                                \
-      for (int j = 0; j < LANES; j++) mx[j] = MAX(mx[j], x[i + j]);                            \
-    for (int j = 0; i + j < D; j++) mx[j] = MAX(mx[j], x[i + j]);                              \
-    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
-      for (int j = 0; j < w; j++) mx[j] = MAX(mx[j], mx[j + w]);                               \
+      for (int j = 0; j < LANES; j++) mx[j] = MAX(mx[j], x[i + j]);                             \
+    for (int j = 0; i + j < D; j++) mx[j] = MAX(mx[j], x[i + j]);                               \
+    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                             \
+      for (int j = 0; j < w; j++) mx[j] = MAX(mx[j], mx[j + w]);                                \
     const T m = mx[0];                                                                          \
-    if (lg) { /* store x - m now, while the exponentials keep the core busy */                 \
+    if (lg) { /* store x - m now, while the exponentials keep the core busy */                  \
       for (i = 0; i < full; i += LANES)                                                         \
         for (int j = 0; j < LANES; j++) {                                                       \
           T d = x[i + j] - m;                                                                   \
@@ -57,7 +57,7 @@ typedef struct {
       y[i + j] = lg ? d : v;                                                                    \
       sm[j] += v;                                                                               \
     }                                                                                           \
-    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                                                     \
+    _Pragma("GCC unroll 8") for (int w = LANES / 2; w >= 1; w /= 2)                             \
       for (int j = 0; j < w; j++) sm[j] += sm[j + w];                                           \
     if (lg) {                                                                                   \
       const T ls = LOG(sm[0]);                                                                  \
@@ -72,7 +72,7 @@ typedef struct {
     T m[IBLK], s[IBLK];                                                                         \
     for (int64_t j = 0; j < w; j++) m[j] = -INFINITY, s[j] = 0;                                 \
     for (int64_t i = 0; i < D; i++)                                                             \
-      for (int64_t j = 0; j < w; j++) m[j] = MAX(m[j], x[i * in + j]);                         \
+      for (int64_t j = 0; j < w; j++) m[j] = MAX(m[j], x[i * in + j]);                          \
     for (int64_t i = 0; i < D; i++)                                                             \
       for (int64_t j = 0; j < w; j++) {                                                         \
         T v = EXP(x[i * in + j] - m[j]);                                                        \

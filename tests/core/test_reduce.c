@@ -32,8 +32,8 @@ static void assert_same_bits(const tc_tensor *a, const tc_tensor *b, const char 
   ck_assert_int_eq(tc_tensor_numel(a), tc_tensor_numel(b));
   ck_assert_int_eq(tc_tensor_dtype(a), tc_tensor_dtype(b));
   size_t n = (size_t)tc_tensor_numel(a) * tc_tensor_element_size(a);
-  ck_assert_msg(n == 0 || memcmp(tc_tensor_data(a), tc_tensor_data(b), n) == 0, "%s: bits differ between 1 and 2 threads",
-                what);
+  ck_assert_msg(n == 0 || memcmp(tc_tensor_data(a), tc_tensor_data(b), n) == 0,
+                "%s: bits differ between 1 and 2 threads", what);
 }
 
 /* ---- accuracy ----------------------------------------------------------------------------------- */
