@@ -406,6 +406,21 @@ START_TEST(test_conv_empty) {
   ck_assert(s == 0.0);
   tc_tensor *list[] = {t, x, w, b, y, gx, gw, gb};
   for (size_t i = 0; i < sizeof list / sizeof *list; i++) tc_tensor_release(list[i]);
+  /* No input channels: the output is the bias; grad_b still sums grad_out. */
+  tc_tensor *x0 = tc_zeros(SHAPE(2, 0, 5, 5), 4, NULL), *w0 = tc_zeros(SHAPE(3, 0, 3, 3), 4, NULL);
+  tc_tensor *b0 = T_F32(SHAPE(3), 1, 1, 2, 3);
+  tc_tensor *y0 = tc_conv2d(x0, w0, b0, NULL);
+  ck_assert_msg(y0 != NULL, "%s", tc_last_error());
+  assert_shape(y0, SHAPE(2, 3, 3, 3), 4);
+  const float *yd = tc_tensor_data(y0);
+  ck_assert(yd[0] == 1.0f && yd[9] == 2.0f && yd[53] == 3.0f);
+  tc_tensor *g0 = tc_ones(SHAPE(2, 3, 3, 3), 4, NULL);
+  ck_assert(tc__conv2d_backward(g0, x0, w0, NULL, true, true, true, &gx, &gw, &gb) == TC_OK);
+  assert_shape(gx, SHAPE(2, 0, 5, 5), 4);
+  assert_shape(gw, SHAPE(3, 0, 3, 3), 4);
+  ck_assert(((const float *)tc_tensor_data(gb))[2] == 18.0f);
+  tc_tensor *list0[] = {x0, w0, b0, y0, g0, gx, gw, gb};
+  for (size_t i = 0; i < sizeof list0 / sizeof *list0; i++) tc_tensor_release(list0[i]);
   LEAK_END;
 }
 END_TEST
@@ -571,6 +586,9 @@ START_TEST(test_conv_errors) {
   EXPECT_FAIL(tc_conv2d(xs, w3, NULL, TC_CONV(.padding = {-1, 1})), TC_ERR_ARG, "padding must be non-negative");
   EXPECT_FAIL(tc_conv2d(xs, w3, NULL, TC_CONV(.dilation = {1, -2})), TC_ERR_ARG, "dilation must be positive");
   EXPECT_FAIL(tc_conv2d(xs, w3, NULL, TC_CONV(.groups = -1)), TC_ERR_ARG, "groups must be positive");
+  tc_tensor *wk0 = tc_zeros(SHAPE(4, 3, 0, 3), 4, NULL);
+  EXPECT_FAIL(tc_conv2d(xs, wk0, NULL, NULL), TC_ERR_SHAPE, "weight [4, 3, 0, 3] has an empty kernel");
+  tc_tensor_release(wk0);
   tc_tensor *b5 = tc_zeros(SHAPE(5), 1, NULL);
   EXPECT_FAIL(tc_conv2d(xs, w3, b5, TC_CONV(.padding = {1, 1})), TC_ERR_SHAPE,
               "bias must be 1-D with 4 elements (weight [4, 3, 3, 3]), got bias [5]");

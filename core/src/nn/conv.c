@@ -171,6 +171,8 @@ tc_status tc__conv_resolve(const char *fn, int spatial, const tc_tensor *x, cons
     return tc__error(TC_ERR_ARG, "%s: unknown padding_kind %d", fn, (int)o.padding_kind);
   if (g->KW < 1 || g->KH < 1)
     return tc__error(TC_ERR_SHAPE, "%s: weight %s has an empty kernel", fn, tc__tshape(w));
+  if (g->KW > CONV_OPT_MAX || g->KH > CONV_OPT_MAX)
+    return tc__error(TC_ERR_SHAPE, "%s: weight %s has a kernel larger than 2^31", fn, tc__tshape(w));
   if (g->OC % groups != 0)
     return tc__error(TC_ERR_SHAPE, "%s: weight %s has %lld output channels, not divisible by groups %lld", fn,
                      tc__tshape(w), (long long)g->OC, (long long)groups);
