@@ -3,10 +3,10 @@
  * As PyTorch's CPU kernel: the running value is kept in the accumulate type (double for float32
  * and float64, float for f16/bf16, int64 for integers and bool — which return int64) and each
  * output is the running value rounded to the result dtype. complex64 cumsum scans the (re, im)
- * pairs as float32.
+ * pairs in double (PyTorch's complex<double> accumulate type).
  *
  * The input is viewed as (outer, D, inner) after a contiguous copy when needed. inner == 1: each
- * line is scanned by one thread; inner > 1: blocks of adjacent lines are scanned together,
+ * line is scanned by one thread, 8 lines interleaved; inner > 1: blocks of adjacent lines together,
  * vectorised across inner. Every output is a sequential scan, so results do not depend on the
  * thread count.
  */
@@ -28,7 +28,20 @@ typedef struct {
     OUT *y = (OUT *)(void *)c->y;                                                               \
     int64_t D = c->d, in = c->inner;                                                            \
     if (in == 1) {                                                                              \
-      for (int64_t o = b; o < e; o++) {                                                         \
+      int64_t o = b;                                                                            \
+      /* 8 lines interleaved: independent dependency chains (each line still in order) */      \
+      for (; o + 8 <= e; o += 8) {                                                              \
+        const T *xl = x + o * D;                                                                \
+        OUT *yl = y + o * D;                                                                    \
+        A acc[8];                                                                               \
+        for (int r = 0; r < 8; r++) acc[r] = INIT;                                              \
+        for (int64_t i = 0; i < D; i++)                                                         \
+          for (int r = 0; r < 8; r++) {                                                         \
+            acc[r] = OP(acc[r], (A)xl[r * D + i]);                                              \
+            yl[r * D + i] = (OUT)acc[r];                                                        \
+          }                                                                                     \
+      }                                                                                         \
+      for (; o < e; o++) {                                                                      \
         const T *xl = x + o * D;                                                                \
         OUT *yl = y + o * D;                                                                    \
         A acc = INIT;                                                                           \
