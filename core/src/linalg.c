@@ -14,8 +14,8 @@
  * serialise on its own lock while the waiting callers spin, so the two pools would oversubscribe
  * the cores. Instead ctorch parallelises itself, over its one pool:
  *   - a large single product is cut into row (or column) tiles, one OpenBLAS call per tile; tile
- *     edges fall on multiples of 16 so every element is computed by the same micro-kernel and the
- *     same k order whatever the thread count (bit-identical results for 1 or N threads);
+ *     edges fall where OpenBLAS computes every element with the same micro-kernel and k order as
+ *     in one call (see gemm_run), so results are bit-identical for 1 or N threads;
  *   - a batch of small products runs batch entries in parallel, one call each;
  *   - a batch of large products runs one entry after another, each tiled over the pool;
  *   - matrix-vector products and long dots are cut into fixed chunks (independent of the thread
@@ -42,8 +42,8 @@ static void blas_single_threaded(void) {
 /* Work (m*n*k multiply-adds) below which a product is not split over the pool: about 20 us on
  * one core, against a few us to wake the pool. */
 #define SPLIT_MIN_WORK ((int64_t)1 << 21)
-/* Tiles and chunks start on multiples of this (rows or columns): a multiple of every OpenBLAS
- * micro-kernel's unroll, so tiling never changes how an element is computed. */
+/* Tiles and chunks start on multiples of this (rows or columns): a multiple of the sgemm
+ * micro-kernel's unroll (dgemm tiles use 48, see gemm_run). */
 #define TILE_ALIGN 16
 /* Fixed chunking for memory-bound matrix-vector products and dots (elements per chunk). */
 #define MV_CHUNK_WORK ((int64_t)1 << 16)
@@ -323,9 +323,30 @@ static void run_tiles(tiles_t *t, int nt) {
   tc_parallel_for(workers, 1, tiles_task, t);
 }
 
-/* Rows (or columns) per gemm tile: about two tiles per thread, at least 64 rows (smaller tiles
- * lose 10% and more in OpenBLAS: each one repacks the other operand) and SPLIT_MIN_WORK. */
-#define GEMM_TILE_MIN 64
+/* Rows (or columns) per gemm tile: about two tiles per thread, at least 128 rows and
+ * SPLIT_MIN_WORK. Smaller tiles cost OpenBLAS time (each one repacks the other operand): 256^3 in
+ * tiles of 128 rows runs at 97% of one call, in tiles of 64 rows at 92%, of 32 rows at 83%. */
+#define GEMM_TILE_MIN 128
+/* OpenBLAS (0.3.21, SkylakeX/Cooperlake kernels) computes products of at most 100^3 multiply-adds
+ * with separate "small matrix" kernels that round differently: no tile may fall under that when
+ * the whole product does not, or results would depend on the thread count. */
+#define OPENBLAS_SMALL_WORK 1e6
+
+/* Tiles for `dim` rows (or columns), each row costing `per_row` multiply-adds: at most `want`
+ * tiles of at least `min_tile`, edges on multiples of `align`, the last (smallest) tile above
+ * OPENBLAS_SMALL_WORK. Returns the tile count (1: do not split) and sets *tile. */
+static int64_t plan_tiles(int64_t dim, int64_t want, int64_t min_tile, int64_t align, double per_row, int64_t *tile) {
+  for (int64_t n = want; n >= 2; n--) {
+    int64_t t = (dim + n - 1) / n;
+    if (t < min_tile) continue;
+    t = (t + align - 1) / align * align;
+    int64_t count = (dim + t - 1) / t;
+    if (count < 2 || (double)(dim - (count - 1) * t) * per_row <= OPENBLAS_SMALL_WORK) continue;
+    *tile = t;
+    return count;
+  }
+  return 1;
+}
 
 /* One product, split over the pool when it is worth it. */
 static void gemm_run(const gemm_t *g) {
@@ -348,18 +369,21 @@ static void gemm_run(const gemm_t *g) {
     run_tiles(&t, nt);
     return;
   }
-  /* gemm: tiles along the longer side */
-  t.rows = g->m >= g->n;
+  /* gemm: tiles along the longer side. Checked bit for bit against one call (OpenBLAS 0.3.21):
+   * sgemm splits anywhere on multiples of 16, rows or columns; dgemm only by rows on multiples of
+   * 48 (its kernel works in blocks of 24 rows); cgemm is not split. Integers are exact. */
+  if (g->dt == TC_C64) {
+    gemm_serial(g);
+    return;
+  }
+  t.rows = g->dt == TC_F64 || g->m >= g->n;
+  int64_t align = g->dt == TC_F64 ? 48 : TILE_ALIGN;
   int64_t dim = t.rows ? g->m : g->n, other = t.rows ? g->n : g->m;
   int64_t want = 2 * (int64_t)nt;
   int64_t by_work = (int64_t)(work / (double)SPLIT_MIN_WORK);
   if (want > by_work) want = by_work;
-  int64_t tile = (dim + want - 1) / want;
-  int64_t min_tile = other < GEMM_TILE_MIN ? TILE_ALIGN : GEMM_TILE_MIN;
-  if (tile < min_tile) tile = min_tile;
-  tile = (tile + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
-  t.tile = tile;
-  t.ntiles = (dim + tile - 1) / tile;
+  int64_t min_tile = other < GEMM_TILE_MIN ? align : GEMM_TILE_MIN;
+  t.ntiles = plan_tiles(dim, want, min_tile, align, (double)other * (double)(g->k > 0 ? g->k : 1), &t.tile);
   if (t.ntiles < 2) {
     gemm_serial(g);
     return;

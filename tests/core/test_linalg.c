@@ -441,8 +441,8 @@ START_TEST(test_thread_count_invariance) {
   int saved = tc_get_num_threads();
   struct {
     int64_t n, k, m;
-  } cases[] = {{301, 203, 257}, {64, 512, 700}, {1000, 64, 48}, {517, 333, 129}};
-  for (int c = 0; c < 4; c++) {
+  } cases[] = {{301, 203, 257}, {64, 512, 700}, {1000, 64, 48}, {517, 333, 129}, {300, 100, 256}, {2100, 40, 40}};
+  for (int c = 0; c < 6; c++) {
     tc_tensor *a = filled(SHAPE(cases[c].n, cases[c].k), 2, TC_F32);
     tc_tensor *b = filled(SHAPE(cases[c].k, cases[c].m), 2, TC_F32);
     tc_tensor *bt = tc_t(tc_contiguous(tc_t(b)));
@@ -452,10 +452,29 @@ START_TEST(test_thread_count_invariance) {
     tc_tensor *r2 = tc_mm(a, b), *t2 = tc_mm(a, bt), *v2 = tc_mv(a, tc_select(b, 1, 0));
     tc_set_num_threads(3);
     tc_tensor *r3 = tc_mm(a, b);
+    tc_set_num_threads(4);
+    tc_tensor *r4 = tc_mm(a, b);
     assert_equal(r2, r1, "mm, 2 threads vs 1");
     assert_equal(r3, r1, "mm, 3 threads vs 1");
+    assert_equal(r4, r1, "mm, 4 threads vs 1");
     assert_equal(t2, t1, "mm transposed b, 2 threads vs 1");
     assert_equal(v2, v1, "mv, 2 threads vs 1");
+  }
+  /* batches: one call per entry (1 thread) or entries tiled over the pool (2 threads); f64 */
+  tc_tensor *la = filled(SHAPE(3, 160, 170), 3, TC_F32), *lb = filled(SHAPE(3, 170, 180), 3, TC_F32);
+  tc_set_num_threads(1);
+  tc_tensor *q1 = tc_bmm(la, lb);
+  tc_set_num_threads(2);
+  assert_equal(tc_bmm(la, lb), q1, "bmm, 2 threads vs 1");
+  for (int c = 0; c < 4; c++) {
+    tc_tensor *da = filled(SHAPE(cases[c].n, cases[c].k), 2, TC_F64);
+    tc_tensor *db = filled(SHAPE(cases[c].k, cases[c].m), 2, TC_F64);
+    tc_set_num_threads(1);
+    tc_tensor *d1 = tc_mm(da, db);
+    for (int nt = 2; nt <= 3; nt++) {
+      tc_set_num_threads(nt);
+      assert_equal(tc_mm(da, db), d1, "f64 mm, 2 or 3 threads vs 1");
+    }
   }
   tc_set_num_threads(saved);
   tc_scope_pop();
