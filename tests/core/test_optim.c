@@ -451,6 +451,23 @@ START_TEST(test_clip) {
   ck_assert_int_eq(tc_clip_grad_norm_(&q, 1, 1.0, 2, &total), TC_OK);
   ck_assert_double_eq_tol(total, 5.0, 1e-6);
   assert_close(g, T_F32(SHAPE(2, 2), 2, 0.6f, 0.8f, 0, 0), 1e-6, 0, "strided clip");
+  ck_assert_int_eq(tc_clip_grad_value_(&q, 1, 0.7), TC_OK);
+  assert_close(g, T_F32(SHAPE(2, 2), 2, 0.6f, 0.7f, 0, 0), 1e-6, 0, "strided clip_grad_value_");
+  /* the other orders: 0 counts non-zeros (of the per-grad norms too, so PyTorch's total is 1 here), -inf is
+   * the smallest magnitude, p = 0.5 */
+  tc_tensor *r = tc_zeros(SHAPE(4), 1, NULL);
+  tc_tensor_requires_grad_(r, true);
+  const double norms[3][2] = {{0, 1}, {-INFINITY, 0}, {0.5, 0}};
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(tc_tensor_set_grad(r, T_F32(SHAPE(4), 1, 3, 0, -4, 1)), TC_OK);
+    ck_assert_int_eq(tc_clip_grad_norm_(&r, 1, 100.0, norms[k][0], &total), TC_OK);
+    double want = k == 2 ? pow(sqrt(3.0) + 2 + 1, 2) : norms[k][1];
+    ck_assert_msg(fabs(total - want) <= 1e-5 * want, "order %g: total %g, expected %g", norms[k][0], total, want);
+  }
+  assert_equal(tc_tensor_grad(r), T_F32(SHAPE(4), 1, 3, 0, -4, 1), "below max_norm: unchanged");
+  ck_assert_int_eq(tc_tensor_set_grad(r, T_F32(SHAPE(4), 1, 3, NAN, -4, 1)), TC_OK);
+  ck_assert_int_eq(tc_clip_grad_norm_(&r, 1, 1.0, INFINITY, &total), TC_OK);
+  ck_assert(isnan(total)); /* as PyTorch: a NaN norm, and the grads scaled by NaN */
   /* errors */
   ck_assert_int_eq(tc_clip_grad_norm_(&q, 1, 1.0, -2, NULL), TC_ERR_ARG);
   assert_error(TC_ERR_ARG, "norm_type");

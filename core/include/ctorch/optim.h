@@ -153,10 +153,13 @@ TC_API tc_status tc_optim_load_state_dict(tc_optimizer *opt, const tc_state_dict
 
 /* ---- gradient clipping (torch.nn.utils) ----------------------------------------------------------
  * clip_grad_norm_: the norm of order norm_type (2, 1, INFINITY, -INFINITY, 0 or any p > 0) of all
- * the parameters' .grads taken together; when it exceeds max_norm every grad is scaled in place by
- * max_norm / (norm + 1e-6), computed in the grads' dtype as PyTorch. Parameters without a grad are
- * skipped; *total_norm (may be NULL) receives the norm (0 when no grad; inf/nan when a grad is not
- * finite — nothing is clipped then but the grads are scaled by the nan/0 coefficient as PyTorch). */
+ * the parameters' .grads taken together (PyTorch's norm of the per-grad norms); every grad is then
+ * multiplied in place by min(1, max_norm / (norm + 1e-6)), computed in the grads' dtype as PyTorch
+ * does. Parameters without a grad are skipped. *total_norm (may be NULL) receives the norm: 0 when no
+ * parameter has a grad; inf or NaN when a grad is not finite, and then, as in PyTorch (without
+ * error_if_nonfinite), the grads are scaled by the resulting 0 or NaN coefficient. Norms accumulate
+ * in double (PyTorch accumulates f32 grads in f32), so the norm can differ from PyTorch's in the
+ * last bit. */
 TC_API tc_status tc_clip_grad_norm_(tc_tensor *const *params, int64_t n, double max_norm, double norm_type,
                                     double *total_norm);
 /* clip_grad_value_: clamps every grad into [-clip, clip] in place. */

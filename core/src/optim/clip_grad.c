@@ -52,6 +52,28 @@ static int norm_kind(double p) {
 DEFINE_SUMS(float, f32)
 DEFINE_SUMS(double, f64)
 
+/* Largest (or smallest) magnitude of x[lo, hi), NaN when any element is NaN. The magnitudes are
+ * compared as the unsigned integers of their bits (with the sign cleared, IEEE order is integer
+ * order, and NaN sorts above inf), which vectorises without fast-math. */
+#define DEFINE_EXTREME(T, SFX, U, SIGN, INF)                                               \
+  static double extreme_##SFX(const T *restrict x, int64_t lo, int64_t hi, bool largest) { \
+    U mx = 0, mn = ~(U)0;                                                                  \
+    for (int64_t i = lo; i < hi; i++) {                                                    \
+      U b;                                                                                 \
+      memcpy(&b, &x[i], sizeof b);                                                         \
+      b &= ~(U)SIGN;                                                                       \
+      mx = b > mx ? b : mx;                                                                \
+      mn = b < mn ? b : mn;                                                                \
+    }                                                                                      \
+    if (mx > (U)INF) return NAN;                                                           \
+    U r = largest ? mx : mn;                                                               \
+    T v;                                                                                   \
+    memcpy(&v, &r, sizeof v);                                                              \
+    return v;                                                                              \
+  }
+DEFINE_EXTREME(float, f32, uint32_t, 0x80000000u, 0x7f800000u)
+DEFINE_EXTREME(double, f64, uint64_t, 0x8000000000000000ull, 0x7ff0000000000000ull)
+
 static void norm_chunks(int64_t b, int64_t e, void *ctx) {
   norm_job *j = ctx;
   int kind = norm_kind(j->p);
@@ -61,29 +83,16 @@ static void norm_chunks(int64_t b, int64_t e, void *ctx) {
       j->partial[c] = j->dtype == TC_F32 ? sumsq_f32(j->x, lo, hi, kind == 0) : sumsq_f64(j->x, lo, hi, kind == 0);
       continue;
     }
-    double acc = kind == 3 ? INFINITY : 0;
-    bool nan = false;
+    if (kind <= 3) { /* inf and -inf */
+      j->partial[c] = j->dtype == TC_F32 ? extreme_f32(j->x, lo, hi, kind == 2) : extreme_f64(j->x, lo, hi, kind == 2);
+      continue;
+    }
+    double acc = 0; /* 0: NaN counts as non-zero, as PyTorch; p: pow propagates NaN */
     for (int64_t i = lo; i < hi; i++) {
       double v = j->dtype == TC_F32 ? (double)((const float *)j->x)[i] : ((const double *)j->x)[i];
-      double a = fabs(v);
-      switch (kind) {
-        case 2:
-          if (a > acc) acc = a;
-          nan |= a != a;
-          break;
-        case 3:
-          if (a < acc) acc = a;
-          nan |= a != a;
-          break;
-        case 4:
-          acc += v != 0;
-          break;
-        default:
-          acc += pow(a, j->p);
-          break;
-      }
+      acc += kind == 4 ? (double)(v != 0) : pow(fabs(v), j->p);
     }
-    j->partial[c] = nan ? NAN : acc;
+    j->partial[c] = acc;
   }
 }
 
@@ -244,25 +253,32 @@ tc_status tc_clip_grad_norm_(tc_tensor *const *params, int64_t n, double max_nor
   return TC_OK;
 }
 
+/* clamp_(min=lo, max=hi) as ATen: NaN stays NaN; lo > hi gives hi. */
+#define DEFINE_CLAMP(T, SFX)                                           \
+  static void clamp_##SFX(char *p, int64_t s, int64_t n, T lo, T hi) { \
+    if (s == (int64_t)sizeof(T)) {                                     \
+      T *restrict x = (T *)p;                                          \
+      for (int64_t i = 0; i < n; i++) {                                \
+        T v = x[i] < lo ? lo : x[i];                                   \
+        x[i] = v > hi ? hi : v;                                        \
+      }                                                                \
+    } else {                                                           \
+      for (int64_t i = 0; i < n; i++) {                                \
+        T *x = (T *)(p + i * s);                                       \
+        T v = *x < lo ? lo : *x;                                       \
+        *x = v > hi ? hi : v;                                          \
+      }                                                                \
+    }                                                                  \
+  }
+DEFINE_CLAMP(float, f32)
+DEFINE_CLAMP(double, f64)
+
 static void clamp_loop(char **ptrs, const int64_t *strides, int64_t n, void *ctx) {
   const double *c = ctx; /* lo, hi, element size */
-  char *p = ptrs[0];
-  int64_t s = strides[0];
-  if (c[2] == 4) {
-    const float lo = (float)c[0], hi = (float)c[1];
-    for (int64_t i = 0; i < n; i++) {
-      float *x = (float *)(p + i * s);
-      float v = *x < lo ? lo : *x;
-      *x = v > hi ? hi : v;
-    }
-  } else {
-    const double lo = c[0], hi = c[1];
-    for (int64_t i = 0; i < n; i++) {
-      double *x = (double *)(p + i * s);
-      double v = *x < lo ? lo : *x;
-      *x = v > hi ? hi : v;
-    }
-  }
+  if (c[2] == 4)
+    clamp_f32(ptrs[0], strides[0], n, (float)c[0], (float)c[1]);
+  else
+    clamp_f64(ptrs[0], strides[0], n, c[0], c[1]);
 }
 
 tc_status tc_clip_grad_value_(tc_tensor *const *params, int64_t n, double clip) {
