@@ -10,8 +10,8 @@
  */
 #include "reduce_impl.h"
 
-/* 256-bit vectors: streaming reductions read measurably faster with them than with 512-bit ones
- * on AVX-512 machines (AMD Zen 4 splits 512-bit loads). */
+/* Streaming reductions are bound by memory bandwidth: 256-bit vectors lose nothing there, and keep
+ * the kernels off 512-bit code on AVX-512 machines that only split it in halves (AMD Zen 4). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #pragma GCC target("prefer-vector-width=256")
 #endif
