@@ -398,6 +398,40 @@ START_TEST(test_scope) {
 }
 END_TEST
 
+/* Empty and 0-d parameters step, clip and round-trip like any other. */
+START_TEST(test_empty_and_scalar) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  tc_tensor *e = tc_zeros(SHAPE(0), 1, NULL), *s = tc_scalar_tensor(2.0, NULL);
+  tc_tensor *ps[2] = {e, s};
+  for (int k = 0; k < 2; k++) tc_tensor_requires_grad_(ps[k], true);
+  tc_adam_opts o = tc_adam_defaults();
+  o.lr = 0.5;
+  o.amsgrad = true;
+  tc_optimizer *opt = tc_adam_create(ps, 2, &o);
+  ck_assert_ptr_nonnull(opt);
+  ck_assert_int_eq(tc_tensor_set_grad(e, tc_zeros(SHAPE(0), 1, NULL)), TC_OK);
+  ck_assert_int_eq(tc_tensor_set_grad(s, tc_scalar_tensor(1.0, NULL)), TC_OK);
+  ck_assert_int_eq(tc_optim_step(opt), TC_OK);
+  double v = 0;
+  tc_item_double(s, &v);
+  ck_assert_double_eq_tol(v, 1.5, 1e-6); /* Adam's first step: lr * sign(grad) */
+  double total = -1;
+  ck_assert_int_eq(tc_clip_grad_norm_(ps, 2, 0.5, 2, &total), TC_OK);
+  ck_assert_double_eq(total, 1.0);
+  ck_assert_int_eq(tc_clip_grad_value_(ps, 2, 0.1), TC_OK);
+  tc_state_dict *sd = tc_state_dict_create();
+  ck_assert_int_eq(tc_optim_state_dict(opt, sd, NULL), TC_OK);
+  ck_assert_int_eq(tc_optim_load_state_dict(opt, sd, NULL), TC_OK);
+  ck_assert_int_eq(tc_optim_step(opt), TC_OK);
+  ck_assert_double_eq(tc_optim_param_step(opt, 0), 2);
+  tc_state_dict_destroy(sd);
+  tc_optim_destroy(opt);
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 /* ---- clipping ------------------------------------------------------------------------------------ */
 static void clip_case(const char *name, double max_norm, double norm_type, bool f64, bool value) {
   tc_tensor *ps[NP];
@@ -801,6 +835,7 @@ int main(void) {
   tcase_add_test(tc, test_strided);
   tcase_add_test(tc, test_threads);
   tcase_add_test(tc, test_scope);
+  tcase_add_test(tc, test_empty_and_scalar);
   tcase_add_test(tc, test_clip);
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_alloc_failures);

@@ -14,9 +14,10 @@
  * correctly rounded; ours is, so Adam/RMSprop/Adagrad can differ from PyTorch by an ulp there.)
  *
  * The loops are instantiated per dtype and per combination of options (the flags are compile-time
- * constants in each instantiation, so the branches vanish and the loops vectorise), and split over
- * the thread pool for large parameters: every element is independent, so the result does not
- * depend on the thread count.
+ * constants in each instantiation, so the branches vanish and the loops vectorise). A step's
+ * parameters are laid end to end as one range that the thread pool splits (one dispatch per step,
+ * however many small parameters); every element is independent, so the result does not depend on
+ * the thread count.
  */
 #include <math.h>
 #include "optim_internal.h"
