@@ -17,7 +17,7 @@
  *   gelu tanh  x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), evaluated as x * s with
  *              s = sigmoid(2u) = (1 + tanh u) / 2;    g * (s + x * 2 s (1 - s) * du/dx)
  *   silu       x * sigmoid(x)                         g * s * (1 + x (1 - s))
- *   hardswish  x * min(max(x + 3, 0), 6) / 6          x < -3 ? 0 : x <= 3 ? g (x/3 + 1/2) : g
+ *   hardswish  x * min(max(x + 3, 0), 6) / 6          x <= -3 ? 0 : x < 3 ? g (x/3 + 1/2) : g
  *   softplus   x*beta > threshold ? x : log1p(exp(x beta)) / beta
  *                                                     x*beta > threshold ? g : g * sigmoid(x beta)
  */
@@ -128,12 +128,14 @@ static inline float v_expm1f(float x) {
   return fabsf(x) < 0.5f ? near : far;
 }
 
-/* erfc(z) with relative error below 1.3e-7 for all z (Numerical Recipes' erfcc Chebyshev fit):
- * t = 1 / (1 + |z|/2), erfc(|z|) = t exp(-z^2 + P(t)); z^2 is split exactly with an fma so the
- * exponent keeps full precision for large |z|. */
-static inline float v_erfcf(float z) {
-  float a = fabsf(z);
-  float t = 1.0f / (1.0f + 0.5f * a);
+/* 2 Phi(x) = erfc(-x / sqrt2) with relative error about 2e-7 for all x (Numerical Recipes' erfcc
+ * Chebyshev fit, 1.2e-7): with z = |x| / sqrt2, t = 1 / (1 + z/2), erfc(z) = t exp(P(t) - z^2).
+ * z^2 = x^2 / 2 is split exactly with an fma (not rounded through z) and P - z^2 with an exact
+ * two-sum; their rounding errors enter as exp(e + c) = exp(e)(1 + c), so the far tail keeps full
+ * relative precision. */
+static inline float v_two_phif(float x) {
+  float a = fabsf(x);
+  float t = 1.0f / (1.0f + 0.5f * (a * 0.70710678118654752f));
   float p = 0.17087277f;
   p = p * t - 0.82215223f;
   p = p * t + 1.48851587f;
@@ -144,10 +146,16 @@ static inline float v_erfcf(float z) {
   p = p * t + 0.37409196f;
   p = p * t + 1.00002368f;
   p = p * t - 1.26551223f;
-  float zz = a * a;
-  float zlo = fmaf(a, a, -zz); /* zz + zlo == a*a exactly */
-  float r = t * v_expf(p - zz) * (1.0f - zlo);
-  return z >= 0.0f ? r : 2.0f - r;
+  bool finite = a < 1e18f;
+  float xx = a * a;
+  float xlo = finite ? fmaf(a, a, -xx) : 0.0f; /* xx + xlo == x^2 exactly (0 for huge x: no inf - inf) */
+  float zz = 0.5f * xx, zlo = 0.5f * xlo;     /* z^2, exactly split */
+  float e = p - zz;                            /* two-sum: e + err == p - zz exactly */
+  float bv = e - p;
+  float err = (p - (e - bv)) + (-zz - bv);
+  err = finite ? err : 0.0f;
+  float r = t * v_expf(e) * (1.0f + (err - zlo));
+  return x <= 0.0f ? r : 2.0f - r;
 }
 
 #define K_SQRT1_2 0.70710678118654752440
@@ -170,11 +178,17 @@ static inline float relu6_f(float x) {
 }
 static inline float leaky_f(float x, pf p) { return x > 0.0f ? x : x * p.a; }
 static inline float elu_f(float x, pf p) { return x <= 0.0f ? v_expm1f(x) * p.a : x; }
-static inline float gelu_f(float x) { return 0.5f * x * v_erfcf(x * -(float)K_SQRT1_2); }
-static inline float gelu_tanh_f(float x) {
-  float u = (float)K_BETA * (x + (float)K_KAPPA * x * x * x);
-  return x * v_sigmoidf(2.0f * u);
+static inline float gelu_f(float x) { return 0.5f * x * v_two_phif(x); }
+/* exp(-2u), u = sqrt(2/pi) (x + 0.044715 x^3): 2u is formed in double and its float rounding
+ * error applied as a correction, so the tail (|2u| up to ~100) keeps float precision. */
+static inline float exp_m2u(float x) {
+  double xd = x;
+  double u2 = 2.0 * K_BETA * (xd + K_KAPPA * xd * xd * xd);
+  float f = (float)u2;
+  float c = (float)(u2 - (double)f);
+  return v_expf(-f) * (1.0f - c);
 }
+static inline float gelu_tanh_f(float x) { return x / (1.0f + exp_m2u(x)); }
 static inline float silu_f(float x) { return x / (1.0f + v_expf(-x)); }
 static inline float hardswish_f(float x) {
   float v = x + 3.0f;
@@ -192,14 +206,13 @@ static inline float relu6_bf(float g, float x) { return (x <= 0.0f || x >= 6.0f)
 static inline float leaky_bf(float g, float x, pf p) { return x > 0.0f ? g : g * p.a; }
 static inline float elu_bf(float g, float x, pf p) { return x <= 0.0f ? g * p.a * v_expf(x) : g; }
 static inline float gelu_bf(float g, float x) {
-  float cdf = 0.5f * v_erfcf(x * -(float)K_SQRT1_2);
+  float cdf = 0.5f * v_two_phif(x);
   float pdf = v_expf(-0.5f * x * x) * (float)K_1_SQRT_2PI;
   return g * (cdf + x * pdf);
 }
 static inline float gelu_tanh_bf(float g, float x) {
   float x2 = x * x;
-  float u = (float)K_BETA * (x + (float)K_KAPPA * x2 * x);
-  float e = v_expf(-2.0f * u);
+  float e = exp_m2u(x);
   float s = 1.0f / (1.0f + e); /* (1 + tanh u) / 2 */
   float s1 = e > 1.0f ? 1.0f - s : e * s; /* 1 - s, without cancellation (or inf * 0) */
   float du = (float)K_BETA * (1.0f + 3.0f * (float)K_KAPPA * x2);
@@ -213,7 +226,7 @@ static inline float silu_bf(float g, float x) {
 }
 static inline float hardswish_bf(float g, float x) {
   float mid = g * (x / 3.0f + 0.5f);
-  return x < -3.0f ? 0.0f : (x <= 3.0f ? mid : g);
+  return x <= -3.0f ? 0.0f : (x < 3.0f ? mid : g); /* PyTorch: slope 0 at -3, 1 at 3 */
 }
 static inline float softplus_bf(float g, float x, pf p) {
   float xb = x * p.a;
@@ -264,7 +277,7 @@ static inline double silu_bd(double g, double x) {
   return g * s * (1.0 + x * (1.0 - s));
 }
 static inline double hardswish_bd(double g, double x) {
-  return x < -3.0 ? 0.0 : (x <= 3.0 ? g * (x / 3.0 + 0.5) : g);
+  return x <= -3.0 ? 0.0 : (x < 3.0 ? g * (x / 3.0 + 0.5) : g);
 }
 static inline double softplus_bd(double g, double x, pd p) {
   double xb = x * p.a;

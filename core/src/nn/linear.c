@@ -12,8 +12,9 @@
  * input); it does not go through tc_mm's autograd.
  *
  * Threads: OpenBLAS runs single-threaded (see linalg.c); a large product is cut into tiles of
- * rows or columns on the pool, with tile edges on multiples of 16 so every element is computed by
- * the same micro-kernel and k order for any thread count (results do not depend on it).
+ * rows or columns on the pool, planned as linalg.c plans them (sgemm edges on multiples of 16,
+ * dgemm by rows in multiples of 48, no tile small enough for OpenBLAS's small-matrix kernels), so
+ * every element is computed as in one call and results do not depend on the thread count.
  * float16/bfloat16 compute in float32 and round once, as PyTorch.
  */
 #include <cblas.h>
@@ -23,8 +24,12 @@
 
 /* ---- gemm on the pool ------------------------------------------------------------------------------ */
 #define SPLIT_MIN_WORK ((int64_t)1 << 21) /* multiply-adds below which a product stays on one thread */
-#define TILE_ALIGN 16
-#define GEMM_TILE_MIN 64
+#define TILE_ALIGN 16                     /* sgemm tile edges (rows or columns) */
+#define DGEMM_TILE_ALIGN 48               /* dgemm tiles: rows only, in blocks of its 24-row kernel */
+#define GEMM_TILE_MIN 128                 /* smaller tiles lose time repacking the other operand */
+/* OpenBLAS computes products of at most 100^3 multiply-adds with "small matrix" kernels that
+ * round differently: no tile may fall under that unless the whole product does (linalg.c). */
+#define OPENBLAS_SMALL_WORK 1e6
 
 /* C(m, n) = alpha op(A)(m, k) op(B)(k, n) + beta C, row-major; A and B as BLAS sees them. */
 typedef struct {
@@ -98,24 +103,38 @@ static void tiles_task(int64_t b0, int64_t b1, void *ctx) {
   }
 }
 
+/* Tiles for `dim` rows (or columns) costing `per_row` each: at most `want` of at least
+ * `min_tile`, edges on multiples of `align`, the last above OPENBLAS_SMALL_WORK (linalg.c's plan). */
+static int64_t plan_tiles(int64_t dim, int64_t want, int64_t min_tile, int64_t align, double per_row, int64_t *tile) {
+  for (int64_t n = want; n >= 2; n--) {
+    int64_t t = (dim + n - 1) / n;
+    if (t < min_tile) continue;
+    t = (t + align - 1) / align * align;
+    int64_t count = (dim + t - 1) / t;
+    if (count < 2 || (double)(dim - (count - 1) * t) * per_row <= OPENBLAS_SMALL_WORK) continue;
+    *tile = t;
+    return count;
+  }
+  return 1;
+}
+
+/* One product, split over the pool when it is worth it; bit-identical for any thread count. */
 static void gemm_run(const gemm_job *g) {
   if (g->m == 0 || g->n == 0) return;
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1); /* a host program may have changed it */
   int nt = tc_in_parallel_region() ? 1 : tc_get_num_threads();
   double work = (double)g->m * (double)g->n * (double)(g->k > 0 ? g->k : 1);
-  if (nt <= 1 || work < 2.0 * (double)SPLIT_MIN_WORK) {
+  if (nt <= 1 || work < 2.0 * (double)SPLIT_MIN_WORK || g->k == 0) {
     gemm_serial(g);
     return;
   }
-  tiles_t t = {.g = g, .rows = g->m >= g->n};
+  tiles_t t = {.g = g, .rows = g->f64 || g->m >= g->n};
+  int64_t align = g->f64 ? DGEMM_TILE_ALIGN : TILE_ALIGN;
   int64_t dim = t.rows ? g->m : g->n, other = t.rows ? g->n : g->m;
   int64_t want = 2 * (int64_t)nt, by_work = (int64_t)(work / (double)SPLIT_MIN_WORK);
   if (want > by_work) want = by_work;
-  int64_t tile = (dim + want - 1) / want;
-  int64_t min_tile = other < GEMM_TILE_MIN ? TILE_ALIGN : GEMM_TILE_MIN;
-  if (tile < min_tile) tile = min_tile;
-  t.tile = (tile + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
-  t.ntiles = (dim + t.tile - 1) / t.tile;
+  int64_t min_tile = other < GEMM_TILE_MIN ? align : GEMM_TILE_MIN;
+  t.ntiles = plan_tiles(dim, want, min_tile, align, (double)other * (double)g->k, &t.tile);
   if (t.ntiles < 2) {
     gemm_serial(g);
     return;
