@@ -16,7 +16,11 @@
  * Then t[...] is a gather over the result shape, reading t + offsets[b] + (slice dims' strides),
  * and index_put is the matching scatter (serial when integer indices may repeat, so duplicates
  * resolve the same way for any thread count: last write wins, additions in order).
+ *
+ * Autograd (index_backward.c): tc_index records IndexBackward0 and tc_index_put_inplace
+ * IndexPutBackward0 (made after the checks, before the write), only when an input requires grad.
  */
+#include "index_backward.h"
 #include "index_kernels.h"
 
 typedef enum { ITEM_INT, ITEM_OFFSETS, ITEM_ZERO } item_kind;
@@ -261,6 +265,7 @@ tc_tensor *tc_index(const tc_tensor *t, const tc_tensor *const *indices, int64_t
   tc_tensor_release(tv);
   tc_tensor_release(ov);
   plan_free(&p);
+  if (out && tc__grad_needed(1, &t)) out = tc__index_record_out(tc__index_node(t, indices, n), out);
   return out;
 }
 
@@ -269,6 +274,9 @@ tc_status tc_index_put_inplace(tc_tensor *self, const tc_tensor *const *indices,
   const char *fn = "tc_index_put_inplace";
   TC__NONNULL_S(self, fn);
   TC__NONNULL_S(values, fn);
+  const tc_tensor *ins[2] = {self, values};
+  bool grad = tc__grad_needed(2, ins);
+  if (grad && tc__check_inplace(fn, self)) return tc_last_status();
   if (tc__check_same_device(fn, self, values) || tc__require_cpu(fn, self)) return tc_last_status();
   if (values->dtype != self->dtype)
     return tc__error(TC_ERR_DTYPE, "%s: values dtype %s does not match self dtype %s (convert values first)", fn,
@@ -299,6 +307,8 @@ tc_status tc_index_put_inplace(tc_tensor *self, const tc_tensor *const *indices,
       if (!vv) s = tc_last_status();
     }
   }
+  tc__node *node = NULL;
+  if (s == TC_OK && grad && !(node = tc__index_put_node(self, indices, n, values, accumulate))) s = tc_last_status();
   if (s == TC_OK) {
     tc__index_scatter(tv, vv, ov, (int64_t)tc_dtype_size(self->dtype), accumulate, !p.any_int);
     tc__bump_version(self);
@@ -307,5 +317,5 @@ tc_status tc_index_put_inplace(tc_tensor *self, const tc_tensor *const *indices,
   tc_tensor_release(ov);
   tc_tensor_release(vv);
   plan_free(&p);
-  return s;
+  return node ? tc__index_record_inplace(node, self, s) : s;
 }

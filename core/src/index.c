@@ -14,7 +14,13 @@
  * views of one shape and reads src + index * stride. The dim-loop form (scatter family) runs
  * tc__foreach over the index shape with `dim` removed and walks `dim` inside the loop, so two
  * threads never write one location and duplicates accumulate in a fixed order for any thread count.
+ *
+ * Autograd (index_backward.c): each public op records its node after its result is complete, only
+ * when tc__grad_needed; the in-place forms make the node after their checks and before the write,
+ * then commit it as self's history. Internal copies (the out-of-place forms' clone of self) record
+ * nothing.
  */
+#include "index_backward.h"
 #include "index_kernels.h"
 
 /* ---- scatter, dim-loop form (scatter, scatter_add, index_add) ------------------------------------ */
@@ -162,10 +168,7 @@ static void select_rows_task(int64_t b, int64_t e, void *vctx) {
   }
 }
 
-tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
-  const char *fn = "tc_index_select";
-  TC__NONNULL_T(t, fn);
-  TC__NONNULL_T(index, fn);
+static tc_tensor *index_select_impl(const char *fn, const tc_tensor *t, int64_t dim, const tc_tensor *index) {
   if (common_checks(fn, t, index, NULL)) return NULL;
   if (index->ndim > 1) {
     tc__error(TC_ERR_SHAPE, "%s: index must be 0-d or 1-d, got shape %s", fn, tc__tshape(index));
@@ -213,6 +216,15 @@ tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *ind
   return out;
 }
 
+tc_tensor *tc_index_select(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
+  const char *fn = "tc_index_select";
+  TC__NONNULL_T(t, fn);
+  TC__NONNULL_T(index, fn);
+  tc_tensor *out = index_select_impl(fn, t, dim, index);
+  if (out && tc__grad_needed(1, &t)) out = tc__index_record_out(tc__index_select_node(t, dim, index), out);
+  return out;
+}
+
 /* ---- gather -------------------------------------------------------------------------------------- */
 
 /* index.size(d) <= self.size(d) for d != dim (and <= src.size(d) for all d when src is given). */
@@ -239,10 +251,7 @@ static tc_status gather_scatter_shape(const char *fn, const char *selfname, cons
   return TC_OK;
 }
 
-tc_tensor *tc_gather(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
-  const char *fn = "tc_gather";
-  TC__NONNULL_T(t, fn);
-  TC__NONNULL_T(index, fn);
+static tc_tensor *gather_impl(const char *fn, const tc_tensor *t, int64_t dim, const tc_tensor *index) {
   if (common_checks(fn, t, index, NULL)) return NULL;
   if (tc__wrap_dim(fn, &dim, t->ndim)) return NULL;
   int64_t n = tc__numel(index->sizes, index->ndim);
@@ -265,9 +274,21 @@ tc_tensor *tc_gather(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
   return out;
 }
 
+tc_tensor *tc_gather(const tc_tensor *t, int64_t dim, const tc_tensor *index) {
+  const char *fn = "tc_gather";
+  TC__NONNULL_T(t, fn);
+  TC__NONNULL_T(index, fn);
+  tc_tensor *out = gather_impl(fn, t, dim, index);
+  if (out && tc__grad_needed(1, &t)) out = tc__index_record_out(tc__gather_node(t, dim, index), out);
+  return out;
+}
+
 /* ---- scatter family -------------------------------------------------------------------------------- */
 
 typedef enum { SCAT_SRC, SCAT_VALUE, SCAT_ADD } scat_mode;
+
+static const tc__idxg_scatter_kind scat_kind[] = {
+    [SCAT_SRC] = TC__IDXG_SCATTER, [SCAT_VALUE] = TC__IDXG_SCATTER_VALUE, [SCAT_ADD] = TC__IDXG_SCATTER_ADD};
 
 /* All checks of scatter/scatter_value/scatter_add; *dim is wrapped. No writes, no allocations. */
 static tc_status scatter_prepare(const char *fn, const tc_tensor *self, int64_t *dim, const tc_tensor *index,
@@ -318,22 +339,30 @@ static tc_status scatter_apply(tc_tensor *target, int64_t dim, const tc_tensor *
 static tc_tensor *scatter_out(const char *fn, const tc_tensor *t, int64_t dim, const tc_tensor *index,
                               const tc_tensor *src, double value, scat_mode mode) {
   if (scatter_prepare(fn, t, &dim, index, src, value, mode)) return NULL;
-  tc_tensor *out = tc_clone(t);
+  tc_tensor *out = tc__to_dtype_contig(t, t->dtype); /* a copy without history */
   if (!out) return NULL;
   if (scatter_apply(out, dim, index, src, value, mode)) {
     tc_tensor_release(out);
     return NULL;
   }
+  const tc_tensor *ins[2] = {t, src};
+  if (tc__grad_needed(2, ins))
+    out = tc__index_record_out(tc__scatter_node(scat_kind[mode], t, dim, index, src, 1.0), out);
   return out;
 }
 
 static tc_status scatter_inplace(const char *fn, tc_tensor *self, int64_t dim, const tc_tensor *index,
                                  const tc_tensor *src, scat_mode mode) {
+  const tc_tensor *ins[2] = {self, src};
+  bool grad = tc__grad_needed(2, ins);
+  if (grad && tc__check_inplace(fn, self)) return tc_last_status();
   if (tc__check_no_overlap(fn, self)) return tc_last_status();
   if (scatter_prepare(fn, self, &dim, index, src, 0, mode)) return tc_last_status();
+  tc__node *node = grad ? tc__scatter_node(scat_kind[mode], self, dim, index, src, 1.0) : NULL;
+  if (grad && !node) return tc_last_status();
   tc_status s = scatter_apply(self, dim, index, src, 0, mode);
   if (s == TC_OK) tc__bump_version(self);
-  return s;
+  return node ? tc__index_record_inplace(node, self, s) : s;
 }
 
 tc_tensor *tc_scatter(const tc_tensor *t, int64_t dim, const tc_tensor *index, const tc_tensor *src) {
@@ -479,12 +508,15 @@ tc_tensor *tc_index_add(const tc_tensor *t, int64_t dim, const tc_tensor *index,
   TC__NONNULL_T(index, fn);
   TC__NONNULL_T(src, fn);
   if (index_add_prepare(fn, t, &dim, index, src, alpha)) return NULL;
-  tc_tensor *out = tc_clone(t);
+  tc_tensor *out = tc__to_dtype_contig(t, t->dtype); /* a copy without history */
   if (!out) return NULL;
   if (index_add_apply(out, dim, index, src, alpha)) {
     tc_tensor_release(out);
     return NULL;
   }
+  const tc_tensor *ins[2] = {t, src};
+  if (tc__grad_needed(2, ins))
+    out = tc__index_record_out(tc__scatter_node(TC__IDXG_INDEX_ADD, t, dim, index, src, alpha), out);
   return out;
 }
 
@@ -494,9 +526,14 @@ tc_status tc_index_add_inplace(tc_tensor *self, int64_t dim, const tc_tensor *in
   TC__NONNULL_S(self, fn);
   TC__NONNULL_S(index, fn);
   TC__NONNULL_S(src, fn);
+  const tc_tensor *ins[2] = {self, src};
+  bool grad = tc__grad_needed(2, ins);
+  if (grad && tc__check_inplace(fn, self)) return tc_last_status();
   if (tc__check_no_overlap(fn, self)) return tc_last_status();
   if (index_add_prepare(fn, self, &dim, index, src, alpha)) return tc_last_status();
+  tc__node *node = grad ? tc__scatter_node(TC__IDXG_INDEX_ADD, self, dim, index, src, alpha) : NULL;
+  if (grad && !node) return tc_last_status();
   tc_status s = index_add_apply(self, dim, index, src, alpha);
   if (s == TC_OK) tc__bump_version(self);
-  return s;
+  return node ? tc__index_record_inplace(node, self, s) : s;
 }

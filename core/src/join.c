@@ -16,9 +16,13 @@
  * every input writes into them); other inputs (strided, or needing a dtype conversion) go through
  * the strided copy kernel into a view of their slot. The per-input table lives on the stack up to
  * 64 inputs. The result never depends on the thread count.
+ *
+ * Autograd: when an input requires grad, the result records CatBackward0 (cat, hstack, vstack:
+ * each input gets its slice of the gradient, reshaped to the input's shape and converted back to
+ * its dtype) or StackBackward0 (index_backward.c).
  */
 #include <stdio.h>
-#include "internal.h"
+#include "index_backward.h"
 
 typedef struct {
   const tc_tensor *t;
@@ -115,8 +119,28 @@ static tc_status null_in_list(const char *fn, int64_t i) {
   return tc__null_arg(fn, name);
 }
 
-/* cat (stack = false) or stack (stack = true) of n tensors along dim. */
-static tc_tensor *cat_impl(const char *fn, const tc_tensor *const *ts, int64_t n, int64_t dim, bool stack) {
+/* True when grad mode is on and one of ts[0..n) requires grad. */
+static bool any_requires_grad(const tc_tensor *const *ts, int64_t n) {
+  if (!tc_is_grad_enabled()) return false;
+  for (int64_t i = 0; i < n; i++)
+    if (tc__requires_grad(ts[i])) return true;
+  return false;
+}
+
+static tc_tensor *cat_core(const char *fn, const tc_tensor *const *ts, int64_t n, int64_t *dim, bool stack);
+
+/* cat (stack = false) or stack (stack = true) of n tensors along dim. `inputs` (equal to ts, or for
+ * hstack/vstack the caller's tensors of which ts are reshaped views) receive the gradients. */
+static tc_tensor *cat_impl(const char *fn, const tc_tensor *const *ts, const tc_tensor *const *inputs, int64_t n,
+                           int64_t dim, bool stack) {
+  tc_tensor *out = cat_core(fn, ts, n, &dim, stack);
+  if (out && any_requires_grad(inputs, n)) out = tc__index_record_out(tc__cat_node(inputs, ts, n, dim, stack), out);
+  return out;
+}
+
+/* The join itself; *dim is wrapped on success (left as given when every input is a skipped empty). */
+static tc_tensor *cat_core(const char *fn, const tc_tensor *const *ts, int64_t n, int64_t *dimp, bool stack) {
+  int64_t dim = *dimp;
   if (n <= 0 || !ts) {
     tc__error(TC_ERR_ARG, "%s: expected a non-empty list of tensors (n = %lld)", fn, (long long)n);
     return NULL;
@@ -156,6 +180,7 @@ static tc_tensor *cat_impl(const char *fn, const tc_tensor *const *ts, int64_t n
   const tc_tensor *rt = ts[ref];
   int nd = rt->ndim;
   if (tc__wrap_dim(fn, &dim, stack ? nd + 1 : nd)) return NULL;
+  *dimp = dim;
   /* shapes */
   int64_t total = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -260,11 +285,11 @@ fail:
 }
 
 tc_tensor *tc_cat(const tc_tensor *const *tensors, int64_t n, int64_t dim) {
-  return cat_impl("tc_cat", tensors, n, dim, false);
+  return cat_impl("tc_cat", tensors, tensors, n, dim, false);
 }
 
 tc_tensor *tc_stack(const tc_tensor *const *tensors, int64_t n, int64_t dim) {
-  return cat_impl("tc_stack", tensors, n, dim, true);
+  return cat_impl("tc_stack", tensors, tensors, n, dim, true);
 }
 
 /* hstack/vstack: views of the inputs with at least `mind` dims (torch.atleast_1d/atleast_2d), then
@@ -295,7 +320,7 @@ static tc_tensor *stack_nd(const char *fn, const tc_tensor *const *ts, int64_t n
   }
   if (i == n) {
     if (dim < 0) dim = views[0]->ndim == 1 ? 0 : 1;
-    out = cat_impl(fn, (const tc_tensor *const *)views, n, dim, false);
+    out = cat_impl(fn, (const tc_tensor *const *)views, ts, n, dim, false);
   }
   for (int64_t k = 0; k < n; k++) tc_tensor_release(views[k]);
   tc__free(views);

@@ -10,7 +10,10 @@
  *     tensor only raises the category (int32 [n] with a 0-d float64 -> float64, uint8 [n] with a
  *     0-d int8 -> uint8).
  * The selects move raw elements by size (1, 2, 4 or 8 bytes), so every dtype is handled at once.
+ * Autograd nodes (MaskedFillBackward0, MaskedSelectBackward0, WhereBackward0) are recorded through
+ * index_backward.c, only when an input requires grad; masks and conditions get no gradient.
  */
+#include "index_backward.h"
 #include "index_kernels.h"
 
 static tc_status check_mask(const char *fn, const tc_tensor *mask, bool allow_u8) {
@@ -86,6 +89,7 @@ tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double valu
   tc__foreach(3, ops, mfill_fns[tc__size_slot(tc_dtype_size(t->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(te);
   tc_tensor_release(me);
+  if (tc__grad_needed(1, &t)) out = tc__index_record_out(tc__masked_fill_node(t, mask), out);
   return out;
 }
 
@@ -93,6 +97,8 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
   const char *fn = "tc_masked_fill_inplace";
   TC__NONNULL_S(self, fn);
   TC__NONNULL_S(mask, fn);
+  bool grad = tc__grad_needed(1, (const tc_tensor *const *)&self);
+  if (grad && tc__check_inplace(fn, self)) return tc_last_status();
   if (tc__check_same_device(fn, self, mask) || tc__require_cpu(fn, self)) return tc_last_status();
   if (check_mask(fn, mask, false) || tc__check_value_fits(fn, "value", value, self->dtype)) return tc_last_status();
   if (tc__check_no_overlap(fn, self)) return tc_last_status();
@@ -106,11 +112,16 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
   tc__store_double(&vbytes, self->dtype, value);
   tc_tensor *me = tc__expand_to(mask, self->sizes, self->ndim);
   if (!me) return tc_last_status();
+  tc__node *node = grad ? tc__masked_fill_node(self, mask) : NULL;
+  if (grad && !node) {
+    tc_tensor_release(me);
+    return tc_last_status();
+  }
   const tc_tensor *ops[2] = {self, me};
   tc__foreach(2, ops, mfill_inplace_fns[tc__size_slot(tc_dtype_size(self->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(me);
   tc__bump_version(self);
-  return TC_OK;
+  return node ? tc__index_record_inplace(node, self, TC_OK) : TC_OK;
 }
 
 /* ---- masked_select ----------------------------------------------------------------------------- */
@@ -139,6 +150,7 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   }
   tc_tensor *tmp[4] = {te, me, off, src};
   for (int i = 0; i < 4; i++) tc_tensor_release(tmp[i]);
+  if (out && tc__grad_needed(1, &t)) out = tc__index_record_out(tc__masked_select_node(t, mask, bs, nb), out);
   return out;
 }
 
@@ -225,5 +237,7 @@ tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *
   }
   tc_tensor *tmp[5] = {ac, bc, ce, ae, be};
   for (int i = 0; i < 5; i++) tc_tensor_release(tmp[i]);
+  const tc_tensor *ins[2] = {a, b};
+  if (out && tc__grad_needed(2, ins)) out = tc__index_record_out(tc__where_node(cond, a, b), out);
   return out;
 }
