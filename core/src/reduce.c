@@ -25,7 +25,7 @@
  * once, rows combined pairwise in blocks of CROWS (narrow columns of contiguous rows: blocks of
  * CROWS * LANES / w rows, LANES / w rows at a time in the lanes).
  * MAP(v, p, g): v an element, p the per-output parameter, g the global parameter. */
-#define LEAF_ITERS 8
+#define LEAF_ITERS 16
 #define CROWS 16
 /* columns reduced together: 2 KB of each row, so that a block streams whole cache lines and few
  * pages per row (a block down a (4096, 4096) float32 tensor reads 2 KB per row) */
