@@ -50,30 +50,37 @@ static inline float u2f(uint32_t u) {
   return f;
 }
 
+/* c ? a : b with both sides computed (bitwise): a ternary on a division's result would be turned
+ * into a branch that the vectoriser cannot convert back. */
+static inline float v_sel(bool c, float a, float b) {
+  uint32_t m = (uint32_t)0 - (uint32_t)c;
+  return u2f((f2u(a) & m) | (f2u(b) & ~m));
+}
+
 /* exp(x): x = n ln2 + r, |r| <= ln2/2, Cephes' degree-6 polynomial, 2^n applied in two halves so
  * results down to the subnormal range are right. About 1 ulp. */
 static inline float v_expf(float x) {
   float xc = x < -104.0f ? -104.0f : x;
   xc = xc > 89.0f ? 89.0f : xc;
   const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  float t = xc * 1.44269504088896341f + magic;
+  float t = fmaf(xc, 1.44269504088896341f, magic);
   int32_t n = (int32_t)(f2u(t) - f2u(magic));
   float nf = t - magic;
-  float r = xc - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
+  float r = fmaf(nf, -0.693359375f, xc); /* exact: nf * ln2_hi has few bits */
+  r = fmaf(nf, 2.12194440e-4f, r);
   float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.0f;
-  int32_t n1 = n / 2, n2 = n - n1;
+  p = fmaf(p, r, 1.3981999507e-3f);
+  p = fmaf(p, r, 8.3334519073e-3f);
+  p = fmaf(p, r, 4.1665795894e-2f);
+  p = fmaf(p, r, 1.6666665459e-1f);
+  p = fmaf(p, r, 5.0000001201e-1f);
+  float y = fmaf(p, r * r, r) + 1.0f;
+  int32_t n1 = n >> 1, n2 = n - n1; /* 2^n in two normal factors */
   y = y * u2f((uint32_t)(n1 + 127) << 23);
   y = y * u2f((uint32_t)(n2 + 127) << 23);
-  y = x > 88.72283935546875f ? INFINITY : y;
-  y = x < -103.97208f ? 0.0f : y;
-  return x != x ? x : y;
+  y = v_sel(x > 88.72283935546875f, INFINITY, y);
+  y = v_sel(x < -103.97208f, 0.0f, y);
+  return v_sel(x != x, x, y);
 }
 
 /* 1 / (1 + exp(-x)) */
@@ -85,19 +92,19 @@ static inline float v_logf(float x) {
   int32_t e = (int32_t)(ux >> 23) - 126;
   float m = u2f((ux & 0x007fffffu) | 0x3f000000u); /* [0.5, 1) */
   bool small = m < 0.707106781186547524f;
-  m = small ? m + m : m;
-  e = small ? e - 1 : e;
+  m = v_sel(small, m + m, m);
+  e -= (int32_t)small;
   float z = m - 1.0f;
   float z2 = z * z;
   float p = 7.0376836292e-2f;
-  p = p * z - 1.1514610310e-1f;
-  p = p * z + 1.1676998740e-1f;
-  p = p * z - 1.2420140846e-1f;
-  p = p * z + 1.4249322787e-1f;
-  p = p * z - 1.6668057665e-1f;
-  p = p * z + 2.0000714765e-1f;
-  p = p * z - 2.4999993993e-1f;
-  p = p * z + 3.3333331174e-1f;
+  p = fmaf(p, z, -1.1514610310e-1f);
+  p = fmaf(p, z, 1.1676998740e-1f);
+  p = fmaf(p, z, -1.2420140846e-1f);
+  p = fmaf(p, z, 1.4249322787e-1f);
+  p = fmaf(p, z, -1.6668057665e-1f);
+  p = fmaf(p, z, 2.0000714765e-1f);
+  p = fmaf(p, z, -2.4999993993e-1f);
+  p = fmaf(p, z, 3.3333331174e-1f);
   float ef = (float)e;
   float y = p * z * z2;
   y = y + ef * -2.12194440e-4f;
@@ -109,23 +116,23 @@ static inline float v_logf(float x) {
 static inline float v_log1pf(float v) {
   float u = 1.0f + v;
   float l = v_logf(u) + (v - (u - 1.0f)) / u;
-  l = u == 1.0f ? v : l;
-  return u == INFINITY ? INFINITY : l;
+  l = v_sel(u == 1.0f, v, l);
+  return v_sel(u == INFINITY, INFINITY, l);
 }
 
 /* expm1(x) for x <= 0: Taylor to x^8 near 0 (relative error < 1e-8 for |x| < 0.5), exp(x) - 1
  * beyond (about 1 ulp there, since |expm1| >= 0.39). */
 static inline float v_expm1f(float x) {
   float p = 1.0f / 40320;
-  p = p * x + 1.0f / 5040;
-  p = p * x + 1.0f / 720;
-  p = p * x + 1.0f / 120;
-  p = p * x + 1.0f / 24;
-  p = p * x + 1.0f / 6;
-  p = p * x + 0.5f;
-  float near = x + x * x * p;
+  p = fmaf(p, x, 1.0f / 5040);
+  p = fmaf(p, x, 1.0f / 720);
+  p = fmaf(p, x, 1.0f / 120);
+  p = fmaf(p, x, 1.0f / 24);
+  p = fmaf(p, x, 1.0f / 6);
+  p = fmaf(p, x, 0.5f);
+  float near = fmaf(x * x, p, x);
   float far = v_expf(x) - 1.0f;
-  return fabsf(x) < 0.5f ? near : far;
+  return v_sel(fabsf(x) < 0.5f, near, far);
 }
 
 /* 2 Phi(x) = erfc(-x / sqrt2) with relative error about 2e-7 for all x (Numerical Recipes' erfcc
@@ -137,25 +144,25 @@ static inline float v_two_phif(float x) {
   float a = fabsf(x);
   float t = 1.0f / (1.0f + 0.5f * (a * 0.70710678118654752f));
   float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
+  p = fmaf(p, t, -0.82215223f);
+  p = fmaf(p, t, 1.48851587f);
+  p = fmaf(p, t, -1.13520398f);
+  p = fmaf(p, t, 0.27886807f);
+  p = fmaf(p, t, -0.18628806f);
+  p = fmaf(p, t, 0.09678418f);
+  p = fmaf(p, t, 0.37409196f);
+  p = fmaf(p, t, 1.00002368f);
+  p = fmaf(p, t, -1.26551223f);
   bool finite = a < 1e18f;
   float xx = a * a;
-  float xlo = finite ? fmaf(a, a, -xx) : 0.0f; /* xx + xlo == x^2 exactly (0 for huge x: no inf - inf) */
+  float xlo = v_sel(finite, fmaf(a, a, -xx), 0.0f); /* xx + xlo == x^2 exactly (0 for huge x: no inf - inf) */
   float zz = 0.5f * xx, zlo = 0.5f * xlo;     /* z^2, exactly split */
   float e = p - zz;                            /* two-sum: e + err == p - zz exactly */
   float bv = e - p;
   float err = (p - (e - bv)) + (-zz - bv);
-  err = finite ? err : 0.0f;
+  err = v_sel(finite, err, 0.0f);
   float r = t * v_expf(e) * (1.0f + (err - zlo));
-  return x <= 0.0f ? r : 2.0f - r;
+  return v_sel(x <= 0.0f, r, 2.0f - r);
 }
 
 #define K_SQRT1_2 0.70710678118654752440
@@ -176,8 +183,8 @@ static inline float relu6_f(float x) {
   float v = x < 0.0f ? 0.0f : x;
   return v > 6.0f ? 6.0f : v;
 }
-static inline float leaky_f(float x, pf p) { return x > 0.0f ? x : x * p.a; }
-static inline float elu_f(float x, pf p) { return x <= 0.0f ? v_expm1f(x) * p.a : x; }
+static inline float leaky_f(float x, pf p) { return v_sel(x > 0.0f, x, x * p.a); }
+static inline float elu_f(float x, pf p) { return v_sel(x <= 0.0f, v_expm1f(x) * p.a, x); }
 static inline float gelu_f(float x) { return 0.5f * x * v_two_phif(x); }
 /* exp(-2u), u = sqrt(2/pi) (x + 0.044715 x^3): 2u is formed in double and its float rounding
  * error applied as a correction, so the tail (|2u| up to ~100) keeps float precision. */
@@ -199,12 +206,12 @@ static inline float hardswish_f(float x) {
 static inline float softplus_f(float x, pf p) {
   float xb = x * p.a;
   float r = v_log1pf(v_expf(xb)) / p.a;
-  return xb > p.b ? x : r;
+  return v_sel(xb > p.b, x, r);
 }
 
-static inline float relu6_bf(float g, float x) { return (x <= 0.0f || x >= 6.0f) ? 0.0f : g; }
-static inline float leaky_bf(float g, float x, pf p) { return x > 0.0f ? g : g * p.a; }
-static inline float elu_bf(float g, float x, pf p) { return x <= 0.0f ? g * p.a * v_expf(x) : g; }
+static inline float relu6_bf(float g, float x) { return v_sel((x <= 0.0f) | (x >= 6.0f), 0.0f, g); }
+static inline float leaky_bf(float g, float x, pf p) { return v_sel(x > 0.0f, g, g * p.a); }
+static inline float elu_bf(float g, float x, pf p) { return v_sel(x <= 0.0f, g * p.a * v_expf(x), g); }
 static inline float gelu_bf(float g, float x) {
   float cdf = 0.5f * v_two_phif(x);
   float pdf = v_expf(-0.5f * x * x) * (float)K_1_SQRT_2PI;
@@ -214,23 +221,23 @@ static inline float gelu_tanh_bf(float g, float x) {
   float x2 = x * x;
   float e = exp_m2u(x);
   float s = 1.0f / (1.0f + e); /* (1 + tanh u) / 2 */
-  float s1 = e > 1.0f ? 1.0f - s : e * s; /* 1 - s, without cancellation (or inf * 0) */
+  float s1 = v_sel(e > 1.0f, 1.0f - s, e * s); /* 1 - s, without cancellation (or inf * 0) */
   float du = (float)K_BETA * (1.0f + 3.0f * (float)K_KAPPA * x2);
   return g * (s + 2.0f * x * s * s1 * du);
 }
 static inline float silu_bf(float g, float x) {
   float e = v_expf(-x);
   float s = 1.0f / (1.0f + e);
-  float s1 = e > 1.0f ? 1.0f - s : e * s; /* 1 - s */
+  float s1 = v_sel(e > 1.0f, 1.0f - s, e * s); /* 1 - s */
   return g * s * (1.0f + x * s1);
 }
 static inline float hardswish_bf(float g, float x) {
   float mid = g * (x / 3.0f + 0.5f);
-  return x <= -3.0f ? 0.0f : (x < 3.0f ? mid : g); /* PyTorch: slope 0 at -3, 1 at 3 */
+  return v_sel(x <= -3.0f, 0.0f, v_sel(x < 3.0f, mid, g)); /* PyTorch: slope 0 at -3, 1 at 3 */
 }
 static inline float softplus_bf(float g, float x, pf p) {
   float xb = x * p.a;
-  return xb > p.b ? g : g * v_sigmoidf(xb);
+  return v_sel(xb > p.b, g, g * v_sigmoidf(xb));
 }
 
 static inline double relu6_d(double x) {
