@@ -30,19 +30,26 @@ static const init_case cases[] = {
     {"kaiming_normal_default", {7, 5, 2}, 3, K_KN, 0, 0, 0, 0, TC_FAN_IN, TC_NONLIN_LEAKY_RELU},
     {"trunc_normal", {50, 40}, 2, K_TN, 0.5, 2.0, -1.0, 3.0, 0, 0},
     {"trunc_normal_default", {9, 11}, 2, K_TN, 0.0, 1.0, -2.0, 2.0, 0, 0},
-    {"trunc_normal_tail", {13, 7}, 2, K_TN, 0.0, 1.0, 1.0, 1.5, 0, 0},   /* uniform proposals */
-    {"trunc_normal_far", {20}, 1, K_TN, -1.0, 0.5, 0.5, 4.0, 0, 0},      /* mean outside [a, b] */
+    {"trunc_normal_tail", {13, 7}, 2, K_TN, 0.0, 1.0, 1.0, 1.5, 0, 0}, /* uniform proposals */
+    {"trunc_normal_far", {20}, 1, K_TN, -1.0, 0.5, 0.5, 4.0, 0, 0},    /* mean outside [a, b] */
 };
 
 static tc_status run_init(const init_case *c, tc_tensor *t, tc_generator *g) {
   switch (c->k) {
-    case K_UNIFORM: return tc_init_uniform_(t, c->a, c->b, g);
-    case K_NORMAL: return tc_init_normal_(t, c->a, c->b, g);
-    case K_XU: return tc_init_xavier_uniform_(t, c->a, g);
-    case K_XN: return tc_init_xavier_normal_(t, c->a, g);
-    case K_KU: return tc_init_kaiming_uniform_(t, c->a, c->mode, c->nl, g);
-    case K_KN: return tc_init_kaiming_normal_(t, c->a, c->mode, c->nl, g);
-    case K_TN: return tc_init_trunc_normal_(t, c->a, c->b, c->c, c->d, g);
+    case K_UNIFORM:
+      return tc_init_uniform_(t, c->a, c->b, g);
+    case K_NORMAL:
+      return tc_init_normal_(t, c->a, c->b, g);
+    case K_XU:
+      return tc_init_xavier_uniform_(t, c->a, g);
+    case K_XN:
+      return tc_init_xavier_normal_(t, c->a, g);
+    case K_KU:
+      return tc_init_kaiming_uniform_(t, c->a, c->mode, c->nl, g);
+    case K_KN:
+      return tc_init_kaiming_normal_(t, c->a, c->mode, c->nl, g);
+    case K_TN:
+      return tc_init_trunc_normal_(t, c->a, c->b, c->c, c->d, g);
   }
   return TC_ERR_ARG;
 }
@@ -174,8 +181,9 @@ START_TEST(test_init_errors) {
   tc_scope_push();
   tc_tensor *v = tc_empty(SHAPE(5), 1, NULL), *m = tc_empty(SHAPE(3, 4), 2, NULL);
   ck_assert_int_eq(tc_init_xavier_uniform_(v, 1.0, NULL), TC_ERR_SHAPE);
-  assert_error(TC_ERR_SHAPE, "tc_init_xavier_uniform_: fan in and fan out can not be computed for a tensor with fewer "
-                             "than 2 dimensions (got [5])");
+  assert_error(TC_ERR_SHAPE,
+               "tc_init_xavier_uniform_: fan in and fan out can not be computed for a tensor with fewer "
+               "than 2 dimensions (got [5])");
   ck_assert_int_eq(tc_init_xavier_normal_(v, 1.0, NULL), TC_ERR_SHAPE);
   ck_assert_int_eq(tc_init_kaiming_uniform_(v, 0, TC_FAN_IN, TC_NONLIN_RELU, NULL), TC_ERR_SHAPE);
   assert_error(TC_ERR_SHAPE, "tc_init_kaiming_uniform_");

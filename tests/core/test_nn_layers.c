@@ -70,7 +70,8 @@ START_TEST(test_linear_f16_and_strided) {
   ck_assert_int_eq(tc_tensor_dtype(y), TC_F16);
   assert_close(y, fx_load(FAM, "linear_f16_y"), 2e-3, 2e-3, "f16");
   /* bfloat16 forward and backward */
-  tc_tensor *xb = tc_to_dtype(fx_load(FAM, "linear_2d_x"), TC_BF16), *wb = tc_to_dtype(fx_load(FAM, "linear_2d_w"), TC_BF16);
+  tc_tensor *xb = tc_to_dtype(fx_load(FAM, "linear_2d_x"), TC_BF16),
+            *wb = tc_to_dtype(fx_load(FAM, "linear_2d_w"), TC_BF16);
   tc_tensor_requires_grad_(xb, true);
   tc_tensor_requires_grad_(wb, true);
   y = tc_linear(xb, wb, NULL);
@@ -84,10 +85,11 @@ START_TEST(test_linear_f16_and_strided) {
   tc_tensor *x = fx_load(FAM, "linear_3d_x"), *w = fx_load(FAM, "linear_3d_w"), *b = fx_load(FAM, "linear_3d_b");
   tc_tensor *ref = tc_linear(x, w, b);
   tc_tensor *xt = tc_contiguous(tc_transpose(x, 0, 2)); /* (5, 3, 4) */
-  tc_tensor *xs = tc_transpose(xt, 0, 2);                /* (4, 3, 5), last stride 12 */
+  tc_tensor *xs = tc_transpose(xt, 0, 2);               /* (4, 3, 5), last stride 12 */
   tc_tensor *wt = tc_transpose(tc_contiguous(tc_t(w)), 0, 1);
   assert_close(tc_linear(xs, wt, b), ref, 1e-6, 1e-6, "strided x and W");
-  tc_tensor *xp = tc_permute(tc_contiguous(tc_permute(x, SHAPE(1, 0, 2), 3)), SHAPE(1, 0, 2), 3); /* batch dims swapped */
+  tc_tensor *xp =
+      tc_permute(tc_contiguous(tc_permute(x, SHAPE(1, 0, 2), 3)), SHAPE(1, 0, 2), 3); /* batch dims swapped */
   assert_close(tc_linear(xp, w, b), ref, 1e-6, 1e-6, "unmergeable batch dims");
   tc_tensor *xg = tc_clone(xp), *wg = tc_clone(wt), *bg = tc_clone(b);
   tc_tensor_requires_grad_(xg, true);
@@ -130,7 +132,8 @@ START_TEST(test_linear_gradcheck) {
   const tc_tensor *in1[2] = {rand64(SHAPE(4), 1, 4, 1), in[1]};
   ck_assert_msg(tc_gradcheck(linear_fn, in1, 2, NULL, 1e-6, 1e-7, 1e-5) == TC_OK, "%s", tc_last_error());
   /* large enough to be tiled over the pool (f64 tiles by rows) */
-  const tc_tensor *big[3] = {rand64(SHAPE(300, 70), 2, 5, 1), rand64(SHAPE(130, 70), 2, 6, 1), rand64(SHAPE(130), 1, 7, 1)};
+  const tc_tensor *big[3] = {rand64(SHAPE(300, 70), 2, 5, 1), rand64(SHAPE(130, 70), 2, 6, 1),
+                             rand64(SHAPE(130), 1, 7, 1)};
   int nt = tc_get_num_threads();
   tc_set_num_threads(1);
   tc_tensor *y1 = tc_linear(big[0], big[1], big[2]);
@@ -225,10 +228,14 @@ static tc_tensor *a_softplus(const tc_tensor *x, const void *p) { return tc_soft
 static tc_tensor *a_softplus_b2(const tc_tensor *x, const void *p) { return tc_softplus(x, 2.0, 5.0); }
 
 static const act_case acts[] = {
-    {"relu6", a_relu6, "HardtanhBackward0"},       {"leaky_relu", a_leaky, "LeakyReluBackward0"},
-    {"elu", a_elu, "EluBackward0"},                {"gelu", a_gelu, "GeluBackward0"},
-    {"gelu_tanh", a_gelu_tanh, "GeluBackward0"},   {"silu", a_silu, "SiluBackward0"},
-    {"hardswish", a_hardswish, "HardswishBackward0"}, {"softplus", a_softplus, "SoftplusBackward0"},
+    {"relu6", a_relu6, "HardtanhBackward0"},
+    {"leaky_relu", a_leaky, "LeakyReluBackward0"},
+    {"elu", a_elu, "EluBackward0"},
+    {"gelu", a_gelu, "GeluBackward0"},
+    {"gelu_tanh", a_gelu_tanh, "GeluBackward0"},
+    {"silu", a_silu, "SiluBackward0"},
+    {"hardswish", a_hardswish, "HardswishBackward0"},
+    {"softplus", a_softplus, "SoftplusBackward0"},
     {"softplus_b2", a_softplus_b2, "SoftplusBackward0"},
 };
 
@@ -562,7 +569,8 @@ START_TEST(test_embedding_errors) {
   tc_scope_push();
   tc_tensor *w = tc_randn(SHAPE(10, 3), 2, NULL);
   ck_assert_ptr_null(tc_embedding(T_I64(SHAPE(2, 2), 2, 1, 2, 10, 3), w, -1));
-  assert_error(TC_ERR_ARG, "tc_embedding: index 10 at flat position 2 is out of range for weight [10, 3] (0 <= index < 10)");
+  assert_error(TC_ERR_ARG,
+               "tc_embedding: index 10 at flat position 2 is out of range for weight [10, 3] (0 <= index < 10)");
   ck_assert_ptr_null(tc_embedding(T_I64(SHAPE(1), 1, -1), w, -1));
   assert_error(TC_ERR_ARG, "index -1");
   ck_assert_ptr_null(tc_embedding(T_F32(SHAPE(1), 1, 1), w, -1));
@@ -663,7 +671,8 @@ START_TEST(test_module_construction) {
   tc_tensor *ix = T_I64(SHAPE(2, 2), 2, 0, 2, 6, 2);
   tc_tensor *ey = tc_module_forward(emb, ix);
   assert_equal(tc_select(tc_select(ey, 0, 0), 0, 1), tc_zeros(SHAPE(6), 1, NULL), "padding row is zero");
-  tc_tensor *by = tc_module_forward_n(bag, (const tc_tensor *[]){T_I64(SHAPE(4), 1, 1, 2, 0, 3), T_I64(SHAPE(2), 1, 0, 2)}, 2);
+  tc_tensor *by =
+      tc_module_forward_n(bag, (const tc_tensor *[]){T_I64(SHAPE(4), 1, 1, 2, 0, 3), T_I64(SHAPE(2), 1, 0, 2)}, 2);
   assert_shape(by, SHAPE(2, 5), 2);
   assert_shape(tc_module_forward(bag, T_I64(SHAPE(3, 2), 2, 1, 2, 3, 4, 5, 6)), SHAPE(3, 5), 2);
   ck_assert_ptr_null(tc_module_forward_n(lin, (const tc_tensor *[]){x, x}, 2));

@@ -29,8 +29,8 @@ typedef enum { ACT_RELU6, ACT_LEAKY, ACT_ELU, ACT_GELU, ACT_GELU_TANH, ACT_SILU,
 
 static const char *const act_fn[] = {"tc_relu6", "tc_leaky_relu", "tc_elu",       "tc_gelu",
                                      "tc_gelu",  "tc_silu",       "tc_hardswish", "tc_softplus"};
-static const char *const act_node[] = {"HardtanhBackward0", "LeakyReluBackward0", "EluBackward0",
-                                       "GeluBackward0",     "GeluBackward0",      "SiluBackward0",
+static const char *const act_node[] = {"HardtanhBackward0",  "LeakyReluBackward0", "EluBackward0",
+                                       "GeluBackward0",      "GeluBackward0",      "SiluBackward0",
                                        "HardswishBackward0", "SoftplusBackward0"};
 
 typedef struct {
@@ -156,8 +156,8 @@ static inline float v_two_phif(float x) {
   bool finite = a < 1e18f;
   float xx = a * a;
   float xlo = v_sel(finite, fmaf(a, a, -xx), 0.0f); /* xx + xlo == x^2 exactly (0 for huge x: no inf - inf) */
-  float zz = 0.5f * xx, zlo = 0.5f * xlo;     /* z^2, exactly split */
-  float e = p - zz;                            /* two-sum: e + err == p - zz exactly */
+  float zz = 0.5f * xx, zlo = 0.5f * xlo;           /* z^2, exactly split */
+  float e = p - zz;                                 /* two-sum: e + err == p - zz exactly */
   float bv = e - p;
   float err = (p - (e - bv)) + (-zz - bv);
   err = v_sel(finite, err, 0.0f);
@@ -220,7 +220,7 @@ static inline float gelu_bf(float g, float x) {
 static inline float gelu_tanh_bf(float g, float x) {
   float x2 = x * x;
   float e = exp_m2u(x);
-  float s = 1.0f / (1.0f + e); /* (1 + tanh u) / 2 */
+  float s = 1.0f / (1.0f + e);                 /* (1 + tanh u) / 2 */
   float s1 = v_sel(e > 1.0f, 1.0f - s, e * s); /* 1 - s, without cancellation (or inf * 0) */
   float du = (float)K_BETA * (1.0f + 3.0f * (float)K_KAPPA * x2);
   return g * (s + 2.0f * x * s * s1 * du);
@@ -283,64 +283,78 @@ static inline double silu_bd(double g, double x) {
   double s = 1.0 / (1.0 + exp(-x));
   return g * s * (1.0 + x * (1.0 - s));
 }
-static inline double hardswish_bd(double g, double x) {
-  return x <= -3.0 ? 0.0 : (x < 3.0 ? g * (x / 3.0 + 0.5) : g);
-}
+static inline double hardswish_bd(double g, double x) { return x <= -3.0 ? 0.0 : (x < 3.0 ? g * (x / 3.0 + 0.5) : g); }
 static inline double softplus_bd(double g, double x, pd p) {
   double xb = x * p.a;
   return xb > p.b ? g : g / (1.0 + exp(-xb));
 }
 
 /* out = F(x): contiguous fast path, strided otherwise. */
-#define FWD_LOOP(T, EXPR)                                                                 \
-  do {                                                                                    \
-    if (st[0] == (int64_t)sizeof(T) && st[1] == (int64_t)sizeof(T)) {                     \
-      T *restrict o_ = (T *)(void *)p[0];                                                 \
-      const T *restrict x_ = (const T *)(const void *)p[1];                               \
-      for (int64_t i = 0; i < n; i++) {                                                   \
-        T x = x_[i];                                                                      \
-        o_[i] = (EXPR);                                                                   \
-      }                                                                                   \
-    } else {                                                                              \
-      for (int64_t i = 0; i < n; i++) {                                                   \
-        T x = *(const T *)(const void *)(p[1] + i * st[1]);                               \
-        *(T *)(void *)(p[0] + i * st[0]) = (EXPR);                                        \
-      }                                                                                   \
-    }                                                                                     \
+#define FWD_LOOP(T, EXPR)                                             \
+  do {                                                                \
+    if (st[0] == (int64_t)sizeof(T) && st[1] == (int64_t)sizeof(T)) { \
+      T *restrict o_ = (T *)(void *)p[0];                             \
+      const T *restrict x_ = (const T *)(const void *)p[1];           \
+      for (int64_t i = 0; i < n; i++) {                               \
+        T x = x_[i];                                                  \
+        o_[i] = (EXPR);                                               \
+      }                                                               \
+    } else {                                                          \
+      for (int64_t i = 0; i < n; i++) {                               \
+        T x = *(const T *)(const void *)(p[1] + i * st[1]);           \
+        *(T *)(void *)(p[0] + i * st[0]) = (EXPR);                    \
+      }                                                               \
+    }                                                                 \
   } while (0)
 
 /* gi = F'(g, x) */
-#define BWD_LOOP(T, EXPR)                                                                 \
-  do {                                                                                    \
+#define BWD_LOOP(T, EXPR)                                                                            \
+  do {                                                                                               \
     if (st[0] == (int64_t)sizeof(T) && st[1] == (int64_t)sizeof(T) && st[2] == (int64_t)sizeof(T)) { \
-      T *restrict o_ = (T *)(void *)p[0];                                                 \
-      const T *restrict g_ = (const T *)(const void *)p[1];                               \
-      const T *restrict x_ = (const T *)(const void *)p[2];                               \
-      for (int64_t i = 0; i < n; i++) {                                                   \
-        T g = g_[i], x = x_[i];                                                           \
-        o_[i] = (EXPR);                                                                   \
-      }                                                                                   \
-    } else {                                                                              \
-      for (int64_t i = 0; i < n; i++) {                                                   \
-        T g = *(const T *)(const void *)(p[1] + i * st[1]);                               \
-        T x = *(const T *)(const void *)(p[2] + i * st[2]);                               \
-        *(T *)(void *)(p[0] + i * st[0]) = (EXPR);                                        \
-      }                                                                                   \
-    }                                                                                     \
+      T *restrict o_ = (T *)(void *)p[0];                                                            \
+      const T *restrict g_ = (const T *)(const void *)p[1];                                          \
+      const T *restrict x_ = (const T *)(const void *)p[2];                                          \
+      for (int64_t i = 0; i < n; i++) {                                                              \
+        T g = g_[i], x = x_[i];                                                                      \
+        o_[i] = (EXPR);                                                                              \
+      }                                                                                              \
+    } else {                                                                                         \
+      for (int64_t i = 0; i < n; i++) {                                                              \
+        T g = *(const T *)(const void *)(p[1] + i * st[1]);                                          \
+        T x = *(const T *)(const void *)(p[2] + i * st[2]);                                          \
+        *(T *)(void *)(p[0] + i * st[0]) = (EXPR);                                                   \
+      }                                                                                              \
+    }                                                                                                \
   } while (0)
 
 static void fwd_f32(char **p, const int64_t *st, int64_t n, void *vctx) {
   const act_ctx *c = vctx;
   pf q = {(float)c->p0, (float)c->p1};
   switch (c->op) {
-    case ACT_RELU6: FWD_LOOP(float, relu6_f(x)); break;
-    case ACT_LEAKY: FWD_LOOP(float, leaky_f(x, q)); break;
-    case ACT_ELU: FWD_LOOP(float, elu_f(x, q)); break;
-    case ACT_GELU: FWD_LOOP(float, gelu_f(x)); break;
-    case ACT_GELU_TANH: FWD_LOOP(float, gelu_tanh_f(x)); break;
-    case ACT_SILU: FWD_LOOP(float, silu_f(x)); break;
-    case ACT_HARDSWISH: FWD_LOOP(float, hardswish_f(x)); break;
-    case ACT_SOFTPLUS: FWD_LOOP(float, softplus_f(x, q)); break;
+    case ACT_RELU6:
+      FWD_LOOP(float, relu6_f(x));
+      break;
+    case ACT_LEAKY:
+      FWD_LOOP(float, leaky_f(x, q));
+      break;
+    case ACT_ELU:
+      FWD_LOOP(float, elu_f(x, q));
+      break;
+    case ACT_GELU:
+      FWD_LOOP(float, gelu_f(x));
+      break;
+    case ACT_GELU_TANH:
+      FWD_LOOP(float, gelu_tanh_f(x));
+      break;
+    case ACT_SILU:
+      FWD_LOOP(float, silu_f(x));
+      break;
+    case ACT_HARDSWISH:
+      FWD_LOOP(float, hardswish_f(x));
+      break;
+    case ACT_SOFTPLUS:
+      FWD_LOOP(float, softplus_f(x, q));
+      break;
   }
 }
 
@@ -348,14 +362,30 @@ static void fwd_f64(char **p, const int64_t *st, int64_t n, void *vctx) {
   const act_ctx *c = vctx;
   pd q = {c->p0, c->p1};
   switch (c->op) {
-    case ACT_RELU6: FWD_LOOP(double, relu6_d(x)); break;
-    case ACT_LEAKY: FWD_LOOP(double, leaky_d(x, q)); break;
-    case ACT_ELU: FWD_LOOP(double, elu_d(x, q)); break;
-    case ACT_GELU: FWD_LOOP(double, gelu_d(x)); break;
-    case ACT_GELU_TANH: FWD_LOOP(double, gelu_tanh_d(x)); break;
-    case ACT_SILU: FWD_LOOP(double, silu_d(x)); break;
-    case ACT_HARDSWISH: FWD_LOOP(double, hardswish_d(x)); break;
-    case ACT_SOFTPLUS: FWD_LOOP(double, softplus_d(x, q)); break;
+    case ACT_RELU6:
+      FWD_LOOP(double, relu6_d(x));
+      break;
+    case ACT_LEAKY:
+      FWD_LOOP(double, leaky_d(x, q));
+      break;
+    case ACT_ELU:
+      FWD_LOOP(double, elu_d(x, q));
+      break;
+    case ACT_GELU:
+      FWD_LOOP(double, gelu_d(x));
+      break;
+    case ACT_GELU_TANH:
+      FWD_LOOP(double, gelu_tanh_d(x));
+      break;
+    case ACT_SILU:
+      FWD_LOOP(double, silu_d(x));
+      break;
+    case ACT_HARDSWISH:
+      FWD_LOOP(double, hardswish_d(x));
+      break;
+    case ACT_SOFTPLUS:
+      FWD_LOOP(double, softplus_d(x, q));
+      break;
   }
 }
 
@@ -363,14 +393,30 @@ static void bwd_f32(char **p, const int64_t *st, int64_t n, void *vctx) {
   const act_ctx *c = vctx;
   pf q = {(float)c->p0, (float)c->p1};
   switch (c->op) {
-    case ACT_RELU6: BWD_LOOP(float, relu6_bf(g, x)); break;
-    case ACT_LEAKY: BWD_LOOP(float, leaky_bf(g, x, q)); break;
-    case ACT_ELU: BWD_LOOP(float, elu_bf(g, x, q)); break;
-    case ACT_GELU: BWD_LOOP(float, gelu_bf(g, x)); break;
-    case ACT_GELU_TANH: BWD_LOOP(float, gelu_tanh_bf(g, x)); break;
-    case ACT_SILU: BWD_LOOP(float, silu_bf(g, x)); break;
-    case ACT_HARDSWISH: BWD_LOOP(float, hardswish_bf(g, x)); break;
-    case ACT_SOFTPLUS: BWD_LOOP(float, softplus_bf(g, x, q)); break;
+    case ACT_RELU6:
+      BWD_LOOP(float, relu6_bf(g, x));
+      break;
+    case ACT_LEAKY:
+      BWD_LOOP(float, leaky_bf(g, x, q));
+      break;
+    case ACT_ELU:
+      BWD_LOOP(float, elu_bf(g, x, q));
+      break;
+    case ACT_GELU:
+      BWD_LOOP(float, gelu_bf(g, x));
+      break;
+    case ACT_GELU_TANH:
+      BWD_LOOP(float, gelu_tanh_bf(g, x));
+      break;
+    case ACT_SILU:
+      BWD_LOOP(float, silu_bf(g, x));
+      break;
+    case ACT_HARDSWISH:
+      BWD_LOOP(float, hardswish_bf(g, x));
+      break;
+    case ACT_SOFTPLUS:
+      BWD_LOOP(float, softplus_bf(g, x, q));
+      break;
   }
 }
 
@@ -378,14 +424,30 @@ static void bwd_f64(char **p, const int64_t *st, int64_t n, void *vctx) {
   const act_ctx *c = vctx;
   pd q = {c->p0, c->p1};
   switch (c->op) {
-    case ACT_RELU6: BWD_LOOP(double, relu6_bd(g, x)); break;
-    case ACT_LEAKY: BWD_LOOP(double, leaky_bd(g, x, q)); break;
-    case ACT_ELU: BWD_LOOP(double, elu_bd(g, x, q)); break;
-    case ACT_GELU: BWD_LOOP(double, gelu_bd(g, x)); break;
-    case ACT_GELU_TANH: BWD_LOOP(double, gelu_tanh_bd(g, x)); break;
-    case ACT_SILU: BWD_LOOP(double, silu_bd(g, x)); break;
-    case ACT_HARDSWISH: BWD_LOOP(double, hardswish_bd(g, x)); break;
-    case ACT_SOFTPLUS: BWD_LOOP(double, softplus_bd(g, x, q)); break;
+    case ACT_RELU6:
+      BWD_LOOP(double, relu6_bd(g, x));
+      break;
+    case ACT_LEAKY:
+      BWD_LOOP(double, leaky_bd(g, x, q));
+      break;
+    case ACT_ELU:
+      BWD_LOOP(double, elu_bd(g, x, q));
+      break;
+    case ACT_GELU:
+      BWD_LOOP(double, gelu_bd(g, x));
+      break;
+    case ACT_GELU_TANH:
+      BWD_LOOP(double, gelu_tanh_bd(g, x));
+      break;
+    case ACT_SILU:
+      BWD_LOOP(double, silu_bd(g, x));
+      break;
+    case ACT_HARDSWISH:
+      BWD_LOOP(double, hardswish_bd(g, x));
+      break;
+    case ACT_SOFTPLUS:
+      BWD_LOOP(double, softplus_bd(g, x, q));
+      break;
   }
 }
 

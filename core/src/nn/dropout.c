@@ -71,10 +71,14 @@ static tc_tensor *empty_like_dense(const tc_tensor *x) {
 static double keep_value(tc_dtype dt, double p) {
   double q = 1.0 - p;
   switch (dt) {
-    case TC_F64: return 1.0 / q;
-    case TC_F32: return (double)(1.0f / (float)q);
-    case TC_F16: return (double)tc_half_to_float(tc_float_to_half(1.0f / (float)q));
-    default: return (double)tc_bf16_to_float(tc_float_to_bf16(1.0f / (float)q));
+    case TC_F64:
+      return 1.0 / q;
+    case TC_F32:
+      return (double)(1.0f / (float)q);
+    case TC_F16:
+      return (double)tc_half_to_float(tc_float_to_half(1.0f / (float)q));
+    default:
+      return (double)tc_bf16_to_float(tc_float_to_bf16(1.0f / (float)q));
   }
 }
 

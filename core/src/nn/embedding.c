@@ -48,8 +48,8 @@ static tc_status check_weight(const char *fn, const tc_tensor *w, int64_t paddin
   if (need_float && !tc_dtype_is_floating(w->dtype))
     return tc__error(TC_ERR_DTYPE, "%s: weight must be floating-point, got %s", fn, tc_dtype_name(w->dtype));
   if (padding_idx >= w->sizes[0])
-    return tc__error(TC_ERR_ARG, "%s: padding_idx %lld must be within num_embeddings %lld", fn,
-                     (long long)padding_idx, (long long)w->sizes[0]);
+    return tc__error(TC_ERR_ARG, "%s: padding_idx %lld must be within num_embeddings %lld", fn, (long long)padding_idx,
+                     (long long)w->sizes[0]);
   return TC_OK;
 }
 
@@ -100,7 +100,7 @@ static void gather_task(int64_t i0, int64_t i1, void *vctx) {
  * is the padding row; rows[i] is scaled by scale[i] when scale is given. Split by columns. */
 typedef struct {
   const int64_t *idx;
-  const char *rows; /* (n, dim) contiguous, compute dtype */
+  const char *rows;  /* (n, dim) contiguous, compute dtype */
   const char *scale; /* (n) or NULL */
   char *dst;         /* (num, dim) contiguous */
   int64_t n, dim, padding_idx;
@@ -161,8 +161,14 @@ static tc_status embedding_backward(tc__node *n, tc_tensor *const *go, tc_tensor
   tc_tensor *g = tc__to_dtype_contig(go[0], cdt); /* (*idx, dim) */
   tc_tensor *gw = g ? zeros2(c->num, c->dim, cdt, c->dev) : NULL;
   if (gw) {
-    scatter_t s = {(const int64_t *)(const void *)tc__ptr(idx), tc__ptr(g), NULL, tc__ptr(gw),
-                   tc__numel(idx->sizes, idx->ndim), c->dim, c->padding_idx, cdt == TC_F64};
+    scatter_t s = {(const int64_t *)(const void *)tc__ptr(idx),
+                   tc__ptr(g),
+                   NULL,
+                   tc__ptr(gw),
+                   tc__numel(idx->sizes, idx->ndim),
+                   c->dim,
+                   c->padding_idx,
+                   cdt == TC_F64};
     scatter_run(&s);
     gw = to_dtype_owned(gw, c->wdt);
   }
@@ -227,45 +233,45 @@ typedef struct {
   int64_t *maxi;      /* (B, dim) or NULL */
 } bag_fwd_t;
 
-#define BAG_FWD(T)                                                                           \
-  do {                                                                                      \
-    T *restrict o = (T *)(void *)f->out + b * dim;                                          \
-    const T *ps = (const T *)(const void *)f->psw;                                          \
-    for (int64_t d = 0; d < dim; d++) o[d] = 0;                                             \
-    if (c->mode == TC_BAG_MAX) {                                                            \
-      int64_t *mi = f->maxi + b * dim;                                                      \
-      for (int64_t d = 0; d < dim; d++) mi[d] = -1;                                         \
-      bool first = true;                                                                    \
-      for (int64_t i = f->starts[b]; i < f->starts[b + 1]; i++) {                           \
-        int64_t k = f->idx[i];                                                              \
-        if (k == c->padding_idx) continue;                                                  \
-        const T *r = (const T *)(const void *)row_ptr(f->w, k);                             \
-        for (int64_t d = 0; d < dim; d++)                                                   \
-          if (first || r[d] > o[d]) {                                                       \
-            o[d] = r[d];                                                                    \
-            mi[d] = k;                                                                      \
-          }                                                                                 \
-        first = false;                                                                      \
-      }                                                                                     \
-    } else {                                                                                \
-      int64_t cnt = 0;                                                                      \
-      for (int64_t i = f->starts[b]; i < f->starts[b + 1]; i++) {                           \
-        int64_t k = f->idx[i];                                                              \
-        if (k == c->padding_idx) continue;                                                  \
-        const T *restrict r = (const T *)(const void *)row_ptr(f->w, k);                    \
-        cnt++;                                                                              \
-        if (ps) {                                                                           \
-          T s = ps[i];                                                                      \
-          for (int64_t d = 0; d < dim; d++) o[d] += r[d] * s;                               \
-        } else {                                                                            \
-          for (int64_t d = 0; d < dim; d++) o[d] += r[d];                                   \
-        }                                                                                   \
-      }                                                                                     \
-      if (c->mode == TC_BAG_MEAN && cnt > 0) {                                              \
-        T q = (T)cnt;                                                                       \
-        for (int64_t d = 0; d < dim; d++) o[d] /= q;                                        \
-      }                                                                                     \
-    }                                                                                       \
+#define BAG_FWD(T)                                                       \
+  do {                                                                   \
+    T *restrict o = (T *)(void *)f->out + b * dim;                       \
+    const T *ps = (const T *)(const void *)f->psw;                       \
+    for (int64_t d = 0; d < dim; d++) o[d] = 0;                          \
+    if (c->mode == TC_BAG_MAX) {                                         \
+      int64_t *mi = f->maxi + b * dim;                                   \
+      for (int64_t d = 0; d < dim; d++) mi[d] = -1;                      \
+      bool first = true;                                                 \
+      for (int64_t i = f->starts[b]; i < f->starts[b + 1]; i++) {        \
+        int64_t k = f->idx[i];                                           \
+        if (k == c->padding_idx) continue;                               \
+        const T *r = (const T *)(const void *)row_ptr(f->w, k);          \
+        for (int64_t d = 0; d < dim; d++)                                \
+          if (first || r[d] > o[d]) {                                    \
+            o[d] = r[d];                                                 \
+            mi[d] = k;                                                   \
+          }                                                              \
+        first = false;                                                   \
+      }                                                                  \
+    } else {                                                             \
+      int64_t cnt = 0;                                                   \
+      for (int64_t i = f->starts[b]; i < f->starts[b + 1]; i++) {        \
+        int64_t k = f->idx[i];                                           \
+        if (k == c->padding_idx) continue;                               \
+        const T *restrict r = (const T *)(const void *)row_ptr(f->w, k); \
+        cnt++;                                                           \
+        if (ps) {                                                        \
+          T s = ps[i];                                                   \
+          for (int64_t d = 0; d < dim; d++) o[d] += r[d] * s;            \
+        } else {                                                         \
+          for (int64_t d = 0; d < dim; d++) o[d] += r[d];                \
+        }                                                                \
+      }                                                                  \
+      if (c->mode == TC_BAG_MEAN && cnt > 0) {                           \
+        T q = (T)cnt;                                                    \
+        for (int64_t d = 0; d < dim; d++) o[d] /= q;                     \
+      }                                                                  \
+    }                                                                    \
   } while (0)
 
 static void bag_fwd_task(int64_t b0, int64_t b1, void *vctx) {
@@ -273,8 +279,10 @@ static void bag_fwd_task(int64_t b0, int64_t b1, void *vctx) {
   const bag_ctx *c = f->c;
   int64_t dim = c->dim;
   for (int64_t b = b0; b < b1; b++) {
-    if (f->w->dtype == TC_F64) BAG_FWD(double);
-    else BAG_FWD(float);
+    if (f->w->dtype == TC_F64)
+      BAG_FWD(double);
+    else
+      BAG_FWD(float);
   }
 }
 
@@ -292,8 +300,7 @@ static tc_status bag_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi)
   const tc_tensor *maxi_t = c->mode == TC_BAG_MAX ? tc__node_saved(n, si++) : NULL;
   const tc_tensor *psw = c->has_psw ? tc__node_saved(n, si++) : NULL;
   const tc_tensor *w = c->has_psw ? tc__node_saved(n, si++) : NULL;
-  if (!idx || !starts_t || (c->mode == TC_BAG_MAX && !maxi_t) || (c->has_psw && (!psw || !w)))
-    return tc_last_status();
+  if (!idx || !starts_t || (c->mode == TC_BAG_MAX && !maxi_t) || (c->has_psw && (!psw || !w))) return tc_last_status();
   bool need_w = n->next[0].node, need_psw = c->has_psw && n->next[1].node;
   tc_dtype cdt = tc__compute_dtype(c->wdt);
   bool f64 = cdt == TC_F64;
@@ -312,8 +319,10 @@ static tc_status bag_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi)
         for (int64_t d = 0; d < dim; d++) {
           int64_t k = mi[b * dim + d];
           if (k < 0) continue;
-          if (f64) ((double *)(void *)tc__ptr(gw))[k * dim + d] += ((const double *)(const void *)tc__ptr(g))[b * dim + d];
-          else ((float *)(void *)tc__ptr(gw))[k * dim + d] += ((const float *)(const void *)tc__ptr(g))[b * dim + d];
+          if (f64)
+            ((double *)(void *)tc__ptr(gw))[k * dim + d] += ((const double *)(const void *)tc__ptr(g))[b * dim + d];
+          else
+            ((float *)(void *)tc__ptr(gw))[k * dim + d] += ((const float *)(const void *)tc__ptr(g))[b * dim + d];
         }
     } else if (!s) {
       /* per entry: the bag's gradient row, scaled by w_i and/or 1/count */
@@ -335,8 +344,10 @@ static tc_status bag_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi)
             double sc = pc ? (f64 ? ((const double *)(const void *)tc__ptr(pc))[i]
                                   : (double)((const float *)(const void *)tc__ptr(pc))[i])
                            : inv;
-            if (f64) ((double *)(void *)tc__ptr(scale))[i] = sc;
-            else ((float *)(void *)tc__ptr(scale))[i] = (float)sc;
+            if (f64)
+              ((double *)(void *)tc__ptr(scale))[i] = sc;
+            else
+              ((float *)(void *)tc__ptr(scale))[i] = (float)sc;
           }
         }
         bool plain = c->mode == TC_BAG_SUM && !pc;
@@ -368,8 +379,10 @@ static tc_status bag_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi)
             acc = a;
           }
         }
-        if (f64) ((double *)(void *)tc__ptr(gp))[i] = acc;
-        else ((float *)(void *)tc__ptr(gp))[i] = (float)acc;
+        if (f64)
+          ((double *)(void *)tc__ptr(gp))[i] = acc;
+        else
+          ((float *)(void *)tc__ptr(gp))[i] = (float)acc;
       }
     tc_tensor_release(wr);
     if (!s && !(gp = to_dtype_owned(gp, c->wdt))) s = tc_last_status();
@@ -416,8 +429,9 @@ static tc_tensor *bag_starts(const char *fn, const tc_tensor *idx, const tc_tens
                      (long long)o[0]);
     for (int64_t b = 1; !st && b < B; b++)
       if (o[b] < o[b - 1])
-        st = tc__error(TC_ERR_ARG, "%s: offsets must be non-decreasing, but offsets[%lld] = %lld < offsets[%lld] = %lld",
-                       fn, (long long)b, (long long)o[b], (long long)(b - 1), (long long)o[b - 1]);
+        st =
+            tc__error(TC_ERR_ARG, "%s: offsets must be non-decreasing, but offsets[%lld] = %lld < offsets[%lld] = %lld",
+                      fn, (long long)b, (long long)o[b], (long long)(b - 1), (long long)o[b - 1]);
     if (!st && B > 0 && o[B - 1] > n)
       st = tc__error(TC_ERR_ARG, "%s: offsets[-1] = %lld can not be greater than the input's length %lld", fn,
                      (long long)o[B - 1], (long long)n);
@@ -434,8 +448,8 @@ static tc_tensor *bag_starts(const char *fn, const tc_tensor *idx, const tc_tens
   return t;
 }
 
-tc_tensor *tc_embedding_bag(const tc_tensor *idx, const tc_tensor *weight, const tc_tensor *offsets,
-                            tc_bag_mode mode, const tc_tensor *per_sample_weights, int64_t padding_idx) {
+tc_tensor *tc_embedding_bag(const tc_tensor *idx, const tc_tensor *weight, const tc_tensor *offsets, tc_bag_mode mode,
+                            const tc_tensor *per_sample_weights, int64_t padding_idx) {
   const char *fn = "tc_embedding_bag";
   const tc_tensor *psw = per_sample_weights;
   TC__NONNULL_T(idx, fn);
@@ -505,8 +519,13 @@ tc_tensor *tc_embedding_bag(const tc_tensor *idx, const tc_tensor *weight, const
     goto done;
   }
   bag_ctx c = {mode, padding_idx < 0 ? -1 : padding_idx, num, dim, B, psw != NULL, wdt, weight->storage->device};
-  bag_fwd_t f = {&c, (const int64_t *)(const void *)tc__ptr(ix), (const int64_t *)(const void *)tc__ptr(starts), wm,
-                 pm ? tc__ptr(pm) : NULL, tc__ptr(out), maxi ? (int64_t *)(void *)tc__ptr(maxi) : NULL};
+  bag_fwd_t f = {&c,
+                 (const int64_t *)(const void *)tc__ptr(ix),
+                 (const int64_t *)(const void *)tc__ptr(starts),
+                 wm,
+                 pm ? tc__ptr(pm) : NULL,
+                 tc__ptr(out),
+                 maxi ? (int64_t *)(void *)tc__ptr(maxi) : NULL};
   if (B > 0) {
     int64_t per = (tc__numel(idx->sizes, idx->ndim) / B + 1) * (dim + 1);
     int64_t grain = (1 << 15) / per;

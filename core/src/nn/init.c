@@ -52,11 +52,16 @@ static bool is_empty(const tc_tensor *t) { return tc__numel(t->sizes, t->ndim) =
 double tc_init_calculate_gain(tc_nonlinearity nonlinearity, double param) {
   switch (nonlinearity) {
     case TC_NONLIN_LINEAR:
-    case TC_NONLIN_SIGMOID: return 1.0;
-    case TC_NONLIN_TANH: return 5.0 / 3;
-    case TC_NONLIN_RELU: return sqrt(2.0);
-    case TC_NONLIN_LEAKY_RELU: return sqrt(2.0 / (1 + param * param)); /* param: negative_slope */
-    case TC_NONLIN_SELU: return 3.0 / 4;
+    case TC_NONLIN_SIGMOID:
+      return 1.0;
+    case TC_NONLIN_TANH:
+      return 5.0 / 3;
+    case TC_NONLIN_RELU:
+      return sqrt(2.0);
+    case TC_NONLIN_LEAKY_RELU:
+      return sqrt(2.0 / (1 + param * param)); /* param: negative_slope */
+    case TC_NONLIN_SELU:
+      return 3.0 / 4;
   }
   tc__error(TC_ERR_ARG, "tc_init_calculate_gain: unsupported nonlinearity %d", (int)nonlinearity);
   return NAN;
@@ -195,33 +200,49 @@ static tc_tensor *empty_like_dense(const tc_tensor *t) {
 /* Values of the floating dtypes as double, and back with the dtype's rounding. */
 static inline double ld(const char *p, tc_dtype dt) {
   switch (dt) {
-    case TC_F64: return *(const double *)(const void *)p;
-    case TC_F32: return *(const float *)(const void *)p;
-    case TC_F16: return tc_half_to_float(*(const uint16_t *)(const void *)p);
-    default: return tc_bf16_to_float(*(const uint16_t *)(const void *)p);
+    case TC_F64:
+      return *(const double *)(const void *)p;
+    case TC_F32:
+      return *(const float *)(const void *)p;
+    case TC_F16:
+      return tc_half_to_float(*(const uint16_t *)(const void *)p);
+    default:
+      return tc_bf16_to_float(*(const uint16_t *)(const void *)p);
   }
 }
 static inline void st(char *p, tc_dtype dt, double v) {
   switch (dt) {
-    case TC_F64: *(double *)(void *)p = v; break;
-    case TC_F32: *(float *)(void *)p = (float)v; break;
-    case TC_F16: *(uint16_t *)(void *)p = tc_float_to_half((float)v); break;
-    default: *(uint16_t *)(void *)p = tc_float_to_bf16((float)v); break;
+    case TC_F64:
+      *(double *)(void *)p = v;
+      break;
+    case TC_F32:
+      *(float *)(void *)p = (float)v;
+      break;
+    case TC_F16:
+      *(uint16_t *)(void *)p = tc_float_to_half((float)v);
+      break;
+    default:
+      *(uint16_t *)(void *)p = tc_float_to_bf16((float)v);
+      break;
   }
 }
 /* v rounded to dt (a float32 computation for the narrow types, as PyTorch's kernels) */
 static inline double rnd(double v, tc_dtype dt) {
   switch (dt) {
-    case TC_F64: return v;
-    case TC_F32: return (float)v;
-    case TC_F16: return tc_half_to_float(tc_float_to_half((float)v));
-    default: return tc_bf16_to_float(tc_float_to_bf16((float)v));
+    case TC_F64:
+      return v;
+    case TC_F32:
+      return (float)v;
+    case TC_F16:
+      return tc_half_to_float(tc_float_to_half((float)v));
+    default:
+      return tc_bf16_to_float(tc_float_to_bf16((float)v));
   }
 }
 
 typedef struct {
   tc_dtype dt;
-  double lo, hi;             /* normal path: bounds in the dtype */
+  double lo, hi;              /* normal path: bounds in the dtype */
   double mean, std, log_peak; /* uniform path: scalars rounded to the dtype */
   bool any;
 } tn_ctx;

@@ -128,11 +128,11 @@ tc_module *tc_unflatten_create(int64_t dim, const int64_t *sizes, int64_t n) {
 }
 
 /* ---- activations --------------------------------------------------------------------------------------- */
-#define ACT0(cname, type, call)                                                       \
+#define ACT0(cname, type, call)                                                            \
   static tc_tensor *cname##_forward(tc_module *m, const tc_tensor *const *in, int64_t n) { \
-    if (!nargs(m, n, 1)) return NULL;                                                   \
-    return call(in[0]);                                                                 \
-  }                                                                                     \
+    if (!nargs(m, n, 1)) return NULL;                                                      \
+    return call(in[0]);                                                                    \
+  }                                                                                        \
   tc_module *tc_##cname##_create(void) { return make(type, cname##_forward, NULL); }
 
 ACT0(relu, "ReLU", tc_relu)
@@ -157,9 +157,7 @@ tc_module *tc_elu_create(double alpha) { return make("ELU", elu_forward, &(opts)
 static tc_tensor *gelu_forward(tc_module *m, const tc_tensor *const *in, int64_t n) {
   return nargs(m, n, 1) ? tc_gelu(in[0], state(m)->i0 != 0) : NULL;
 }
-tc_module *tc_gelu_create(bool tanh_approximate) {
-  return make("GELU", gelu_forward, &(opts){.i0 = tanh_approximate});
-}
+tc_module *tc_gelu_create(bool tanh_approximate) { return make("GELU", gelu_forward, &(opts){.i0 = tanh_approximate}); }
 
 static tc_tensor *softplus_forward(tc_module *m, const tc_tensor *const *in, int64_t n) {
   return nargs(m, n, 1) ? tc_softplus(in[0], state(m)->a, state(m)->b) : NULL;
@@ -176,9 +174,7 @@ tc_module *tc_softmax_create(int64_t dim) { return make("Softmax", softmax_forwa
 static tc_tensor *log_softmax_forward(tc_module *m, const tc_tensor *const *in, int64_t n) {
   return nargs(m, n, 1) ? tc_log_softmax(in[0], state(m)->i0) : NULL;
 }
-tc_module *tc_log_softmax_create(int64_t dim) {
-  return make("LogSoftmax", log_softmax_forward, &(opts){.i0 = dim});
-}
+tc_module *tc_log_softmax_create(int64_t dim) { return make("LogSoftmax", log_softmax_forward, &(opts){.i0 = dim}); }
 
 /* ---- dropout --------------------------------------------------------------------------------------------- */
 static tc_status check_p(const char *fn, double p) {
@@ -246,13 +242,15 @@ tc_module *tc_embedding_create(int64_t num_embeddings, int64_t embedding_dim, in
 /* forward(input 2-D), forward_n(input, offsets) or forward_n(input, offsets, per_sample_weights) */
 static tc_tensor *embedding_bag_forward(tc_module *m, const tc_tensor *const *in, int64_t n) {
   if (n < 1 || n > 3) {
-    tc__error(TC_ERR_ARG, "tc_module_forward: EmbeddingBag takes (input), (input, offsets) or "
-                          "(input, offsets, per_sample_weights), got %lld inputs", (long long)n);
+    tc__error(TC_ERR_ARG,
+              "tc_module_forward: EmbeddingBag takes (input), (input, offsets) or "
+              "(input, offsets, per_sample_weights), got %lld inputs",
+              (long long)n);
     return NULL;
   }
   const opts *o = state(m);
-  return tc_embedding_bag(in[0], tc_module_parameter(m, "weight"), n > 1 ? in[1] : NULL, o->mode,
-                          n > 2 ? in[2] : NULL, o->i0);
+  return tc_embedding_bag(in[0], tc_module_parameter(m, "weight"), n > 1 ? in[1] : NULL, o->mode, n > 2 ? in[2] : NULL,
+                          o->i0);
 }
 
 tc_module *tc_embedding_bag_create(int64_t num_embeddings, int64_t embedding_dim, tc_bag_mode mode,

@@ -55,8 +55,10 @@ static void gemm_serial(const gemm_job *g) {
         memset(row, 0, (size_t)g->n * es);
       } else if (g->beta != 1) {
         for (int64_t j = 0; j < g->n; j++) {
-          if (g->f64) ((double *)(void *)row)[j] *= g->beta;
-          else ((float *)(void *)row)[j] *= (float)g->beta;
+          if (g->f64)
+            ((double *)(void *)row)[j] *= g->beta;
+          else
+            ((float *)(void *)row)[j] *= (float)g->beta;
         }
       }
     }
@@ -213,8 +215,8 @@ static tc_status as_mat(const tc_tensor *t, tc_dtype dt, mat *m) {
 
 /* C(m, n) (contiguous rows, ldc) = A @ B + beta C; the operands already BLAS-readable. */
 static void matmul_into(bool f64, mat a, mat b, char *c, int64_t ldc, double beta) {
-  gemm_job g = {.f64 = f64, .m = a.rows, .n = b.cols, .k = a.cols, .a = a.p, .b = b.p, .beta = beta, .c = c,
-                .ldc = ldc};
+  gemm_job g = {
+      .f64 = f64, .m = a.rows, .n = b.cols, .k = a.cols, .a = a.p, .b = b.p, .beta = beta, .c = c, .ldc = ldc};
   blas_layout(a.rows, a.cols, a.rs, a.cs, &g.ta, &g.lda);
   blas_layout(b.rows, b.cols, b.rs, b.cs, &g.tb, &g.ldb);
   gemm_run(&g);
@@ -292,8 +294,8 @@ tc_tensor *tc_linear(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b)
     return NULL;
   }
   if (b && (b->ndim != 1 || b->sizes[0] != w->sizes[0])) {
-    tc__error(TC_ERR_SHAPE, "%s: bias %s does not match weight %s: expected [%lld]", fn, tc__tshape(b),
-              tc__tshape(w), (long long)w->sizes[0]);
+    tc__error(TC_ERR_SHAPE, "%s: bias %s does not match weight %s: expected [%lld]", fn, tc__tshape(b), tc__tshape(w),
+              (long long)w->sizes[0]);
     return NULL;
   }
   tc_dtype cdt = tc__compute_dtype(x->dtype);
@@ -346,7 +348,7 @@ static tc_status linear_backward(tc__node *n, tc_tensor *const *go, tc_tensor **
       if (!(gw = finish(gw, dt))) s = tc_last_status();
     }
   }
-  if (!s && need_b) { /* db(out) = sum of G's rows */
+  if (!s && need_b) {                         /* db(out) = sum of G's rows */
     const tc_tensor *src = G.tmp ? G.tmp : g; /* (M, out) with G's strides, in the compute dtype */
     int64_t sz[2] = {G.rows, out_f}, st[2] = {G.rs, G.cs};
     tc_tensor *v = tc__view(src, sz, st, 2, src->offset);
