@@ -131,16 +131,35 @@ START_TEST(test_linear_gradcheck) {
   ck_assert_msg(tc_gradcheck(linear_fn, in, 2, NULL, 1e-6, 1e-7, 1e-5) == TC_OK, "%s", tc_last_error());
   const tc_tensor *in1[2] = {rand64(SHAPE(4), 1, 4, 1), in[1]};
   ck_assert_msg(tc_gradcheck(linear_fn, in1, 2, NULL, 1e-6, 1e-7, 1e-5) == TC_OK, "%s", tc_last_error());
-  /* large enough to be tiled over the pool (f64 tiles by rows) */
-  const tc_tensor *big[3] = {rand64(SHAPE(300, 70), 2, 5, 1), rand64(SHAPE(130, 70), 2, 6, 1),
-                             rand64(SHAPE(130), 1, 7, 1)};
+  /* products large enough to be tiled over the pool (f64 by rows, f32 by columns here) give the
+   * same bits for 1 and 4 threads, forward and backward */
+  int64_t shapes[2][3] = {{400, 100, 300}, {64, 784, 512}}; /* M, in, out */
+  tc_dtype dts[2] = {TC_F64, TC_F32};
   int nt = tc_get_num_threads();
-  tc_set_num_threads(1);
-  tc_tensor *y1 = tc_linear(big[0], big[1], big[2]);
-  tc_set_num_threads(4);
-  tc_tensor *y4 = tc_linear(big[0], big[1], big[2]);
-  tc_set_num_threads(nt);
-  assert_equal(y1, y4, "same bits for 1 and 4 threads");
+  for (int k = 0; k < 2; k++) {
+    tc_generator *g = tc_generator_create(50 + (uint64_t)k);
+    int64_t *sh = shapes[k];
+    tc_tensor *x = tc_randn(SHAPE(sh[0], sh[1]), 2, TC_OPTS(.dtype = dts[k], .generator = g));
+    tc_tensor *w = tc_randn(SHAPE(sh[2], sh[1]), 2, TC_OPTS(.dtype = dts[k], .generator = g));
+    tc_tensor *b = tc_randn(SHAPE(sh[2]), 1, TC_OPTS(.dtype = dts[k], .generator = g));
+    tc_tensor *go = tc_randn(SHAPE(sh[0], sh[2]), 2, TC_OPTS(.dtype = dts[k], .generator = g));
+    tc_generator_destroy(g);
+    tc_tensor_requires_grad_(x, true);
+    tc_tensor_requires_grad_(w, true);
+    tc_tensor_requires_grad_(b, true);
+    tc_tensor *r[2][4];
+    for (int t = 0; t < 2; t++) {
+      tc_set_num_threads(t ? 4 : 1);
+      r[t][0] = tc_linear(x, w, b);
+      const tc_tensor *out = r[t][0], *gout = go, *ins[3] = {x, w, b};
+      ck_assert_int_eq(tc_autograd_grad(&out, 1, &gout, ins, 3, &r[t][1], false, false), TC_OK);
+    }
+    tc_set_num_threads(nt);
+    for (int i = 0; i < 4; i++) {
+      assert_equal(r[0][i], r[1][i], "same bits for 1 and 4 threads");
+      if (i) tc_tensor_release(r[0][i]), tc_tensor_release(r[1][i]);
+    }
+  }
   tc_scope_pop();
   LEAK_END;
 }
