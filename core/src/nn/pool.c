@@ -148,12 +148,32 @@ typedef struct {
   char *gx;
 } pool_job;
 
-/* max pooling forward over planes [b0, b1) for one element type */
+/* Output columns whose window lies inside the input horizontally (no padding, no clipping):
+ * [*lo, *hi). They are computed a row chunk at a time with vector loops over the outputs; the
+ * others (near the borders) one by one. */
+static void interior_cols(const pool_geom *g, int64_t *lo, int64_t *hi) {
+  int64_t a = (g->pW + g->sW - 1) / g->sW;
+  int64_t lim = g->IW - 1 - (g->kW - 1) * g->dW + g->pW;
+  int64_t b = lim >= 0 ? lim / g->sW + 1 : 0;
+  if (b > g->OW) b = g->OW;
+  if (a > b) a = b;
+  *lo = a;
+  *hi = b;
+}
+
+#define POOL_CHUNK 64
+
+/* max pooling forward over planes [b0, b1) for one element type. Each window is scanned in row-major
+ * order keeping the first maximum, a NaN replacing the current one (PyTorch's order and rule); the
+ * interior columns run the same scan for POOL_CHUNK outputs at once, branch-free. */
 #define DEF_MAX_FWD(SUF, T, INIT)                                                                      \
   static void max_fwd_##SUF(const pool_job *j, int64_t b0, int64_t b1) {                               \
     const pool_geom *g = j->g;                                                                         \
+    int64_t clo, chi;                                                                                  \
+    interior_cols(g, &clo, &chi);                                                                      \
+    const int64_t IW = g->IW, sW = g->sW, dW = g->dW, kW = g->kW;                                      \
     for (int64_t b = b0; b < b1; b++) {                                                                \
-      const T *restrict x = (const T *)(const void *)j->x + b * g->IH * g->IW;                         \
+      const T *restrict x = (const T *)(const void *)j->x + b * g->IH * IW;                            \
       T *restrict y = (T *)(void *)j->y + b * g->OH * g->OW;                                           \
       int64_t *restrict idx = j->idx ? j->idx + b * g->OH * g->OW : NULL;                              \
       for (int64_t oh = 0; oh < g->OH; oh++) {                                                         \
@@ -161,21 +181,49 @@ typedef struct {
         if (h1 > g->IH) h1 = g->IH;                                                                    \
         while (h0 < 0) h0 += g->dH;                                                                    \
         for (int64_t ow = 0; ow < g->OW; ow++) {                                                       \
-          int64_t w0 = ow * g->sW - g->pW, w1 = w0 + (g->kW - 1) * g->dW + 1;                          \
-          if (w1 > g->IW) w1 = g->IW;                                                                  \
-          while (w0 < 0) w0 += g->dW;                                                                  \
-          int64_t mi = h0 * g->IW + w0;                                                                \
+          if (ow == clo && chi > clo) ow = chi; /* the interior runs below */                         \
+          if (ow >= g->OW) break;                                                                      \
+          int64_t w0 = ow * sW - g->pW, w1 = w0 + (kW - 1) * dW + 1;                                   \
+          if (w1 > IW) w1 = IW;                                                                        \
+          while (w0 < 0) w0 += dW;                                                                     \
+          int64_t mi = h0 * IW + w0;                                                                   \
           T m = INIT;                                                                                  \
           for (int64_t h = h0; h < h1; h += g->dH)                                                     \
-            for (int64_t w = w0; w < w1; w += g->dW) {                                                 \
-              T v = x[h * g->IW + w];                                                                  \
+            for (int64_t w = w0; w < w1; w += dW) {                                                    \
+              T v = x[h * IW + w];                                                                     \
               if (v > m || v != v) { /* NaN wins */                                                    \
                 m = v;                                                                                 \
-                mi = h * g->IW + w;                                                                    \
+                mi = h * IW + w;                                                                       \
               }                                                                                        \
             }                                                                                          \
           y[oh * g->OW + ow] = m;                                                                      \
           if (idx) idx[oh * g->OW + ow] = mi;                                                          \
+        }                                                                                              \
+        for (int64_t a = clo; a < chi; a += POOL_CHUNK) {                                              \
+          int64_t n = chi - a < POOL_CHUNK ? chi - a : POOL_CHUNK, wb = a * sW - g->pW;                \
+          T m[POOL_CHUNK];                                                                             \
+          int64_t mi[POOL_CHUNK];                                                                      \
+          for (int64_t q = 0; q < n; q++) m[q] = INIT, mi[q] = h0 * IW + wb + q * sW;                  \
+          for (int64_t h = h0; h < h1; h += g->dH)                                                     \
+            for (int64_t kw = 0; kw < kW; kw++) {                                                      \
+              int64_t base = h * IW + wb + kw * dW;                                                    \
+              const T *restrict src = x + base;                                                        \
+              if (idx) {                                                                        \
+                for (int64_t q = 0; q < n; q++) {                                                      \
+                  T v = src[q * sW];                                                                   \
+                  bool t = (v > m[q]) | (v != v);                                                       \
+                  m[q] = t ? v : m[q];                                                                 \
+                  mi[q] = t ? base + q * sW : mi[q];                                                   \
+                }                                                                                      \
+              } else {                                                                                 \
+                for (int64_t q = 0; q < n; q++) {                                                      \
+                  T v = src[q * sW];                                                                   \
+                  m[q] = ((v > m[q]) | (v != v)) ? v : m[q];                                                \
+                }                                                                                      \
+              }                                                                                        \
+            }                                                                                          \
+          memcpy(y + oh * g->OW + a, m, sizeof(T) * (size_t)n);                                        \
+          if (idx) memcpy(idx + oh * g->OW + a, mi, sizeof(int64_t) * (size_t)n);                      \
         }                                                                                              \
       }                                                                                                \
     }                                                                                                  \
@@ -230,6 +278,8 @@ static void max_fwd_2x2_f32(const pool_job *j, int64_t b0, int64_t b1) {
 #define DEF_AVG_FWD(SUF, T, ACC)                                                                       \
   static void avg_fwd_##SUF(const pool_job *j, int64_t b0, int64_t b1) {                               \
     const pool_geom *g = j->g;                                                                         \
+    int64_t clo, chi;                                                                                  \
+    interior_cols(g, &clo, &chi);                                                                      \
     for (int64_t b = b0; b < b1; b++) {                                                                \
       const T *restrict x = (const T *)(const void *)j->x + b * g->IH * g->IW;                         \
       T *restrict y = (T *)(void *)j->y + b * g->OH * g->OW;                                           \
@@ -240,6 +290,8 @@ static void max_fwd_2x2_f32(const pool_job *j, int64_t b0, int64_t b1) {
         if (h0 < 0) h0 = 0;                                                                            \
         if (h1 > g->IH) h1 = g->IH;                                                                    \
         for (int64_t ow = 0; ow < g->OW; ow++) {                                                       \
+          if (ow == clo && chi > clo && h0 < h1) ow = chi; /* the interior runs below */               \
+          if (ow >= g->OW) break;                                                                      \
           int64_t w0 = ow * g->sW - g->pW, w1 = w0 + g->kW;                                            \
           if (w1 > g->IW + g->pW) w1 = g->IW + g->pW;                                                  \
           int64_t pool = ph * (w1 - w0);                                                               \
@@ -255,6 +307,20 @@ static void max_fwd_2x2_f32(const pool_job *j, int64_t b0, int64_t b1) {
           int64_t div = g->divisor ? g->divisor : g->count_include_pad ? pool : (h1 - h0) * (w1 - w0); \
           y[oh * g->OW + ow] = (T)(s / (ACC)div);                                                      \
         }                                                                                              \
+        if (h0 >= h1) continue;                                                                        \
+        /* interior: the window is kW columns wide, unclipped; the same sum order (rows, then taps) */ \
+        ACC idiv = (ACC)(g->divisor ? g->divisor : g->count_include_pad ? ph * g->kW : (h1 - h0) * g->kW); \
+        for (int64_t a = clo; a < chi; a += POOL_CHUNK) {                                              \
+          int64_t n = chi - a < POOL_CHUNK ? chi - a : POOL_CHUNK, wb = a * g->sW - g->pW;             \
+          ACC sm[POOL_CHUNK];                                                                          \
+          for (int64_t q = 0; q < n; q++) sm[q] = 0;                                                   \
+          for (int64_t h = h0; h < h1; h++)                                                            \
+            for (int64_t kw = 0; kw < g->kW; kw++) {                                                   \
+              const T *restrict src = x + h * g->IW + wb + kw;                                         \
+              for (int64_t q = 0; q < n; q++) sm[q] += src[q * g->sW];                                 \
+            }                                                                                          \
+          for (int64_t q = 0; q < n; q++) y[oh * g->OW + a + q] = (T)(sm[q] / idiv);                   \
+        }                                                                                              \
       }                                                                                                \
     }                                                                                                  \
   }
@@ -268,6 +334,27 @@ static inline int64_t ad_start(int64_t o, int64_t n_out, int64_t n_in) {
 }
 static inline int64_t ad_end(int64_t o, int64_t n_out, int64_t n_in) { return 1 + ((o + 1) * n_in - 1) / n_out; }
 
+/* sum of p[0..n): sequential for short runs, 16 independent lanes for long ones (whole rows or
+ * planes of an adaptive window) */
+#define DEF_SEG_SUM(SUF, T)                                                                            \
+  static inline T seg_sum_##SUF(const T *restrict p, int64_t n) {                                      \
+    if (n < 64) {                                                                                      \
+      T s = 0;                                                                                         \
+      for (int64_t i = 0; i < n; i++) s += p[i];                                                       \
+      return s;                                                                                        \
+    }                                                                                                  \
+    T acc[16] = {0};                                                                                   \
+    int64_t i = 0;                                                                                     \
+    for (; i + 16 <= n; i += 16)                                                                       \
+      for (int q = 0; q < 16; q++) acc[q] += p[i + q];                                                 \
+    for (int q = 0; i < n; i++, q++) acc[q] += p[i];                                                   \
+    for (int w = 8; w >= 1; w /= 2)                                                                    \
+      for (int q = 0; q < w; q++) acc[q] += acc[q + w];                                                \
+    return acc[0];                                                                                     \
+  }
+DEF_SEG_SUM(f32, float)
+DEF_SEG_SUM(f64, double)
+
 #define DEF_ADAPT_FWD(SUF, T)                                                                          \
   static void adapt_fwd_##SUF(const pool_job *j, int64_t b0, int64_t b1) {                             \
     const pool_geom *g = j->g;                                                                         \
@@ -279,8 +366,10 @@ static inline int64_t ad_end(int64_t o, int64_t n_out, int64_t n_in) { return 1 
         for (int64_t ow = 0; ow < g->OW; ow++) {                                                       \
           int64_t w0 = ad_start(ow, g->OW, g->IW), w1 = ad_end(ow, g->OW, g->IW);                      \
           T s = 0;                                                                                     \
-          for (int64_t h = h0; h < h1; h++)                                                            \
-            for (int64_t w = w0; w < w1; w++) s += x[h * g->IW + w];                                   \
+          if (w0 == 0 && w1 == g->IW) /* whole rows: one contiguous run */                            \
+            s = seg_sum_##SUF(x + h0 * g->IW, (h1 - h0) * g->IW);                                      \
+          else                                                                                         \
+            for (int64_t h = h0; h < h1; h++) s += seg_sum_##SUF(x + h * g->IW + w0, w1 - w0);         \
           y[oh * g->OW + ow] = s / (T)((h1 - h0) * (w1 - w0));                                         \
         }                                                                                              \
       }                                                                                                \
