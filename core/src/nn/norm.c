@@ -76,6 +76,7 @@ static tc_tensor *from_doubles(const int64_t *sizes, int nd, tc_dtype dt, tc_dev
   tc_tensor *t = tc__empty(sizes, nd, dt, dev);
   if (!t) return NULL;
   int64_t n = tc__numel(sizes, nd);
+  if (n == 0) return t;
   char *p = tc__ptr(t);
   size_t es = tc_dtype_size(dt);
   if (dt == TC_F64) memcpy(p, v, (size_t)n * sizeof(double));
