@@ -56,6 +56,44 @@ tc_status tc__reduce_dim1(const char *fn, const tc_tensor *t, int64_t dim, bool 
   return TC_OK;
 }
 
+/* ---- dynamic parallel loop ------------------------------------------------------------------ */
+
+typedef struct {
+  atomic_llong next;
+  int64_t n, block;
+  tc_range_fn fn;
+  void *ctx;
+} dyn_ctx;
+
+static void dyn_task(int64_t b, int64_t e, void *vctx) {
+  (void)b;
+  (void)e;
+  dyn_ctx *d = vctx;
+  for (;;) {
+    int64_t s = atomic_fetch_add(&d->next, d->block);
+    if (s >= d->n) break;
+    d->fn(s, s + d->block < d->n ? s + d->block : d->n, d->ctx);
+  }
+}
+
+void tc__dyn_for(int64_t n, int64_t block, tc_range_fn fn, void *ctx) {
+  if (n <= 0) return;
+  if (block < 1) block = 1;
+  int nt = tc__num_threads();
+  if (nt <= 1 || n <= block || tc_in_parallel_region()) {
+    fn(0, n, ctx);
+    return;
+  }
+  dyn_ctx d;
+  atomic_init(&d.next, 0);
+  d.n = n;
+  d.block = block;
+  d.fn = fn;
+  d.ctx = ctx;
+  int64_t nblocks = (n + block - 1) / block;
+  tc_parallel_for(nblocks < nt ? nblocks : nt, 1, dyn_task, &d);
+}
+
 /* ---- plan ------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -223,7 +261,7 @@ static void run_rows(plan *p) {
       r.prm = p->param ? p->param + o * as : NULL;
       r.count = 0;
       collect(&r, 0, nch, 0);
-      tc_parallel_for(r.count, 1, par_row_task, &r);
+      tc__dyn_for(r.count, 1, par_row_task, &r);
       int next = 0;
       recombine(&r, 0, nch, 0, &next, p->out + o * as);
       for (int d = p->no - 1; d >= 0; d--) {
@@ -237,7 +275,7 @@ static void run_rows(plan *p) {
   }
   int64_t work = p->n > 0 ? p->n : 1;
   int64_t grain = TC__RED_GRAIN / work;
-  tc_parallel_for(p->onumel, grain < 1 ? 1 : grain, rows_task, p);
+  tc__dyn_for(p->onumel, grain, rows_task, p);
 }
 
 /* ---- columns ---------------------------------------------------------------------------------- */
@@ -266,7 +304,7 @@ static void run_cols(plan *p) {
   p->nblocks = (p->ncols + cw - 1) / cw;
   int64_t tasks = (p->onumel / p->ncols) * p->nblocks;
   int64_t grain = TC__RED_GRAIN / (p->n * cw);
-  tc_parallel_for(tasks, grain < 1 ? 1 : grain, cols_task, p);
+  tc__dyn_for(tasks, grain, cols_task, p);
 }
 
 /* ---- driver ----------------------------------------------------------------------------------- */

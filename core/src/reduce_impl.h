@@ -66,6 +66,12 @@ typedef struct tc__rkern {
 tc_status tc__reduce_run(const tc__rkern *k, const tc_tensor *t, const bool *mask, const void *param, double g,
                          void *out);
 
+/* Runs fn over [0, n) in blocks of `block` iterations that the pool's threads take in turn from a
+ * shared counter (a thread that starts late, e.g. on a busy shared machine, simply takes fewer
+ * blocks). Inline when n <= block, with one thread, or inside a parallel region. Results must not
+ * depend on which thread runs a block (true of every caller: each output is computed whole). */
+void tc__dyn_for(int64_t n, int64_t block, tc_range_fn fn, void *ctx);
+
 /* Kernels other files use (defined in reduce.c). Index: 0 f32, 1 f64, 2 i64. */
 extern const tc__rkern tc__rk_max[3], tc__rk_min[3];
 

@@ -235,10 +235,10 @@ static void run_dim(const tc_tensor *src, const bool *mask, bool is_max, void *v
     p.ncols = p.osize[p.no - 1];
     p.nblocks = (p.ncols + COLW - 1) / COLW;
     int64_t tasks = (onumel / p.ncols) * p.nblocks, grain = TC__RED_GRAIN / (p.n * COLW);
-    tc_parallel_for(tasks, grain < 1 ? 1 : grain, dim_cols_task, &p);
+    tc__dyn_for(tasks, grain, dim_cols_task, &p);
   } else {
     int64_t grain = TC__RED_GRAIN / p.n;
-    tc_parallel_for(onumel, grain < 1 ? 1 : grain, dim_rows_task, &p);
+    tc__dyn_for(onumel, grain, dim_rows_task, &p);
   }
 }
 

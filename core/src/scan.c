@@ -110,7 +110,7 @@ static void run_scan(tc_range_fn fn, const tc_tensor *src, int64_t dim, char *y)
   c.nblocks = (c.inner + IBLK - 1) / IBLK;
   int64_t tasks = c.inner == 1 ? c.outer : c.outer * c.nblocks;
   int64_t per = c.d * (c.inner == 1 ? 1 : IBLK), grain = TC__GRAIN_ELEMENTWISE / per;
-  tc_parallel_for(tasks, grain < 1 ? 1 : grain, fn, &c);
+  tc__dyn_for(tasks, grain, fn, &c);
 }
 
 static tc_tensor *cum(const char *fn, const tc_tensor *t, int64_t dim, bool prod) {

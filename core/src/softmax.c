@@ -5,8 +5,9 @@
  * Floating inputs only (PyTorch has no integer kernel); f16/bf16 compute in float32.
  *
  * The input is viewed as (outer, D, inner) (a contiguous copy first when needed). inner == 1: each
- * row takes three passes (max; exp, store and sum; scale) while it sits in L1/L2, one thread per
- * row range (log_softmax stores x - m in the second pass and subtracts log(s) in the third).
+ * row takes three passes (max; exp, store and sum; scale) while it sits in L1/L2; blocks of rows
+ * are taken in turn by the pool's threads (log_softmax stores x - m in the second pass and
+ * subtracts log(s) in the third).
  * inner > 1: blocks of up to 512 adjacent columns run the same three passes, vectorised across the
  * columns. float32 uses the vectorisable tc__expf. Results never depend on the thread count.
  */
@@ -136,7 +137,7 @@ static tc_tensor *softmax_impl(const char *fn, const tc_tensor *t, int64_t dim, 
     c.nblocks = (c.inner + IBLK - 1) / IBLK;
     int64_t tasks = c.inner == 1 ? c.outer : c.outer * c.nblocks;
     int64_t per = c.d * (c.inner == 1 ? 1 : IBLK) * 4, grain = TC__GRAIN_ELEMENTWISE / per;
-    tc_parallel_for(tasks, grain < 1 ? 1 : grain, cd == TC_F32 ? sm_f_task : sm_d_task, &c);
+    tc__dyn_for(tasks, grain, cd == TC_F32 ? sm_f_task : sm_d_task, &c);
   }
   tc_tensor_release(src);
   if (!out || t->dtype == cd) return out;
