@@ -57,5 +57,7 @@ tc_tensor *tc__view_record(tc__view_kind kind, const char *name, const tc_tensor
   view_ctx c = {.kind = kind, .np = np, .in_nd = t->ndim, .in_dtype = t->dtype, .in_device = t->storage->device};
   for (int i = 0; i < np; i++) c.p[i] = p[i];
   memcpy(c.in_shape, t->sizes, sizeof(int64_t) * (size_t)t->ndim);
-  return tc__record(out, name, view_backward, 1, &t, 0, NULL, &c, sizeof c);
+  out = tc__record(out, name, view_backward, 1, &t, 0, NULL, &c, sizeof c);
+  if (out && out->is_view) tc__view_mark_fresh(out);
+  return out;
 }

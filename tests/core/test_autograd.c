@@ -215,6 +215,15 @@ START_TEST(test_inplace_on_views) {
   tc_tensor_set_grad(u, NULL);
   ck_assert_int_eq(tc_backward_ex(z, T_F32(SHAPE(2, 2), 2, 1, 2, 3, 4), false), TC_OK);
   assert_close(tc_tensor_grad(u), T_F32(SHAPE(3), 1, 3, 4, 0), 0, 0, "du through z[1]");
+  /* a view taken before its root had history picks it up (PyTorch regenerates grad_fn) */
+  tc_tensor *r = tc_zeros(SHAPE(3), 1, NULL);
+  tc_tensor *rv = tc_narrow(r, 0, 1, 2);
+  ck_assert_int_eq(tc_copy_inplace(r, u), TC_OK);
+  ck_assert(tc_tensor_requires_grad(rv));
+  ck_assert_int_eq(tc_mul_scalar_inplace(rv, 2), TC_OK);
+  tc_tensor_set_grad(u, NULL);
+  ck_assert_int_eq(tc_backward_ex(r, T_F32(SHAPE(3), 1, 1, 1, 1), false), TC_OK);
+  assert_close(tc_tensor_grad(u), T_F32(SHAPE(3), 1, 1, 2, 2), 0, 0, "view made before the root's history");
   /* views of leaves that require grad refuse in-place writes */
   tc_tensor *wv = tc_select(w, 0, 0);
   ck_assert_int_eq(tc_fill_inplace(wv, 0), TC_ERR_STATE);

@@ -84,6 +84,7 @@ typedef struct {
   tc__node *grad_acc; /* weak cache of the leaf's AccumulateGrad */
   tc__hook *hooks;   /* leaf hooks (non-leaf hooks live on the grad_fn node) */
   int n_hooks;
+  uint64_t root_seq;  /* views: seq of the root's grad_fn this history was derived from */
 } tc__autograd_meta;
 
 /* t's autograd state: its own, or (for a root tensor) the one an in-place write into one of its
@@ -92,6 +93,13 @@ static inline tc__autograd_meta *tc__meta(const tc_tensor *t) {
   if (t->autograd) return (tc__autograd_meta *)t->autograd;
   return t->is_root ? (tc__autograd_meta *)t->storage->root_meta : NULL;
 }
+
+/* A view whose root got a new history since the view's own was recorded (an in-place write
+ * through another view or the root itself) gets a fresh AsStrided history (copy_slices.c), as
+ * PyTorch regenerates a view's grad_fn. Cheap no-op for non-views. */
+void tc__view_refresh(const tc_tensor *t);
+/* Records that t's (a view's) history derives from its root's current history. */
+void tc__view_mark_fresh(tc_tensor *t);
 
 /* True when grad mode is on and some input requires grad. */
 bool tc__grad_needed(int n, const tc_tensor *const *inputs);

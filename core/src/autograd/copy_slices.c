@@ -120,8 +120,34 @@ tc_status tc__inplace_commit(tc_tensor *self, tc__node *value, int value_nr) {
     as->next[0].node = cs;
     as->next[0].input_nr = 0;
     s = tc__node_set_output(as, self);
+    if (!s) tc__view_mark_fresh(self);
   }
   tc__node_unref(as);
   tc__node_unref(cs);
   return s;
+}
+
+void tc__view_mark_fresh(tc_tensor *t) {
+  const tc__autograd_meta *root = t->storage->root_meta;
+  tc__autograd_meta *m = t->autograd;
+  if (m) m->root_seq = root && root->grad_fn ? root->grad_fn->seq : 0;
+}
+
+void tc__view_refresh(const tc_tensor *ct) {
+  tc_tensor *t = (tc_tensor *)ct; /* the history is a cache of the view's relation to its root */
+  if (!t->is_view || t->is_root || !tc_is_grad_enabled()) return;
+  const tc__autograd_meta *root = t->storage->root_meta;
+  if (!root || !root->grad_fn) return;
+  tc__autograd_meta *m = t->autograd;
+  if (m && m->root_seq == root->grad_fn->seq) return;
+  if (m && !m->grad_fn && m->requires_grad) return; /* a user leaf: leave it alone */
+  tc__node *as = tc__node_new("AsStridedBackward0", as_strided_backward, 1, (const tc_tensor *const[1]){NULL},
+                              sizeof(slices_ctx));
+  if (!as) return; /* out of memory: keep the old history; the next use retries */
+  fill_ctx(tc__node_ctx(as), t->storage, t);
+  atomic_fetch_add(&root->grad_fn->refcount, 1);
+  as->next[0].node = root->grad_fn;
+  as->next[0].input_nr = root->output_nr;
+  if (tc__node_set_output(as, t) == TC_OK) tc__view_mark_fresh(t);
+  tc__node_unref(as);
 }

@@ -54,6 +54,7 @@ tc__autograd_meta *tc__root_meta(tc_tensor *t) {
 }
 
 bool tc__requires_grad(const tc_tensor *t) {
+  if (t && t->is_view) tc__view_refresh(t);
   const tc__autograd_meta *m = t ? meta_of(t) : NULL;
   return m && (m->requires_grad || m->grad_fn);
 }
@@ -185,6 +186,7 @@ tc__node *tc__node_new(const char *name, tc__backward_fn fn, int n_inputs, const
   if (!n) return NULL;
   for (int i = 0; i < n_inputs; i++) {
     const tc_tensor *t = inputs[i];
+    if (t && t->is_view) tc__view_refresh(t);
     tc__autograd_meta *m = t ? meta_of(t) : NULL;
     if (!m) continue;
     if (m->grad_fn) {
