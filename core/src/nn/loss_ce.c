@@ -5,8 +5,8 @@
  * ((N, C) inputs have S = 1; an unbatched (C) input is N = S = 1). A target is either class
  * indices (N, S) (int64 or uint8, as PyTorch) or, for cross_entropy when its shape equals the
  * input's, class probabilities (N, C, S). Per position p = (n, s), with w the class weights
- * (ones when absent), W = sum_c w[c], eps = label_smoothing and lse = log sum_c exp(x[c])
- * (max-subtracted):
+ * (ones when absent), W = sum_c w[c], eps = label_smoothing and lse = m + log s, m = max_c x[c],
+ * s = sum_c exp(x[c] - m):
  *
  *   cross_entropy, class t:  loss_p = (1 - eps) w[t] (lse - x[t]) + eps/C (W lse - sum_c w[c] x[c])
  *                            (0 when t == ignore_index). This is PyTorch's
@@ -17,18 +17,21 @@
  *   cross_entropy, probabilities y, y' = (1 - eps) y + eps/C:
  *                            loss_p = sum_c w[c] y'[c] (lse - x[c]); mean divides by N * S.
  *     d/dx[c] = g_p (softmax[c] sum_k w[k] y'[k] - w[c] y'[c])
- *     d/dy[c] = -g_p (1 - eps) w[c] (x[c] - lse)
+ *     d/dy[c] = -g_p (1 - eps) w[c] ((x[c] - m) - log s)
  *   nll_loss (x holds log-probabilities): loss_p = -w[t] x[t]; d/dx[t] = -g_p w[t].
  *
  * g_p is the upstream gradient (divided by the mean's denominator for reduction mean).
  *
- * Kernels: S == 1 works on rows (units of RU rows): a max pass and an exp-sum pass per row in the
- * forward (the row max m and log sum exp(x - m) are saved for backward, which evaluates softmax as
- * exp((x - m) - log s): as precise as log_softmax even where |lse| is large), one pass per row in the backward writing
- * softmax-based gradients directly. S > 1 works on blocks of IB adjacent positions, vectorised
- * across them (the classes are S apart). Per-unit partial sums are combined in unit order, so the
- * result does not depend on the thread count. Class weights and all options enter the backward
- * node (its own kernel; nothing depends on other ops' autograd).
+ * Kernels: S == 1 works on rows (units of RU rows): a max pass and an exp-sum pass per row. S > 1
+ * works on blocks of IB adjacent positions, vectorised across them (the classes are S apart).
+ * What the backward keeps (PyTorch keeps log_softmax's output likewise):
+ *   class targets: E = exp(x - m) (stored by the exp-sum pass) and 1/s per position, so the backward
+ *                  is one multiply-add pass, softmax = E / s, with no exp and without x;
+ *   probabilities: x, m and log s per position (d/dy needs log_softmax = (x - m) - log s, which
+ *                  keeps its precision where |lse| is large);
+ *   nll_loss:      the target and weights only.
+ * Per-unit partial sums are combined in unit order, so results do not depend on the thread count.
+ * Each op records its own node; nothing depends on other ops' autograd.
  */
 #include <math.h>
 #include "../reduce_impl.h"
@@ -46,20 +49,26 @@ typedef struct {
   ce_kind kind;
   int64_t N, C, S, nb; /* nb: position blocks per sample (S > 1) */
   int64_t ignore;
-  double eps, W;          /* label smoothing; sum of class weights (C without weights) */
-  const char *x, *y, *w;  /* (N, C, S); probabilities (N, C, S) or NULL; (C) or NULL */
-  const int64_t *t;       /* (N, S) classes, or NULL */
-  char *lse;              /* (2, N, S): row max m and log sum exp(x - m), so lse = m + ls; written by
-                             the forward when grad is needed, read by the backward */
-  char *out;              /* forward: (N, S) per-position losses (reduction none) or NULL */
+  double eps, W;           /* label smoothing; sum of class weights (C without weights) */
+  const char *x, *y, *w;   /* (N, C, S); probabilities (N, C, S) or NULL; (C) or NULL */
+  const int64_t *t;        /* (N, S) classes, or NULL */
+  char *e;                 /* class targets: (N, C, S) exp(x - m), or NULL (forward: written) */
+  char *st;                /* per-position statistics, or NULL (forward: written). Class targets:
+                              (N, S) 1/s; probabilities: (2, N, S) m and log s */
+  char *out;               /* forward: (N, S) per-position losses (reduction none) or NULL */
   double *part_l, *part_w; /* forward: per unit, sum of losses and of target weights */
-  const char *g;          /* backward: (N, S) upstream gradient (reduction none) or NULL */
-  double gs;              /* backward: scalar upstream gradient / denominator */
-  char *gx, *gy;          /* backward: (N, C, S) outputs or NULL */
+  const char *g;           /* backward: (N, S) upstream gradient (reduction none) or NULL */
+  double gs;               /* backward: scalar upstream gradient / denominator */
+  char *gx, *gy;           /* backward: (N, C, S) outputs or NULL */
 } ce_run;
 
 #define DEF_CE(P, T, EXP)                                                                            \
   static T P##_max(const T *restrict x, int64_t n) {                                                 \
+    if (n < LANES) { /* short rows (few classes): no lane setup and reduction tree */                \
+      T m1 = -INFINITY;                                                                              \
+      for (int64_t i = 0; i < n; i++) m1 = MAXV(m1, x[i]);                                           \
+      return m1;                                                                                     \
+    }                                                                                                \
     T mx[LANES];                                                                                     \
     for (int j = 0; j < LANES; j++) mx[j] = -INFINITY;                                               \
     int64_t i = 0, full = n - n % LANES;                                                             \
@@ -70,14 +79,36 @@ typedef struct {
       for (int j = 0; j < v; j++) mx[j] = MAXV(mx[j], mx[j + v]);                                    \
     return mx[0];                                                                                    \
   }                                                                                                  \
-  /* sum exp(x - m) */                                                                               \
-  static double P##_sumexp(const T *restrict x, int64_t n, T m) {                                    \
+  /* sum exp(x - m), storing the exponentials in e when e is not NULL */                             \
+  static double P##_sumexp(const T *restrict x, T *restrict e, int64_t n, T m) {                     \
+    if (n < LANES) {                                                                                 \
+      T s1 = 0;                                                                                      \
+      for (int64_t i = 0; i < n; i++) {                                                              \
+        T v = EXP(x[i] - m);                                                                         \
+        if (e) e[i] = v;                                                                             \
+        s1 += v;                                                                                     \
+      }                                                                                              \
+      return (double)s1;                                                                             \
+    }                                                                                                \
     T s[LANES];                                                                                      \
     for (int j = 0; j < LANES; j++) s[j] = 0;                                                        \
     int64_t i = 0, full = n - n % LANES;                                                             \
-    for (; i < full; i += LANES)                                                                     \
-      for (int j = 0; j < LANES; j++) s[j] += EXP(x[i + j] - m);                                     \
-    for (int j = 0; i + j < n; j++) s[j] += EXP(x[i + j] - m);                                       \
+    if (e) {                                                                                         \
+      for (; i < full; i += LANES)                                                                   \
+        for (int j = 0; j < LANES; j++) {                                                            \
+          T v = EXP(x[i + j] - m);                                                                   \
+          e[i + j] = v;                                                                              \
+          s[j] += v;                                                                                 \
+        }                                                                                            \
+    } else {                                                                                         \
+      for (; i < full; i += LANES)                                                                   \
+        for (int j = 0; j < LANES; j++) s[j] += EXP(x[i + j] - m);                                   \
+    }                                                                                                \
+    for (int j = 0; i + j < n; j++) {                                                                \
+      T v = EXP(x[i + j] - m);                                                                       \
+      if (e) e[i + j] = v;                                                                           \
+      s[j] += v;                                                                                     \
+    }                                                                                                \
     for (int v = LANES / 2; v >= 1; v /= 2)                                                          \
       for (int j = 0; j < v; j++) s[j] += s[j + v];                                                  \
     return (double)s[0];                                                                             \
@@ -95,7 +126,7 @@ typedef struct {
     for (; i < n; i++) s[0] += (double)(w ? w[i] * x[i] : x[i]);                                     \
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));                        \
   }                                                                                                  \
-  /* probabilities: *a = sum w y', *b = sum w y' x with y' = (1 - eps) y + eps / C */                \
+  /* probabilities: *a = sum w y', *b = sum w y' x with y' = (1 - eps) y + eps / C (b may be NULL) */ \
   static void P##_probsums(const T *restrict x, const T *restrict y, const T *restrict w, int64_t n, \
                            T keep, T add, double *a, double *b) {                                    \
     double sa = 0, sb = 0;                                                                           \
@@ -106,16 +137,16 @@ typedef struct {
       sb += (double)(yp * x[i]);                                                                     \
     }                                                                                                \
     *a = sa;                                                                                         \
-    *b = sb;                                                                                         \
+    if (b) *b = sb;                                                                                  \
   }                                                                                                  \
                                                                                                      \
   /* ---- forward, rows (S == 1) ---- */                                                             \
   static void P##_fwd_rows(const ce_run *c, int64_t u) {                                             \
     const T *x = (const T *)(const void *)c->x, *w = (const T *)(const void *)c->w;                  \
     const T *y = (const T *)(const void *)c->y;                                                      \
-    T *lse = (T *)(void *)c->lse, *out = (T *)(void *)c->out;                                        \
-    const int64_t C = c->C, r1 = (u + 1) * RU < c->N ? (u + 1) * RU : c->N, NS = c->N;               \
-    const double e = c->eps, ec = C ? e / (double)C : 0.0;                                           \
+    T *st = (T *)(void *)c->st, *e = (T *)(void *)c->e, *out = (T *)(void *)c->out;                  \
+    const int64_t C = c->C, NS = c->N, r1 = (u + 1) * RU < c->N ? (u + 1) * RU : c->N;               \
+    const double eps = c->eps, ec = C ? eps / (double)C : 0.0;                                       \
     double ls = 0, ws = 0;                                                                           \
     for (int64_t r = u * RU; r < r1; r++) {                                                          \
       const T *xr = x + r * C;                                                                       \
@@ -126,25 +157,25 @@ typedef struct {
           wt = w ? (double)w[t] : 1.0;                                                               \
           loss = -wt * (double)xr[t];                                                                \
         }                                                                                            \
-      } else if (C > 0 && (c->kind == K_CE_PROB || t != c->ignore)) {                                \
-        const T m = P##_max(xr, C);                                                                  \
-        const double lg = log(P##_sumexp(xr, C, m)), l = (double)m + lg;                             \
-        if (lse) {                                                                                   \
-          lse[r] = m;                                                                                \
-          lse[NS + r] = (T)lg;                                                                       \
-        }                                                                                            \
-        if (c->kind == K_CE) {                                                                       \
+      } else if (c->kind == K_CE) {                                                                  \
+        if (t != c->ignore) { /* ignored rows: nothing to compute (their gradient is zero) */        \
+          const T m = P##_max(xr, C);                                                                \
+          const double sum = P##_sumexp(xr, e ? e + r * C : NULL, C, m), l = (double)m + log(sum);   \
+          if (st) st[r] = (T)(1.0 / sum);                                                            \
           wt = w ? (double)w[t] : 1.0;                                                               \
-          loss = (1 - e) * wt * (l - (double)xr[t]);                                                 \
-          if (e > 0) loss += ec * (c->W * l - P##_wsum(xr, w, C));                                   \
-        } else {                                                                                     \
-          double a, b;                                                                               \
-          P##_probsums(xr, y + r * C, w, C, (T)(1 - e), (T)ec, &a, &b);                              \
-          loss = l * a - b;                                                                          \
+          loss = (1 - eps) * wt * (l - (double)xr[t]);                                               \
+          if (eps > 0) loss += ec * (c->W * l - P##_wsum(xr, w, C));                                 \
         }                                                                                            \
-      } else if (lse) {                                                                              \
-        lse[r] = 0;                                                                                  \
-        lse[NS + r] = 0;                                                                             \
+      } else if (C > 0) {                                                                            \
+        const T m = P##_max(xr, C);                                                                  \
+        const double lg = log(P##_sumexp(xr, NULL, C, m)), l = (double)m + lg;                       \
+        if (st) {                                                                                    \
+          st[r] = m;                                                                                 \
+          st[NS + r] = (T)lg;                                                                        \
+        }                                                                                            \
+        double a, b;                                                                                 \
+        P##_probsums(xr, y + r * C, w, C, (T)(1 - eps), (T)ec, &a, &b);                              \
+        loss = l * a - b;                                                                            \
       }                                                                                              \
       if (out) out[r] = (T)loss;                                                                     \
       ls += loss;                                                                                    \
@@ -157,11 +188,12 @@ typedef struct {
   /* ---- forward, blocks of positions (S > 1): xb[k * S + j] is class k at position j ---- */       \
   static void P##_fwd_cols(const ce_run *c, int64_t u) {                                             \
     const T *w = (const T *)(const void *)c->w;                                                      \
-    const int64_t C = c->C, S = c->S, n = u / c->nb, j0 = (u % c->nb) * IB;                          \
-    const int64_t bw = S - j0 < IB ? S - j0 : IB, p0 = n * S + j0;                                   \
-    const T *xb = (const T *)(const void *)c->x + n * C * S + j0;                                    \
-    T *lse = (T *)(void *)c->lse, *out = (T *)(void *)c->out;                                        \
-    const double e = c->eps, ec = C ? e / (double)C : 0.0;                                           \
+    const int64_t C = c->C, S = c->S, NS = c->N * S, n = u / c->nb, j0 = (u % c->nb) * IB;           \
+    const int64_t bw = S - j0 < IB ? S - j0 : IB, p0 = n * S + j0, off = n * C * S + j0;             \
+    const T *xb = (const T *)(const void *)c->x + off;                                               \
+    T *st = (T *)(void *)c->st, *out = (T *)(void *)c->out;                                          \
+    T *eb = c->e ? (T *)(void *)c->e + off : NULL;                                                   \
+    const double eps = c->eps, ec = C ? eps / (double)C : 0.0;                                       \
     double ls = 0, ws = 0;                                                                           \
     if (c->kind == K_NLL) {                                                                          \
       for (int64_t j = 0; j < bw; j++) {                                                             \
@@ -181,17 +213,25 @@ typedef struct {
       for (int64_t j = 0; j < bw; j++) m[j] = -INFINITY, s[j] = 0, a[j] = 0, b[j] = 0;               \
       for (int64_t k = 0; k < C; k++)                                                                \
         for (int64_t j = 0; j < bw; j++) m[j] = MAXV(m[j], xb[k * S + j]);                           \
-      for (int64_t k = 0; k < C; k++)                                                                \
-        for (int64_t j = 0; j < bw; j++) s[j] += (double)EXP(xb[k * S + j] - m[j]);                  \
+      if (eb)                                                                                        \
+        for (int64_t k = 0; k < C; k++)                                                              \
+          for (int64_t j = 0; j < bw; j++) {                                                         \
+            T v = EXP(xb[k * S + j] - m[j]);                                                         \
+            eb[k * S + j] = v;                                                                       \
+            s[j] += (double)v;                                                                       \
+          }                                                                                          \
+      else                                                                                           \
+        for (int64_t k = 0; k < C; k++)                                                              \
+          for (int64_t j = 0; j < bw; j++) s[j] += (double)EXP(xb[k * S + j] - m[j]);                \
       for (int64_t j = 0; j < bw; j++) l[j] = (double)m[j] + log(s[j]);                              \
-      if (c->kind == K_CE && e > 0) { /* a = sum_k w[k] x[k] */                                      \
+      if (c->kind == K_CE && eps > 0) { /* a = sum_k w[k] x[k] */                                    \
         for (int64_t k = 0; k < C; k++) {                                                            \
           const T wk = w ? w[k] : (T)1;                                                              \
           for (int64_t j = 0; j < bw; j++) a[j] += (double)(wk * xb[k * S + j]);                     \
         }                                                                                            \
       } else if (c->kind == K_CE_PROB) { /* a = sum w y', b = sum w y' x */                          \
-        const T *yb = (const T *)(const void *)c->y + n * C * S + j0;                                \
-        const T keep = (T)(1 - e), add = (T)ec;                                                      \
+        const T *yb = (const T *)(const void *)c->y + off;                                           \
+        const T keep = (T)(1 - eps), add = (T)ec;                                                    \
         for (int64_t k = 0; k < C; k++) {                                                            \
           const T wk = w ? w[k] : (T)1;                                                              \
           for (int64_t j = 0; j < bw; j++) {                                                         \
@@ -205,17 +245,18 @@ typedef struct {
         double loss = 0, wt = 0;                                                                     \
         if (c->kind == K_CE_PROB) {                                                                  \
           if (C > 0) loss = l[j] * a[j] - b[j];                                                      \
+          if (st) {                                                                                  \
+            st[p0 + j] = C > 0 ? m[j] : (T)0;                                                        \
+            st[NS + p0 + j] = C > 0 ? (T)log(s[j]) : (T)0;                                           \
+          }                                                                                          \
         } else {                                                                                     \
           int64_t t = c->t[p0 + j];                                                                  \
+          if (st) st[p0 + j] = (T)(1.0 / s[j]);                                                      \
           if (t != c->ignore) {                                                                      \
             wt = w ? (double)w[t] : 1.0;                                                             \
-            loss = (1 - e) * wt * (l[j] - (double)xb[t * S + j]);                                    \
-            if (e > 0) loss += ec * (c->W * l[j] - a[j]);                                            \
+            loss = (1 - eps) * wt * (l[j] - (double)xb[t * S + j]);                                  \
+            if (eps > 0) loss += ec * (c->W * l[j] - a[j]);                                          \
           }                                                                                          \
-        }                                                                                            \
-        if (lse) {                                                                                   \
-          lse[p0 + j] = C > 0 ? m[j] : (T)0;                                                         \
-          lse[c->N * S + p0 + j] = C > 0 ? (T)log(s[j]) : (T)0;                                      \
         }                                                                                            \
         if (out) out[p0 + j] = (T)loss;                                                              \
         ls += loss;                                                                                  \
@@ -233,13 +274,12 @@ typedef struct {
   /* ---- backward, rows (S == 1) ---- */                                                            \
   static void P##_bwd_rows(const ce_run *c, int64_t u) {                                             \
     const T *x = (const T *)(const void *)c->x, *w = (const T *)(const void *)c->w;                  \
-    const T *y = (const T *)(const void *)c->y, *lse = (const T *)(const void *)c->lse;              \
-    const T *g = (const T *)(const void *)c->g;                                                      \
+    const T *y = (const T *)(const void *)c->y, *st = (const T *)(const void *)c->st;                \
+    const T *e = (const T *)(const void *)c->e, *g = (const T *)(const void *)c->g;                  \
     T *gx = (T *)(void *)c->gx, *gy = (T *)(void *)c->gy;                                            \
     const int64_t C = c->C, r1 = (u + 1) * RU < c->N ? (u + 1) * RU : c->N;                          \
-    const double e = c->eps, ec = C ? e / (double)C : 0.0;                                           \
+    const double eps = c->eps, ec = C ? eps / (double)C : 0.0;                                       \
     for (int64_t r = u * RU; r < r1; r++) {                                                          \
-      const T *restrict xr = x + r * C;                                                              \
       T *restrict gr = gx ? gx + r * C : NULL;                                                       \
       const double sc = g ? (double)g[r] : c->gs;                                                    \
       const int64_t t = c->t ? c->t[r] : 0;                                                          \
@@ -250,31 +290,31 @@ typedef struct {
       if (c->kind == K_NLL) {                                                                        \
         for (int64_t k = 0; k < C; k++) gr[k] = 0;                                                   \
         gr[t] = (T)(-sc * (w ? (double)w[t] : 1.0));                                                 \
-      } else if (c->kind == K_CE) {                                                                  \
+      } else if (c->kind == K_CE) { /* softmax = E / s */                                            \
+        const T *restrict er = e + r * C;                                                            \
         const double wt = w ? (double)w[t] : 1.0;                                                    \
-        const T m = lse[r], ls = lse[c->N + r];                                                      \
-        const T A = (T)(sc * ((1 - e) * wt + ec * c->W)), B = (T)(sc * ec);                          \
-        if (w && e > 0)                                                                              \
-          for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - ls) * A - B * w[k];              \
+        const T A = (T)(sc * ((1 - eps) * wt + ec * c->W) * (double)st[r]), B = (T)(sc * ec);        \
+        if (w && eps > 0)                                                                            \
+          for (int64_t k = 0; k < C; k++) gr[k] = er[k] * A - B * w[k];                              \
         else                                                                                         \
-          for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - ls) * A - B;                     \
-        gr[t] -= (T)(sc * (1 - e) * wt);                                                             \
+          for (int64_t k = 0; k < C; k++) gr[k] = er[k] * A - B;                                     \
+        gr[t] -= (T)(sc * (1 - eps) * wt);                                                           \
       } else {                                                                                       \
-        const T *restrict yr = y + r * C;                                                            \
-        const T m = lse[r], ls = lse[c->N + r], keep = (T)(1 - e), add = (T)ec, s = (T)sc;           \
+        const T *restrict xr = x + r * C, *restrict yr = y + r * C;                                  \
+        const T m = st[r], lg = st[c->N + r], keep = (T)(1 - eps), add = (T)ec, s = (T)sc;           \
         if (gr) {                                                                                    \
-          double a, b;                                                                               \
-          P##_probsums(xr, yr, w, C, keep, add, &a, &b);                                             \
+          double a;                                                                                  \
+          P##_probsums(xr, yr, w, C, keep, add, &a, NULL);                                           \
           const T A = (T)(sc * a);                                                                   \
           if (w)                                                                                     \
-            for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - ls) * A - s * w[k] * (yr[k] * keep + add); \
+            for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - lg) * A - s * w[k] * (yr[k] * keep + add); \
           else                                                                                       \
-            for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - ls) * A - s * (yr[k] * keep + add); \
+            for (int64_t k = 0; k < C; k++) gr[k] = EXP((xr[k] - m) - lg) * A - s * (yr[k] * keep + add); \
         }                                                                                            \
         if (gy) {                                                                                    \
           T *restrict gyr = gy + r * C;                                                              \
-          const T f = (T)(-sc * (1 - e));                                                            \
-          for (int64_t k = 0; k < C; k++) gyr[k] = f * (w ? w[k] : (T)1) * ((xr[k] - m) - ls);      \
+          const T f = (T)(-sc * (1 - eps));                                                          \
+          for (int64_t k = 0; k < C; k++) gyr[k] = f * (w ? w[k] : (T)1) * ((xr[k] - m) - lg);       \
         }                                                                                            \
       }                                                                                              \
     }                                                                                                \
@@ -282,19 +322,14 @@ typedef struct {
                                                                                                      \
   /* ---- backward, blocks of positions (S > 1) ---- */                                             \
   static void P##_bwd_cols(const ce_run *c, int64_t u) {                                             \
-    const T *w = (const T *)(const void *)c->w, *lse = (const T *)(const void *)c->lse;              \
+    const T *w = (const T *)(const void *)c->w, *st = (const T *)(const void *)c->st;                \
     const T *g = (const T *)(const void *)c->g;                                                      \
-    const int64_t C = c->C, S = c->S, n = u / c->nb, j0 = (u % c->nb) * IB;                          \
+    const int64_t C = c->C, S = c->S, NS = c->N * S, n = u / c->nb, j0 = (u % c->nb) * IB;           \
     const int64_t bw = S - j0 < IB ? S - j0 : IB, p0 = n * S + j0, off = n * C * S + j0;             \
-    const T *xb = (const T *)(const void *)c->x + off;                                               \
     T *gxb = c->gx ? (T *)(void *)c->gx + off : NULL, *gyb = c->gy ? (T *)(void *)c->gy + off : NULL; \
-    const double e = c->eps, ec = C ? e / (double)C : 0.0;                                           \
-    T sc[IB], A[IB], B[IB], m[IB], ls[IB];                                                           \
-    for (int64_t j = 0; j < bw; j++) {                                                               \
-      sc[j] = g ? g[p0 + j] : (T)c->gs;                                                              \
-      m[j] = lse ? lse[p0 + j] : (T)0;                                                               \
-      ls[j] = lse ? lse[c->N * S + p0 + j] : (T)0;                                                   \
-    }                                                                                                \
+    const double eps = c->eps, ec = C ? eps / (double)C : 0.0;                                       \
+    T sc[IB], A[IB], B[IB];                                                                          \
+    for (int64_t j = 0; j < bw; j++) sc[j] = g ? g[p0 + j] : (T)c->gs;                               \
     if (c->kind == K_NLL) {                                                                          \
       for (int64_t k = 0; k < C; k++)                                                                \
         for (int64_t j = 0; j < bw; j++) gxb[k * S + j] = 0;                                         \
@@ -303,17 +338,17 @@ typedef struct {
         if (t != c->ignore) gxb[t * S + j] = (T)(-(double)sc[j] * (w ? (double)w[t] : 1.0));         \
       }                                                                                              \
     } else if (c->kind == K_CE) {                                                                    \
+      const T *eb = (const T *)(const void *)c->e + off;                                             \
       for (int64_t j = 0; j < bw; j++) {                                                             \
         int64_t t = c->t[p0 + j];                                                                    \
         bool ig = t == c->ignore;                                                                    \
         double wt = ig ? 0.0 : w ? (double)w[t] : 1.0;                                               \
-        A[j] = ig ? (T)0 : (T)((double)sc[j] * ((1 - e) * wt + ec * c->W));                         \
+        A[j] = ig ? (T)0 : (T)((double)sc[j] * ((1 - eps) * wt + ec * c->W) * (double)st[p0 + j]);   \
         B[j] = ig ? (T)0 : (T)((double)sc[j] * ec);                                                  \
       }                                                                                              \
       for (int64_t k = 0; k < C; k++) {                                                              \
         const T wk = w ? w[k] : (T)1;                                                                \
-        for (int64_t j = 0; j < bw; j++)                                                             \
-          gxb[k * S + j] = EXP((xb[k * S + j] - m[j]) - ls[j]) * A[j] - B[j] * wk;                   \
+        for (int64_t j = 0; j < bw; j++) gxb[k * S + j] = eb[k * S + j] * A[j] - B[j] * wk;          \
       }                                                                                              \
       for (int64_t j = 0; j < bw; j++) {                                                             \
         int64_t t = c->t[p0 + j];                                                                    \
@@ -321,11 +356,13 @@ typedef struct {
           for (int64_t k = 0; k < C; k++) gxb[k * S + j] = 0; /* even where x is not finite */      \
           continue;                                                                                  \
         }                                                                                            \
-        gxb[t * S + j] -= (T)((double)sc[j] * (1 - e) * (w ? (double)w[t] : 1.0));                   \
+        gxb[t * S + j] -= (T)((double)sc[j] * (1 - eps) * (w ? (double)w[t] : 1.0));                 \
       }                                                                                              \
     } else {                                                                                         \
-      const T *yb = (const T *)(const void *)c->y + off;                                             \
-      const T keep = (T)(1 - e), add = (T)ec;                                                        \
+      const T *xb = (const T *)(const void *)c->x + off, *yb = (const T *)(const void *)c->y + off;  \
+      const T keep = (T)(1 - eps), add = (T)ec;                                                      \
+      T m[IB], lg[IB];                                                                               \
+      for (int64_t j = 0; j < bw; j++) m[j] = st[p0 + j], lg[j] = st[NS + p0 + j];                   \
       if (gxb) {                                                                                     \
         for (int64_t j = 0; j < bw; j++) A[j] = 0;                                                   \
         for (int64_t k = 0; k < C; k++) {                                                            \
@@ -336,13 +373,13 @@ typedef struct {
         for (int64_t k = 0; k < C; k++) {                                                            \
           const T wk = w ? w[k] : (T)1;                                                              \
           for (int64_t j = 0; j < bw; j++)                                                           \
-            gxb[k * S + j] = EXP((xb[k * S + j] - m[j]) - ls[j]) * A[j] - sc[j] * wk * (yb[k * S + j] * keep + add); \
+            gxb[k * S + j] = EXP((xb[k * S + j] - m[j]) - lg[j]) * A[j] - sc[j] * wk * (yb[k * S + j] * keep + add); \
         }                                                                                            \
       }                                                                                              \
       if (gyb)                                                                                       \
         for (int64_t k = 0; k < C; k++) {                                                            \
-          const T wk = (w ? w[k] : (T)1) * (T)(-(1 - e));                                            \
-          for (int64_t j = 0; j < bw; j++) gyb[k * S + j] = sc[j] * wk * ((xb[k * S + j] - m[j]) - ls[j]); \
+          const T wk = (w ? w[k] : (T)1) * (T)(-(1 - eps));                                          \
+          for (int64_t j = 0; j < bw; j++) gyb[k * S + j] = sc[j] * wk * ((xb[k * S + j] - m[j]) - lg[j]); \
         }                                                                                            \
     }                                                                                                \
   }                                                                                                  \
@@ -364,43 +401,53 @@ static int64_t ce_grain(const ce_run *c) {
 }
 
 /* ---- autograd node --------------------------------------------------------------------------- */
+/* Saved tensors: 0 the target (int64 classes, or probabilities), then by kind
+ * K_CE: 1 E, 2 1/s; K_CE_PROB: 1 x, 2 (m, log s); K_NLL: nothing more; the weight last if any. */
 typedef struct {
   ce_kind kind;
   int64_t N, C, S, ignore;
   double eps, W, den;
   tc_reduction red;
-  int i_lse, i_w; /* saved-tensor indices, -1 when absent (0: input, 1: target) */
+  tc_dtype cd; /* compute dtype (of the saved tensors and of the gradients made here) */
+  int64_t in_shape[TC_MAX_DIMS];
+  int in_nd;
+  int i_w; /* index of the saved weight, -1 when absent */
 } ce_node;
 
 static tc_status ce_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
   const ce_node *k = tc__node_ctx(n);
-  const tc_tensor *xs = tc__node_saved(n, 0), *tg = tc__node_saved(n, 1);
-  const tc_tensor *lse = k->i_lse >= 0 ? tc__node_saved(n, k->i_lse) : NULL;
+  const int n_mid = k->kind == K_NLL ? 0 : 2;
+  const tc_tensor *sv[4] = {NULL};
+  for (int i = 0; i <= n_mid; i++)
+    if (!(sv[i] = tc__node_saved(n, i))) return tc_last_status();
   const tc_tensor *ws = k->i_w >= 0 ? tc__node_saved(n, k->i_w) : NULL;
-  if (!xs || !tg || (k->i_lse >= 0 && !lse) || (k->i_w >= 0 && !ws)) return tc_last_status();
-  bool need_x = n->next[0].node != NULL, need_y = k->kind == K_CE_PROB && n->next[1].node != NULL;
-  tc_dtype cd = xs->dtype;
-  tc_device dev = xs->storage->device;
+  if (k->i_w >= 0 && !ws) return tc_last_status();
+  const bool need_x = n->next[0].node != NULL, need_y = k->kind == K_CE_PROB && n->next[1].node != NULL;
+  const tc_device dev = sv[0]->storage->device;
   ce_run c = {.kind = k->kind, .N = k->N, .C = k->C, .S = k->S, .nb = (k->S + IB - 1) / IB, .ignore = k->ignore,
               .eps = k->eps, .W = k->W};
   tc_tensor *g = NULL, *gx = NULL, *gy = NULL;
   if (k->red == TC_REDUCTION_NONE) {
-    if (!(g = tc__loss_contig(go[0], cd))) return tc_last_status();
+    if (!(g = tc__loss_contig(go[0], k->cd))) return tc_last_status();
     c.g = tc__ptr(g);
   } else {
     double gv = tc__load_double(tc__ptr(go[0]), go[0]->dtype);
     c.gs = k->red == TC_REDUCTION_MEAN ? gv / k->den : gv;
   }
-  if (need_x && !(gx = tc__empty(xs->sizes, xs->ndim, cd, dev))) goto fail;
-  if (need_y && !(gy = tc__empty(xs->sizes, xs->ndim, cd, dev))) goto fail;
-  c.x = tc__ptr(xs);
-  c.y = k->kind == K_CE_PROB ? tc__ptr(tg) : NULL;
-  c.t = k->kind == K_CE_PROB ? NULL : (const int64_t *)(const void *)tc__ptr(tg);
+  if (need_x && !(gx = tc__empty(k->in_shape, k->in_nd, k->cd, dev))) goto fail;
+  if (need_y && !(gy = tc__empty(k->in_shape, k->in_nd, k->cd, dev))) goto fail;
+  if (k->kind == K_CE_PROB) {
+    c.y = tc__ptr(sv[0]);
+    c.x = tc__ptr(sv[1]);
+  } else {
+    c.t = (const int64_t *)(const void *)tc__ptr(sv[0]);
+    if (k->kind == K_CE) c.e = (char *)tc__ptr(sv[1]);
+  }
+  if (n_mid) c.st = (char *)tc__ptr(sv[2]);
   c.w = ws ? tc__ptr(ws) : NULL;
-  c.lse = lse ? (char *)tc__ptr(lse) : NULL;
   c.gx = gx ? tc__ptr(gx) : NULL;
   c.gy = gy ? tc__ptr(gy) : NULL;
-  if (gx || gy) tc_parallel_for(ce_units(&c), ce_grain(&c), cd == TC_F32 ? ce_f_bwd_task : ce_d_bwd_task, &c);
+  if (gx || gy) tc_parallel_for(ce_units(&c), ce_grain(&c), k->cd == TC_F32 ? ce_f_bwd_task : ce_d_bwd_task, &c);
   tc_tensor_release(g);
   gi[0] = gx;
   if (k->kind == K_CE_PROB) gi[1] = gy;
@@ -514,7 +561,7 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
   const bool need_grad = tc__grad_needed(n_in, ins);
   const ce_kind kind = nll ? K_NLL : prob ? K_CE_PROB : K_CE;
 
-  tc_tensor *xs = NULL, *ts = NULL, *ws = NULL, *lse = NULL, *out = NULL, *res = NULL;
+  tc_tensor *xs = NULL, *ts = NULL, *ws = NULL, *e = NULL, *st = NULL, *out = NULL, *res = NULL;
   double *part = NULL;
   ce_run c = {.kind = kind, .N = N, .C = C, .S = S, .nb = (S + IB - 1) / IB, .ignore = o->ignore_index, .eps = eps,
               .W = (double)C};
@@ -527,7 +574,11 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
     c.W = 0;
     for (int64_t k = 0; k < C; k++) c.W += tc__load_double(tc__ptr(ws) + (size_t)k * tc_dtype_size(cd), cd);
   }
-  if (need_grad && !nll && !(lse = tc__empty((int64_t[]){2, N * S}, 2, cd, dev))) goto done;
+  if (need_grad && kind == K_CE) { /* what the backward keeps: E = exp(x - m) and 1/s */
+    if (!(e = tc__empty(xs->sizes, xs->ndim, cd, dev)) || !(st = tc__empty((int64_t[]){N * S}, 1, cd, dev))) goto done;
+  } else if (need_grad && kind == K_CE_PROB) { /* m and log s */
+    if (!(st = tc__empty((int64_t[]){2, N * S}, 2, cd, dev))) goto done;
+  }
   if (o->reduction == TC_REDUCTION_NONE && !(out = tc__empty(oshape, ond, cd, dev))) goto done;
   const int64_t units = ce_units(&c);
   if (!(part = tc__malloc(sizeof(double) * (size_t)(2 * units + 2)))) goto done;
@@ -535,7 +586,8 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
   c.y = prob ? tc__ptr(ts) : NULL;
   c.t = prob ? NULL : (const int64_t *)(const void *)tc__ptr(ts);
   c.w = ws ? tc__ptr(ws) : NULL;
-  c.lse = lse ? tc__ptr(lse) : NULL;
+  c.e = e ? tc__ptr(e) : NULL;
+  c.st = st ? tc__ptr(st) : NULL;
   c.out = out ? tc__ptr(out) : NULL;
   c.part_l = part;
   c.part_w = part + units;
@@ -549,10 +601,11 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
     res = tc__loss_scalar(o->reduction == TC_REDUCTION_MEAN ? total / den : total, rd, dev);
   }
   if (res && need_grad) {
-    ce_node k = {kind, N, C, S, o->ignore_index, eps, c.W, den, o->reduction, -1, -1};
-    const tc_tensor *save[4] = {xs, ts};
-    int ns = 2;
-    if (lse) save[k.i_lse = ns++] = lse;
+    ce_node k = {.kind = kind, .N = N, .C = C, .S = S, .ignore = o->ignore_index, .eps = eps, .W = c.W, .den = den,
+                 .red = o->reduction, .cd = cd, .in_nd = input->ndim, .i_w = -1};
+    memcpy(k.in_shape, input->sizes, sizeof(int64_t) * (size_t)input->ndim);
+    const tc_tensor *save[4] = {ts, kind == K_CE ? e : xs, st};
+    int ns = kind == K_NLL ? 1 : 3;
     if (ws) save[k.i_w = ns++] = ws;
     const char *name = kind != K_NLL ? "CrossEntropyLossBackward0" : input->ndim >= 3 ? "NllLoss2DBackward0"
                                                                                        : "NllLossBackward0";
@@ -561,7 +614,8 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
 done:
   tc__free(part);
   tc_tensor_release(out);
-  tc_tensor_release(lse);
+  tc_tensor_release(st);
+  tc_tensor_release(e);
   tc_tensor_release(ws);
   tc_tensor_release(ts);
   tc_tensor_release(xs);
