@@ -341,7 +341,7 @@ static tc_tensor *sum_prod(const tc_tensor *t, const tc__rshape *rs, bool prod) 
   return finish(out, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
 }
 
-tc_tensor *tc_sum(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+tc_tensor *tc__sum_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_sum";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
@@ -350,7 +350,7 @@ tc_tensor *tc_sum(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool k
   return sum_prod(t, &rs, false);
 }
 
-tc_tensor *tc_prod(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+tc_tensor *tc__prod_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_prod";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
@@ -374,7 +374,7 @@ static void divide_by(tc_tensor *r, int64_t n, int64_t count) {
   }
 }
 
-tc_tensor *tc_mean(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+tc_tensor *tc__mean_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_mean";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
@@ -422,11 +422,11 @@ static tc_tensor *var_std(const char *fn, const tc_tensor *t, const int64_t *dim
   return finish(m2, t->dtype);
 }
 
-tc_tensor *tc_var(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
+tc_tensor *tc__var_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
   return var_std("tc_var", t, dims, ndims, correction, keepdim, false);
 }
 
-tc_tensor *tc_std(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
+tc_tensor *tc__std_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim) {
   return var_std("tc_std", t, dims, ndims, correction, keepdim, true);
 }
 
@@ -434,7 +434,7 @@ tc_tensor *tc_std(const tc_tensor *t, const int64_t *dims, int64_t ndims, double
 
 /* torch.linalg.vector_norm: p = 0 counts non-zeros, inf / -inf take max / min |x|, others
  * (sum |x|^p)^(1/p) (computed in the input's float type, as PyTorch). */
-tc_tensor *tc_norm(const tc_tensor *t, double p, const int64_t *dims, int64_t ndims, bool keepdim) {
+tc_tensor *tc__norm_fwd(const tc_tensor *t, double p, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_norm";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
@@ -474,7 +474,7 @@ tc_tensor *tc_norm(const tc_tensor *t, double p, const int64_t *dims, int64_t nd
 /* ---- logsumexp -------------------------------------------------------------------------------- */
 
 /* max m over the dims (set to 0 where infinite), then log(sum(exp(x - m))) + m, as PyTorch. */
-tc_tensor *tc_logsumexp(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
+tc_tensor *tc__logsumexp_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_logsumexp";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;

@@ -62,8 +62,8 @@ static tc_tensor *extreme_all(const char *fn, const tc_tensor *t, bool is_max) {
   return finish(out, t->dtype);
 }
 
-tc_tensor *tc_max(const tc_tensor *t) { return extreme_all("tc_max", t, true); }
-tc_tensor *tc_min(const tc_tensor *t) { return extreme_all("tc_min", t, false); }
+tc_tensor *tc__max_fwd(const tc_tensor *t) { return extreme_all("tc_max", t, true); }
+tc_tensor *tc__min_fwd(const tc_tensor *t) { return extreme_all("tc_min", t, false); }
 
 /* ---- value and first index along one run -------------------------------------------------------
  * BETTER(v, b): v replaces the current best b. Once the best is NaN nothing replaces it. */
@@ -310,12 +310,12 @@ static tc_status no_all_dims(const char *fn, tc_tensor **values, tc_tensor **ind
                    strcmp(fn, "tc_max_dim") == 0 ? "tc_max" : "tc_min");
 }
 
-tc_status tc_max_dim(const tc_tensor *t, int64_t dim, bool keepdim, tc_tensor **values, tc_tensor **indices) {
+tc_status tc__max_dim_fwd(const tc_tensor *t, int64_t dim, bool keepdim, tc_tensor **values, tc_tensor **indices) {
   if (dim == TC_ALL_DIMS) return no_all_dims("tc_max_dim", values, indices);
   return extreme_dim("tc_max_dim", t, dim, keepdim, true, values, indices);
 }
 
-tc_status tc_min_dim(const tc_tensor *t, int64_t dim, bool keepdim, tc_tensor **values, tc_tensor **indices) {
+tc_status tc__min_dim_fwd(const tc_tensor *t, int64_t dim, bool keepdim, tc_tensor **values, tc_tensor **indices) {
   if (dim == TC_ALL_DIMS) return no_all_dims("tc_min_dim", values, indices);
   return extreme_dim("tc_min_dim", t, dim, keepdim, false, values, indices);
 }

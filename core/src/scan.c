@@ -151,5 +151,5 @@ static tc_tensor *cum(const char *fn, const tc_tensor *t, int64_t dim, bool prod
   return r;
 }
 
-tc_tensor *tc_cumsum(const tc_tensor *t, int64_t dim) { return cum("tc_cumsum", t, dim, false); }
-tc_tensor *tc_cumprod(const tc_tensor *t, int64_t dim) { return cum("tc_cumprod", t, dim, true); }
+tc_tensor *tc__cumsum_fwd(const tc_tensor *t, int64_t dim) { return cum("tc_cumsum", t, dim, false); }
+tc_tensor *tc__cumprod_fwd(const tc_tensor *t, int64_t dim) { return cum("tc_cumprod", t, dim, true); }

@@ -146,5 +146,5 @@ static tc_tensor *softmax_impl(const char *fn, const tc_tensor *t, int64_t dim, 
   return r;
 }
 
-tc_tensor *tc_softmax(const tc_tensor *t, int64_t dim) { return softmax_impl("tc_softmax", t, dim, false); }
-tc_tensor *tc_log_softmax(const tc_tensor *t, int64_t dim) { return softmax_impl("tc_log_softmax", t, dim, true); }
+tc_tensor *tc__softmax_fwd(const tc_tensor *t, int64_t dim) { return softmax_impl("tc_softmax", t, dim, false); }
+tc_tensor *tc__log_softmax_fwd(const tc_tensor *t, int64_t dim) { return softmax_impl("tc_log_softmax", t, dim, true); }
