@@ -624,7 +624,7 @@ static tc_status check_k(const char *fn, const char *na, const tc_tensor *a, int
 }
 
 /* ---- public ops --------------------------------------------------------------------------------- */
-tc_tensor *tc_mm(const tc_tensor *a, const tc_tensor *b) {
+tc_tensor *tc__mm_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_mm";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
@@ -634,7 +634,7 @@ tc_tensor *tc_mm(const tc_tensor *a, const tc_tensor *b) {
   return product(fn, a, false, b, false, NULL, 0, 1);
 }
 
-tc_tensor *tc_bmm(const tc_tensor *a, const tc_tensor *b) {
+tc_tensor *tc__bmm_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_bmm";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
@@ -648,7 +648,7 @@ tc_tensor *tc_bmm(const tc_tensor *a, const tc_tensor *b) {
   return product(fn, a, false, b, false, NULL, 0, 1);
 }
 
-tc_tensor *tc_mv(const tc_tensor *a, const tc_tensor *v) {
+tc_tensor *tc__mv_fwd(const tc_tensor *a, const tc_tensor *v) {
   const char *fn = "tc_mv";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(v, fn);
@@ -658,7 +658,7 @@ tc_tensor *tc_mv(const tc_tensor *a, const tc_tensor *v) {
   return product(fn, a, false, v, true, NULL, 0, 1);
 }
 
-tc_tensor *tc_dot(const tc_tensor *a, const tc_tensor *b) {
+tc_tensor *tc__dot_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_dot";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
@@ -668,7 +668,7 @@ tc_tensor *tc_dot(const tc_tensor *a, const tc_tensor *b) {
   return product(fn, a, true, b, true, NULL, 0, 1);
 }
 
-tc_tensor *tc_matmul(const tc_tensor *a, const tc_tensor *b) {
+tc_tensor *tc__matmul_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_matmul";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
@@ -692,7 +692,7 @@ tc_tensor *tc_matmul(const tc_tensor *a, const tc_tensor *b) {
   return product(fn, a, av, b, bv, NULL, 0, 1);
 }
 
-tc_tensor *tc_addmm(const tc_tensor *input, const tc_tensor *a, const tc_tensor *b, double beta, double alpha) {
+tc_tensor *tc__addmm_fwd(const tc_tensor *input, const tc_tensor *a, const tc_tensor *b, double beta, double alpha) {
   const char *fn = "tc_addmm";
   TC__NONNULL_T(input, fn);
   TC__NONNULL_T(a, fn);
@@ -756,7 +756,7 @@ static void outer_task(int64_t i0, int64_t i1, void *ctx) {
   }
 }
 
-tc_tensor *tc_outer(const tc_tensor *a, const tc_tensor *b) {
+tc_tensor *tc__outer_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_outer";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
