@@ -499,7 +499,7 @@ typedef struct {
   int64_t M, K, P; /* rows, row length, backward parts */
   const void *x, *gy, *w, *b; /* w, b: (K) in the compute dtype or NULL */
   void *y, *gx;
-  double eps;
+  double eps, inv_k;   /* inv_k = 1 / K */
   double *mean, *rstd; /* (M) */
   double *pw, *pb;     /* backward partials (P, K) or NULL */
 } ln_run;
@@ -511,14 +511,16 @@ static void ln_fwd_task(int64_t r0, int64_t r1, void *ctx) {
     double cnt = 0, mean = 0, m2 = 0;
     if (r->f64) {
       const double *x = (const double *)r->x + i * K;
-      run_stats_f64(x, K, &cnt, &mean, &m2);
-      double rs = 1.0 / sqrt(m2 / (double)K + r->eps);
+      if (K <= NK_SHORT) short_stats_f64(x, K, r->inv_k, &mean, &m2);
+      else run_stats_f64(x, K, &cnt, &mean, &m2);
+      double rs = 1.0 / sqrt(m2 * r->inv_k + r->eps);
       row_norm_f64((double *)r->y + i * K, x, K, mean, rs, r->w, r->b);
       r->mean[i] = mean, r->rstd[i] = rs;
     } else {
       const float *x = (const float *)r->x + i * K;
-      run_stats_f32(x, K, &cnt, &mean, &m2);
-      double rs = 1.0 / sqrt(m2 / (double)K + r->eps);
+      if (K <= NK_SHORT) short_stats_f32(x, K, r->inv_k, &mean, &m2);
+      else run_stats_f32(x, K, &cnt, &mean, &m2);
+      double rs = 1.0 / sqrt(m2 * r->inv_k + r->eps);
       row_norm_f32((float *)r->y + i * K, x, K, (float)mean, (float)rs, r->w, r->b);
       r->mean[i] = mean, r->rstd[i] = rs;
     }
@@ -538,16 +540,18 @@ static void ln_bwd_task(int64_t p0, int64_t p1, void *ctx) {
       if (r->f64) {
         const double *g = (const double *)r->gy + i * K, *x = (const double *)r->x + i * K;
         if (r->gx) {
-          row_grad_sums_f64(g, x, K, mean, rs, r->w, &A, &B);
-          row_grad_apply_f64((double *)r->gx + i * K, g, x, K, mean, rs, r->w, A / (double)K, B / (double)K);
+          if (K <= NK_SHORT) short_grad_sums_f64(g, x, K, mean, rs, r->w, &A, &B);
+          else row_grad_sums_f64(g, x, K, mean, rs, r->w, &A, &B);
+          row_grad_apply_f64((double *)r->gx + i * K, g, x, K, mean, rs, r->w, A * r->inv_k, B * r->inv_k);
         }
         if (pw || pb) row_param_acc_f64(pw, pb, g, x, K, mean, rs);
       } else {
         const float *g = (const float *)r->gy + i * K, *x = (const float *)r->x + i * K;
         if (r->gx) {
-          row_grad_sums_f32(g, x, K, (float)mean, (float)rs, r->w, &A, &B);
-          row_grad_apply_f32((float *)r->gx + i * K, g, x, K, (float)mean, (float)rs, r->w, (float)(A / (double)K),
-                             (float)(B / (double)K));
+          if (K <= NK_SHORT) short_grad_sums_f32(g, x, K, (float)mean, (float)rs, r->w, &A, &B);
+          else row_grad_sums_f32(g, x, K, (float)mean, (float)rs, r->w, &A, &B);
+          row_grad_apply_f32((float *)r->gx + i * K, g, x, K, (float)mean, (float)rs, r->w, (float)(A * r->inv_k),
+                             (float)(B * r->inv_k));
         }
         if (pw || pb) row_param_acc_f32(pw, pb, g, x, K, (float)mean, (float)rs);
       }
@@ -603,7 +607,7 @@ tc_tensor *tc_layer_norm(const tc_tensor *x, int64_t n_norm, const tc_tensor *we
   tc_dtype cdt = tc__compute_dtype(x->dtype);
   tc_device dev = x->storage->device;
   int64_t M = tc__numel(x->sizes, nb), K = tc__numel(ns, (int)n_norm);
-  ln_run r = {.f64 = cdt == TC_F64, .M = M, .K = K, .eps = eps};
+  ln_run r = {.f64 = cdt == TC_F64, .M = M, .K = K, .eps = eps, .inv_k = K > 0 ? 1.0 / (double)K : 0};
   double *buf = tc__malloc(sizeof(double) * (size_t)(2 * M + 1));
   if (!buf) return NULL;
   r.mean = buf, r.rstd = buf + M;
@@ -654,7 +658,7 @@ static tc_status ln_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) 
   tc_device dev = x->storage->device;
   int nb = x->ndim - (int)lc->n_norm;
   int64_t M = tc__numel(x->sizes, nb), K = tc__numel(x->sizes + nb, (int)lc->n_norm);
-  ln_run r = {.f64 = cdt == TC_F64, .M = M, .K = K, .P = ln_parts(M, K)};
+  ln_run r = {.f64 = cdt == TC_F64, .M = M, .K = K, .P = ln_parts(M, K), .inv_k = K > 0 ? 1.0 / (double)K : 0};
   r.mean = (double *)(void *)tc__ptr(stats);
   r.rstd = r.mean + M;
   double *part = NULL;

@@ -185,6 +185,77 @@ static inline void NK(row_param_acc)(double *restrict pw, double *restrict pb, c
     for (int64_t i = 0; i < n; i++) pb[i] += (double)gy[i];
 }
 
+/* ---- short rows (layer norm rows of up to NK_SHORT elements): one 256-bit vector of lanes, a
+ * single block, no merge; 1/n precomputed by the caller ---------------------------------------------- */
+#define NK_SHORT 512
+#define NK_SLANES ((int64_t)(32 / sizeof(NK_T)))
+
+static inline NK_T NK(slanes_total)(NK_T *a) {
+  for (int64_t w = NK_SLANES / 2; w >= 1; w /= 2)
+    for (int64_t j = 0; j < w; j++) a[j] += a[j + w];
+  return a[0];
+}
+
+static inline void NK(short_stats)(const NK_T *restrict p, int64_t n, double inv_n, double *mean, double *m2) {
+  NK_T a[NK_SLANES], ar[NK_SLANES], aq[NK_SLANES];
+  for (int64_t j = 0; j < NK_SLANES; j++) a[j] = ar[j] = aq[j] = 0;
+  int64_t i = 0;
+  for (; i + NK_SLANES <= n; i += NK_SLANES)
+    for (int64_t j = 0; j < NK_SLANES; j++) a[j] += p[i + j];
+  for (int64_t j = 0; i < n; i++, j++) a[j] += p[i];
+  NK_T c = (NK_T)((double)NK(slanes_total)(a) * inv_n);
+  for (i = 0; i + NK_SLANES <= n; i += NK_SLANES)
+    for (int64_t j = 0; j < NK_SLANES; j++) {
+      NK_T d = p[i + j] - c;
+      ar[j] += d;
+      aq[j] += d * d;
+    }
+  for (int64_t j = 0; i < n; i++, j++) {
+    NK_T d = p[i] - c;
+    ar[j] += d;
+    aq[j] += d * d;
+  }
+  double r = (double)NK(slanes_total)(ar), q = (double)NK(slanes_total)(aq);
+  *mean = (double)c + r * inv_n;
+  double v = q - r * r * inv_n;
+  *m2 = v > 0 ? v : 0;
+}
+
+/* short-row form of row_grad_sums */
+static inline void NK(short_grad_sums)(const NK_T *restrict g, const NK_T *restrict v, int64_t n, NK_T mean,
+                                       NK_T rstd, const NK_T *restrict w, double *A, double *B) {
+  NK_T aa[NK_SLANES], ab[NK_SLANES];
+  for (int64_t j = 0; j < NK_SLANES; j++) aa[j] = ab[j] = 0;
+  int64_t i = 0;
+  if (w) {
+    for (; i + NK_SLANES <= n; i += NK_SLANES)
+      for (int64_t j = 0; j < NK_SLANES; j++) {
+        NK_T gw = g[i + j] * w[i + j];
+        aa[j] += gw;
+        ab[j] += gw * ((v[i + j] - mean) * rstd);
+      }
+    for (int64_t j = 0; i < n; i++, j++) {
+      NK_T gw = g[i] * w[i];
+      aa[j] += gw;
+      ab[j] += gw * ((v[i] - mean) * rstd);
+    }
+  } else {
+    for (; i + NK_SLANES <= n; i += NK_SLANES)
+      for (int64_t j = 0; j < NK_SLANES; j++) {
+        aa[j] += g[i + j];
+        ab[j] += g[i + j] * ((v[i + j] - mean) * rstd);
+      }
+    for (int64_t j = 0; i < n; i++, j++) {
+      aa[j] += g[i];
+      ab[j] += g[i] * ((v[i] - mean) * rstd);
+    }
+  }
+  *A = (double)NK(slanes_total)(aa);
+  *B = (double)NK(slanes_total)(ab);
+}
+
+#undef NK_SLANES
+
 /* ---- batch norm: one channel's elements [e0, e1) of x viewed as (N, C, S), where element e of
  * channel c is x[(e / S) * C + c][e % S]; a range crosses planes as needed. ---------------------------- */
 #define NK_CHANNEL_RANGE(base, C, S, c, e0, e1, BODY)                        \
