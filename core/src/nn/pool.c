@@ -396,6 +396,8 @@ DEF_ADAPT_FWD(f64, double)
   }                                                                                                    \
   static void avg_bwd_##SUF(const pool_job *j, int64_t b0, int64_t b1) {                               \
     const pool_geom *g = j->g;                                                                         \
+    int64_t clo = 0, chi = 0; /* average pooling: interior columns a chunk at a time */                \
+    if (g->kind == POOL_AVG) interior_cols(g, &clo, &chi);                                             \
     for (int64_t b = b0; b < b1; b++) {                                                                \
       T *restrict gx = (T *)(void *)j->gx + b * g->IH * g->IW;                                         \
       const T *restrict gy = (const T *)(const void *)j->gy + b * g->OH * g->OW;                       \
@@ -412,6 +414,8 @@ DEF_ADAPT_FWD(f64, double)
           if (h1 > g->IH) h1 = g->IH;                                                                  \
         }                                                                                              \
         for (int64_t ow = 0; ow < g->OW; ow++) {                                                       \
+          if (ow == clo && chi > clo && h0 < h1) ow = chi; /* the interior runs below */               \
+          if (ow >= g->OW) break;                                                                      \
           int64_t w0, w1, div;                                                                         \
           if (g->kind == POOL_ADAPTIVE) {                                                              \
             w0 = ad_start(ow, g->OW, g->IW), w1 = ad_end(ow, g->OW, g->IW);                            \
@@ -428,6 +432,18 @@ DEF_ADAPT_FWD(f64, double)
           T d = gy[oh * g->OW + ow] / (T)div;                                                          \
           for (int64_t h = h0; h < h1; h++)                                                            \
             for (int64_t w = w0; w < w1; w++) gx[h * g->IW + w] += d;                                  \
+        }                                                                                              \
+        if (h0 >= h1 || chi <= clo) continue;                                                          \
+        T idiv = (T)(g->divisor ? g->divisor : g->count_include_pad ? ph * g->kW : (h1 - h0) * g->kW); \
+        for (int64_t a = clo; a < chi; a += POOL_CHUNK) {                                              \
+          int64_t n = chi - a < POOL_CHUNK ? chi - a : POOL_CHUNK, wb = a * g->sW - g->pW;             \
+          T d[POOL_CHUNK];                                                                             \
+          for (int64_t q = 0; q < n; q++) d[q] = gy[oh * g->OW + a + q] / idiv;                        \
+          for (int64_t h = h0; h < h1; h++)                                                            \
+            for (int64_t kw = 0; kw < g->kW; kw++) {                                                   \
+              T *restrict dst = gx + h * g->IW + wb + kw;                                              \
+              for (int64_t q = 0; q < n; q++) dst[q * g->sW] += d[q];                                  \
+            }                                                                                          \
         }                                                                                              \
       }                                                                                                \
     }                                                                                                  \
