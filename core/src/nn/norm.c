@@ -458,7 +458,6 @@ static tc_status bn_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) 
   memcpy(buf, tc__ptr(stats), sizeof(double) * 2 * (size_t)C); /* contiguous (2, C) float64 */
   if (w) load_vec(w, C, wv), r.w = wv;
   tc_tensor *gyt = NULL, *xt = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
-  tc_status s = TC_ERR_NOMEM;
   if (need_x && !(gx = tc__empty(x->sizes, x->ndim, cdt, dev))) goto fail;
   if (M > 0 && (r.want_sums || need_x)) {
     if (!(r.gy = contig_data(g, cdt, &gyt))) goto fail;
@@ -483,14 +482,13 @@ static tc_status bn_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) 
   if (bc->has_b) gi[2] = gb;
   return TC_OK;
 fail:
-  s = tc_last_status() ? tc_last_status() : TC_ERR_NOMEM;
   tc__free(buf);
   tc_tensor_release(gyt);
   tc_tensor_release(xt);
   tc_tensor_release(gx);
   tc_tensor_release(gw);
   tc_tensor_release(gb);
-  return s;
+  return tc_last_status();
 }
 
 /* ==== layer norm ========================================================================================= */

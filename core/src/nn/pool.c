@@ -85,8 +85,8 @@ static tc_status pool_resolve(const char *fn, const tc_tensor *x, const tc_pool_
   if (!tc_dtype_is_floating(x->dtype)) {
     bool ok = is_max ? (tc_dtype_is_integral(x->dtype, false)) : x->dtype == TC_I64;
     if (!ok)
-      return tc__error(TC_ERR_DTYPE, "%s: not implemented for %s (%s)", fn, tc_dtype_name(x->dtype),
-                       is_max ? "floating-point and integer inputs" : "floating-point and int64 inputs");
+      return tc__error(TC_ERR_DTYPE, "%s: unsupported dtype %s (expects %s)", fn, tc_dtype_name(x->dtype),
+                       is_max ? "floating-point or integer inputs" : "floating-point or int64 inputs");
   }
   int64_t k[2], s[2], p[2], d[2];
   for (int i = 0; i < spatial; i++) {
@@ -653,7 +653,7 @@ static tc_tensor *adaptive_pool(const char *fn, int spatial, const tc_tensor *x,
       return NULL;
     }
   if (!tc_dtype_is_floating(x->dtype)) {
-    tc__error(TC_ERR_DTYPE, "%s: not implemented for %s (floating-point inputs only)", fn, tc_dtype_name(x->dtype));
+    tc__error(TC_ERR_DTYPE, "%s: unsupported dtype %s (expects floating-point inputs)", fn, tc_dtype_name(x->dtype));
     return NULL;
   }
   if (oh < 0 || ow < 0) {
