@@ -27,6 +27,44 @@ static const char *const unary_node_names[TC__UN_COUNT] = {
 #include "ops/unary.def"
 };
 
+/* relu's backward in one pass: out = y > 0 ? g : 0 (ptrs: out, g, y; f32 or f64) */
+#define THRESHOLD_LOOP(T)                                                                        \
+  {                                                                                              \
+    char *o = p[0];                                                                              \
+    const char *g = p[1], *y = p[2];                                                             \
+    if (s[0] == (int64_t)sizeof(T) && s[1] == (int64_t)sizeof(T) && s[2] == (int64_t)sizeof(T)) { \
+      T *oo = (T *)(void *)o;                                                                    \
+      const T *gg = (const T *)(const void *)g, *yy = (const T *)(const void *)y;                 \
+      for (int64_t i = 0; i < n; i++) oo[i] = yy[i] > 0 ? gg[i] : (T)0;                          \
+    } else {                                                                                     \
+      for (int64_t i = 0; i < n; i++, o += s[0], g += s[1], y += s[2])                           \
+        *(T *)(void *)o = *(const T *)(const void *)y > 0 ? *(const T *)(const void *)g : (T)0;  \
+    }                                                                                            \
+  }
+static void threshold_f32(char **p, const int64_t *s, int64_t n, void *ctx) {
+  (void)ctx;
+  THRESHOLD_LOOP(float)
+}
+static void threshold_f64(char **p, const int64_t *s, int64_t n, void *ctx) {
+  (void)ctx;
+  THRESHOLD_LOOP(double)
+}
+
+/* threshold_backward(grad, result, 0) fused for f32/f64 CPU tensors of one shape */
+static bool relu_grad_fusable(const tc_tensor *g, const tc_tensor *y) {
+  return g->dtype == y->dtype && (g->dtype == TC_F32 || g->dtype == TC_F64) &&
+         g->storage->device.type == TC_DEVICE_CPU && y->storage->device.type == TC_DEVICE_CPU && g->ndim == y->ndim &&
+         !memcmp(g->sizes, y->sizes, sizeof(int64_t) * (size_t)g->ndim);
+}
+
+static tc_tensor *relu_grad_fused(const tc_tensor *g, const tc_tensor *y) {
+  tc_tensor *out = tc__empty(g->sizes, g->ndim, g->dtype, g->storage->device);
+  if (!out) return NULL;
+  const tc_tensor *ops[3] = {out, g, y};
+  tc__foreach(3, ops, g->dtype == TC_F32 ? threshold_f32 : threshold_f64, NULL, TC__GRAIN_ELEMENTWISE);
+  return out;
+}
+
 /* grad * f'(x): saved 0 = x, saved 1 = y (the output) */
 static tc_status unary_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
   const unary_ctx *c = tc__node_ctx(n);
@@ -57,7 +95,8 @@ static tc_status unary_backward(tc__node *n, tc_tensor *const *go, tc_tensor **g
     case TC__UN_neg: r = tc_neg(g); break;
     case TC__UN_abs: r = tc_mul(g, t[0] = tc_sign(x)); break;
     case TC__UN_relu: /* threshold_backward(grad, result, 0) */
-      r = tc_mul(g, t[1] = tc_to_dtype(t[0] = tc_gt_scalar(y, 0), g->dtype));
+      if (relu_grad_fusable(g, y)) r = relu_grad_fused(g, y);
+      else r = tc_mul(g, t[1] = tc_to_dtype(t[0] = tc_gt_scalar(y, 0), g->dtype));
       break;
     default: /* sign, floor, ceil, round, trunc: zero gradient */
       r = tc_zeros_like(x, NULL);
