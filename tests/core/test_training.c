@@ -12,7 +12,6 @@ static tc_module *mlp(void) {
                                                 tc_linear_create(256, 10, true)});
 }
 
-#ifdef CTORCH_TRAINING_LENET
 static tc_module *lenet(void) {
   return tc_sequential_create(
       12, (tc_module *[]){tc_conv2d_create(1, 6, 5, 5, TC_CONV2D_OPTS(.padding = {2, 2})), tc_relu_create(),
@@ -21,7 +20,6 @@ static tc_module *lenet(void) {
                           tc_flatten_create(1, -1), tc_linear_create(400, 120, true), tc_relu_create(),
                           tc_linear_create(120, 84, true), tc_relu_create(), tc_linear_create(84, 10, true)});
 }
-#endif
 
 static void run(const char *name, tc_module *(*make)(void), const int64_t *xshape, int xnd, bool adam) {
   char key[128];
@@ -64,20 +62,23 @@ static void run(const char *name, tc_module *(*make)(void), const int64_t *xshap
                   on, step, l, wl[step]);
     tc_scope_pop();
   }
-  /* final parameters: the last layer in full, samples of the others */
+  /* final parameters: the last layer in full, samples of the others. Adam divides by sqrt(v):
+   * an element whose gradients are all near zero moves by about lr whatever their last bits, so
+   * gradient sums in another order (PyTorch's conv kernels) shift it by up to ~1e-5 absolute. */
+  double atol = adam ? 1e-5 : 1e-6;
   tc_named_tensors np;
   ck_assert_int_eq(tc_module_named_parameters(model, &np), TC_OK);
   for (int64_t i = 0; i < np.n; i++) {
     tc_scope_push();
     if (i >= np.n - 2) {
       snprintf(key, sizeof key, "%s_%s_final_%lld", name, on, (long long)i);
-      assert_close(np.tensors[i], fx_load(FAM, key), 1e-5, 1e-6, np.names[i]);
+      assert_close(np.tensors[i], fx_load(FAM, key), 1e-5, atol, np.names[i]);
     } else {
       snprintf(key, sizeof key, "%s_%s_sample_%lld", name, on, (long long)i);
       tc_tensor *flat = tc_flatten(np.tensors[i], 0, -1);
       int64_t n = tc_tensor_numel(flat);
       tc_tensor *idx = tc_to_dtype(tc_linspace(0, (double)(n - 1), 64, NULL) /* float32, as torch */, TC_I64);
-      assert_close(tc_index_select(flat, 0, idx), fx_load(FAM, key), 1e-5, 1e-6, np.names[i]);
+      assert_close(tc_index_select(flat, 0, idx), fx_load(FAM, key), 1e-5, atol, np.names[i]);
     }
     tc_scope_pop();
   }
@@ -95,12 +96,10 @@ START_TEST(test_mlp_sgd) { run("mlp", mlp, SHAPE(64, 784), 2, false); }
 END_TEST
 START_TEST(test_mlp_adam) { run("mlp", mlp, SHAPE(64, 784), 2, true); }
 END_TEST
-#ifdef CTORCH_TRAINING_LENET
 START_TEST(test_lenet_sgd) { run("lenet", lenet, SHAPE(64, 1, 28, 28), 4, false); }
 END_TEST
 START_TEST(test_lenet_adam) { run("lenet", lenet, SHAPE(64, 1, 28, 28), 4, true); }
 END_TEST
-#endif
 
 int main(void) {
   Suite *s = suite_create("core_training");
@@ -108,10 +107,8 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, test_mlp_sgd);
   tcase_add_test(tc, test_mlp_adam);
-#ifdef CTORCH_TRAINING_LENET
   tcase_add_test(tc, test_lenet_sgd);
   tcase_add_test(tc, test_lenet_adam);
-#endif
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -251,8 +251,8 @@ static tc_tensor *to_result(tc_tensor *r, tc_dtype want) {
 
 /* ---- planning --------------------------------------------------------------------------------- */
 /* Columns one GEMM should have at least (B samples are batched until B*L reaches this). Wider
- * GEMMs do not help: OpenBLAS runs a (16, 64) x (64, 150) product at full speed, and slows down
- * once the operands leave L2. */
+ * GEMMs do not help: OpenBLAS runs a (16, 150) x (150, 64) product at full speed (its small-matrix
+ * kernel) and slows down once the operands leave L2. */
 #define CONV_MIN_COLS 64
 /* Upper bound on an im2col buffer, per slot, in elements (B is not raised past it). */
 #define CONV_MAX_COL_ELEMS ((int64_t)1 << 21)
@@ -414,11 +414,11 @@ fail:
   return NULL;
 }
 
-tc_tensor *tc_conv2d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+tc_tensor *tc__conv2d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
   return conv_forward("tc_conv2d", 2, x, w, b, opts);
 }
 
-tc_tensor *tc_conv1d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+tc_tensor *tc__conv1d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
   return conv_forward("tc_conv1d", 1, x, w, b, opts);
 }
 

@@ -222,7 +222,7 @@ static int64_t numel_of(const int64_t *s, int n) {
   return t;
 }
 
-tc_tensor *tc_pad(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value) {
+tc_tensor *tc__pad_fwd(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value) {
   TC__NONNULL_T(x, FN);
   if (tc__require_cpu(FN, x) != TC_OK) return NULL;
   pad_plan p;

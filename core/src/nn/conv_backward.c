@@ -1,0 +1,79 @@
+/* core/src/nn/conv_backward.c — the public convolution and padding functions: forward kernels in
+ * conv.c / pad.c, plus their autograd nodes (ConvolutionBackward0, and the padding nodes named
+ * as PyTorch's: ConstantPadNdBackward0, ReflectionPad{1,2}DBackward0, ...), whose backward calls
+ * the kernels' own gradient functions (tc__conv2d_backward, tc__pad_backward). */
+#include "../autograd/autograd_internal.h"
+#include "conv_internal.h"
+
+tc_tensor *tc__conv2d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
+tc_tensor *tc__conv1d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
+tc_tensor *tc__pad_fwd(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value);
+
+typedef struct {
+  int dims;
+  tc_conv_opts opts;
+  bool has_bias;
+} conv_ctx;
+
+static tc_status conv_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const conv_ctx *c = tc__node_ctx(n);
+  const tc_tensor *x = tc__node_saved(n, 0), *w = x ? tc__node_saved(n, 1) : NULL;
+  if (!x || !w) return tc_last_status();
+  bool nx = n->next[0].node, nw = n->next[1].node, nb = c->has_bias && n->next[2].node;
+  tc_tensor *gx = NULL, *gw = NULL, *gb = NULL;
+  tc_status s = c->dims == 2 ? tc__conv2d_backward(go[0], x, w, &c->opts, nx, nw, nb, &gx, &gw, &gb)
+                             : tc__conv1d_backward(go[0], x, w, &c->opts, nx, nw, nb, &gx, &gw, &gb);
+  if (s) return s;
+  gi[0] = gx;
+  gi[1] = gw;
+  if (c->has_bias) gi[2] = gb;
+  else tc_tensor_release(gb);
+  return TC_OK;
+}
+
+static tc_tensor *conv(int dims, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  tc_tensor *y = dims == 2 ? tc__conv2d_fwd(x, w, b, opts) : tc__conv1d_fwd(x, w, b, opts);
+  const tc_tensor *in[3] = {x, w, b};
+  int nin = b ? 3 : 2;
+  if (!y || !tc__grad_needed(nin, in)) return y;
+  conv_ctx c = {.dims = dims, .has_bias = b != NULL};
+  if (opts) c.opts = *opts;
+  return tc__record(y, "ConvolutionBackward0", conv_backward, nin, in, 2, in, &c, sizeof c);
+}
+
+tc_tensor *tc_conv2d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  return conv(2, x, w, b, opts);
+}
+tc_tensor *tc_conv1d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  return conv(1, x, w, b, opts);
+}
+
+typedef struct {
+  int64_t pad[2 * TC_MAX_DIMS];
+  int64_t npad;
+  tc_pad_mode mode;
+  int64_t in_shape[TC_MAX_DIMS];
+  int in_nd;
+} pad_ctx;
+
+static tc_status pad_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const pad_ctx *c = tc__node_ctx(n);
+  gi[0] = tc__pad_backward(go[0], c->in_shape, c->in_nd, c->pad, c->npad, c->mode);
+  return gi[0] ? TC_OK : tc_last_status();
+}
+
+tc_tensor *tc_pad(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value) {
+  tc_tensor *y = tc__pad_fwd(x, pad, npad, mode, value);
+  if (!y || !tc__grad_needed(1, &x) || npad > 2 * TC_MAX_DIMS) return y;
+  pad_ctx c = {.npad = npad, .mode = mode, .in_nd = x->ndim};
+  memcpy(c.pad, pad, sizeof(int64_t) * (size_t)npad);
+  memcpy(c.in_shape, x->sizes, sizeof(int64_t) * (size_t)x->ndim);
+  static const char *const names[][3] = {
+      {"ConstantPadNdBackward0", "ConstantPadNdBackward0", "ConstantPadNdBackward0"},
+      {"ReflectionPad1DBackward0", "ReflectionPad2DBackward0", "ReflectionPad3DBackward0"},
+      {"ReplicationPad1DBackward0", "ReplicationPad2DBackward0", "ReplicationPad3DBackward0"},
+      {"CircularPad1DBackward0", "CircularPad2DBackward0", "CircularPad3DBackward0"}};
+  int k = (int)(npad / 2) - 1;
+  const char *name = names[mode][k < 0 ? 0 : k > 2 ? 2 : k];
+  return tc__record(y, name, pad_backward, 1, &x, 0, NULL, &c, sizeof c);
+}
