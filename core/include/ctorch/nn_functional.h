@@ -57,7 +57,7 @@ TC_API tc_tensor *tc_softplus(const tc_tensor *x, double beta, double threshold)
 
 /* ---- dropout (identity when !training; draws from gen, NULL = default generator) --------------------- */
 TC_API tc_tensor *tc_dropout(const tc_tensor *x, double p, bool training, tc_generator *gen);
-/* zeroes whole channels: x (N, C, *) or (C, *) */
+/* zeroes whole channels: x (N, C, *); a 3-D input is (N, C, L), as current PyTorch */
 TC_API tc_tensor *tc_dropout2d(const tc_tensor *x, double p, bool training, tc_generator *gen);
 
 /* ---- pooling: x (N, C, L) / (N, C, H, W) or unbatched; zeroed sizes mean PyTorch defaults

@@ -119,18 +119,19 @@ TC_API tc_status tc_sqrt_inplace(tc_tensor *self);
 /* ---- reductions -------------------------------------------------------------------------------
  * dims: the dims to reduce (negative count back); dims NULL or ndims 0 reduces over all dims.
  * keepdim keeps reduced dims with size 1. Summation is pairwise (accurate) and gives the same bits
- * for any thread count. sum/prod of integer or bool inputs return int64; mean/std/var/norm/
- * logsumexp need a floating input (TC_ERR_DTYPE otherwise), as PyTorch. */
+ * for any thread count. sum/prod of integer or bool inputs return int64; mean/std/var/norm need a
+ * floating input (TC_ERR_DTYPE otherwise); logsumexp of integers returns float32, as PyTorch 2.x. */
 TC_API tc_tensor *tc_sum(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim);
 TC_API tc_tensor *tc_mean(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim);
 TC_API tc_tensor *tc_prod(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim);
 /* Variance/std with Bessel-style correction (1 = unbiased, PyTorch's default; 0 = population). */
 TC_API tc_tensor *tc_var(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim);
 TC_API tc_tensor *tc_std(const tc_tensor *t, const int64_t *dims, int64_t ndims, double correction, bool keepdim);
-/* Vector p-norm: p = 1, 2, or INFINITY (max |x|); other p > 0 also work. */
+/* Vector p-norm (torch.linalg.vector_norm): any p, incl. 0 (count of non-zeros) and +-INFINITY. */
 TC_API tc_tensor *tc_norm(const tc_tensor *t, double p, const int64_t *dims, int64_t ndims, bool keepdim);
 TC_API tc_tensor *tc_logsumexp(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim);
-TC_API tc_tensor *tc_all(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim); /* -> bool */
+/* -> bool (uint8 for a uint8 input, as PyTorch) */
+TC_API tc_tensor *tc_all(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim);
 TC_API tc_tensor *tc_any(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim); /* -> bool */
 /* max/min over everything -> 0-d tensor (NaN propagates). */
 TC_API tc_tensor *tc_max(const tc_tensor *t);
