@@ -185,3 +185,94 @@ double tc_generator_uniform(tc_generator *g) {
   tc__gen_unlock(g);
   return v;
 }
+
+/* ---- state blobs (get_state / set_state) -----------------------------------------------------
+ * PyTorch's CPUGeneratorImplState, little-endian, byte offsets:
+ *   0 u64 the_initial_seed   8 i32 left   12 i32 seeded   16 u64 next   24 u64 state[624]
+ *   5016 f64 normal_x   5024 f64 normal_y   5032 f64 normal_rho   5040 i32 normal_is_valid
+ *   (5048 = the legacy struct's size) 5048 f32 next_float_normal_sample 5052 u8 its valid flag
+ * PyTorch's engine counts `left` down to the next twist: left = 625 - next, and left = 1 means
+ * "twist before the next draw" (ctorch's next = 624). The cached double sample is normal_y. */
+enum { ST_SIZE = 5056, ST_LEGACY = 5048, ST_WORDS = 24, ST_NX = 5016, ST_NY = 5024, ST_RHO = 5032, ST_NVALID = 5040 };
+
+static void put_le(uint8_t *b, size_t off, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) b[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+tc_status tc_generator_get_state(const tc_generator *g, tc_tensor **state) {
+  if (!state) return tc__error(TC_ERR_ARG, "tc_generator_get_state: state is NULL");
+  *state = NULL;
+  tc_tensor *t = tc__empty((const int64_t[]){ST_SIZE}, 1, TC_U8, tc_cpu());
+  if (!t) return tc_last_status();
+  uint8_t *b = (uint8_t *)tc__ptr(t);
+  memset(b, 0, ST_SIZE);
+  tc_generator *d = tc__gen_or_default((tc_generator *)g);
+  tc__gen_lock(d);
+  put_le(b, 0, d->seed, 8);
+  put_le(b, 8, (uint64_t)(TC__MT_N + 1 - d->next), 4);
+  put_le(b, 12, 1, 4);
+  put_le(b, 16, (uint64_t)d->next, 8);
+  for (int i = 0; i < TC__MT_N; i++) put_le(b, ST_WORDS + 8 * (size_t)i, d->state[i], 8);
+  if (d->has_normal) {
+    uint64_t bits;
+    memcpy(&bits, &d->next_normal, sizeof bits);
+    put_le(b, ST_NY, bits, 8);
+    put_le(b, ST_NVALID, 1, 4);
+  }
+  tc__gen_unlock(d);
+  *state = t;
+  return TC_OK;
+}
+
+/* Reads n little-endian bytes at off of a 1-D uint8 tensor with any stride. */
+static uint64_t get_le(const tc_tensor *t, int64_t off, int n) {
+  const uint8_t *p = (const uint8_t *)tc__ptr(t);
+  int64_t st = t->strides[0];
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++) v |= (uint64_t)p[(off + i) * st] << (8 * i);
+  return v;
+}
+
+tc_status tc_generator_set_state(tc_generator *g, const tc_tensor *state) {
+  const char *fn = "tc_generator_set_state";
+  TC__NONNULL_S(state, fn);
+  if (state->dtype != TC_U8 || state->ndim != 1)
+    return tc__error(TC_ERR_CORRUPT, "%s: the state must be a 1-D uint8 tensor, got %s of shape %s", fn,
+                     tc_dtype_name(state->dtype), tc__tshape(state));
+  tc_status st = tc__require_cpu(fn, state);
+  if (st) return st;
+  int64_t n = state->sizes[0];
+  if (n != ST_SIZE && n != ST_LEGACY)
+    return tc__error(TC_ERR_CORRUPT, "%s: a generator state has %d bytes (or %d, PyTorch's legacy form), got %lld", fn,
+                     ST_SIZE, ST_LEGACY, (long long)n);
+  int64_t left = (int32_t)get_le(state, 8, 4), seeded = (int32_t)get_le(state, 12, 4);
+  uint64_t next = get_le(state, 16, 8);
+  if (seeded != 1) return tc__error(TC_ERR_CORRUPT, "%s: byte 12 (seeded) is %lld, not 1", fn, (long long)seeded);
+  if (left < 1 || left > TC__MT_N)
+    return tc__error(TC_ERR_CORRUPT, "%s: byte 8 (left) is %lld, outside [1, %d]", fn, (long long)left, TC__MT_N);
+  if (next > TC__MT_N || (left > 1 && next != (uint64_t)(TC__MT_N + 1 - left)))
+    return tc__error(TC_ERR_CORRUPT, "%s: byte 16 (next) is %llu, inconsistent with left = %lld", fn,
+                     (unsigned long long)next, (long long)left);
+  for (int i = 0; i < TC__MT_N; i++)
+    if (get_le(state, ST_WORDS + 8 * (int64_t)i, 8) >> 32)
+      return tc__error(TC_ERR_CORRUPT, "%s: byte %lld (state word %d) exceeds 32 bits", fn,
+                       (long long)(ST_WORDS + 8 * i), i);
+  int64_t valid = (int32_t)get_le(state, ST_NVALID, 4);
+  if (valid != 0 && valid != 1)
+    return tc__error(TC_ERR_CORRUPT, "%s: byte %d (normal_is_valid) is %lld, not 0 or 1", fn, ST_NVALID,
+                     (long long)valid);
+  uint64_t bits = get_le(state, ST_NY, 8);
+  double y;
+  memcpy(&y, &bits, sizeof y);
+  if (valid && !isfinite(y))
+    return tc__error(TC_ERR_CORRUPT, "%s: byte %d (cached normal sample) is not finite", fn, ST_NY);
+  tc_generator *d = tc__gen_or_default(g);
+  tc__gen_lock(d);
+  d->seed = get_le(state, 0, 8);
+  for (int i = 0; i < TC__MT_N; i++) d->state[i] = (uint32_t)get_le(state, ST_WORDS + 8 * (int64_t)i, 8);
+  d->next = TC__MT_N + 1 - (int)left;
+  d->has_normal = valid == 1;
+  d->next_normal = valid ? y : 0.0;
+  tc__gen_unlock(d);
+  return TC_OK;
+}

@@ -33,6 +33,7 @@
 #include "ctorch/optim.h"
 #include "ctorch/nn.h"
 #include "ctorch/nn_layers.h"
+#include "ctorch/checkpoint.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1

@@ -16,12 +16,14 @@
 
 #include <stdint.h>
 #include "ctorch/export.h"
+#include "ctorch/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct tc_generator tc_generator;
+typedef struct tc_tensor tc_tensor; /* as in ctorch/tensor.h */
 
 TC_API tc_generator *tc_generator_create(uint64_t seed);
 TC_API void tc_generator_destroy(tc_generator *g);
@@ -36,6 +38,19 @@ TC_API tc_generator *tc_default_generator(void);
 TC_API uint32_t tc_generator_next_u32(tc_generator *g);
 TC_API uint64_t tc_generator_next_u64(tc_generator *g);
 TC_API double tc_generator_uniform(tc_generator *g); /* [0, 1), 53 bits */
+
+/* torch.Generator.get_state / set_state (torch.get_rng_state / set_rng_state for the default
+ * generator; g NULL = the default generator). *state receives a new 1-D uint8 CPU tensor of 5056 bytes
+ * laid out as PyTorch's CPUGeneratorImplState (little-endian): initial seed, MT19937 words,
+ * position, and the cached Box-Muller normal sample, so blobs pass between ctorch and PyTorch.
+ * After set_state, draws continue exactly as they did after the get_state that made the blob
+ * (PyTorch's own set_state drops a cached double normal sample; ctorch restores it).
+ * get_state fails only with TC_ERR_NOMEM (*state = NULL). set_state accepts the 5056-byte form
+ * and PyTorch's 5048-byte legacy form; anything else (wrong dtype, shape, size, or inconsistent
+ * fields) is TC_ERR_CORRUPT (TC_ERR_UNSUPPORTED for a non-CPU tensor) naming the byte offset,
+ * and leaves the generator unchanged. */
+TC_API tc_status tc_generator_get_state(const tc_generator *g, tc_tensor **state);
+TC_API tc_status tc_generator_set_state(tc_generator *g, const tc_tensor *state);
 
 #ifdef __cplusplus
 }
