@@ -10,6 +10,7 @@
  *    offset and leave model, optimizer, scheduler and generator untouched; no leaks, and
  *    allocation failures during save and load are clean.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -324,6 +325,12 @@ START_TEST(test_resume_bit_identical) {
   for (int64_t i = 0; i < a.params.n; i++)
     ck_assert_msg(same_bits(a.params.data[i], b.params.data[i]), "final parameter %lld differs", (long long)i);
   ck_assert(tc_optim_get_lr(a.opt, 0) == tc_optim_get_lr(b.opt, 0));
+  /* the RNG matters: the same load followed by another dropout stream diverges at once */
+  run_t c = make_run(123, 16);
+  ck_assert_int_eq(tc_checkpoint_load(p, c.model, c.opt, c.sched, NULL, NULL), TC_OK);
+  tc_manual_seed(999);
+  ck_assert_msg(train_step(&c, g_x, g_y) != full[5], "dropout did not depend on the generator");
+  free_run(&c);
   /* and the file is a plain safetensors state dict */
   tc_state_dict *sd = tc_state_dict_load(p);
   ck_assert_ptr_nonnull(sd);
@@ -389,15 +396,22 @@ START_TEST(test_bad_checkpoints) {
   uint8_t *bytes = read_bytes(good, &n);
   /* truncated: the data section ends early */
   write_bytes(bad, bytes, n - 100);
-  expect_load_error(&b, bad, TC_ERR_CORRUPT, NULL, "truncated");
+  expect_load_error(&b, bad, TC_ERR_CORRUPT, "'rng.cpu': data_offsets", "truncated"); /* the last tensor */
   write_bytes(bad, bytes, 5);
-  expect_load_error(&b, bad, TC_ERR_CORRUPT, NULL, "truncated header");
+  expect_load_error(&b, bad, TC_ERR_CORRUPT, "8-byte header length", "truncated header");
   /* corrupt header length */
   uint8_t *c = malloc(n);
   memcpy(c, bytes, n);
-  c[0] ^= 0x40;
+  c[3] ^= 0x10; /* header length far past the end */
   write_bytes(bad, c, n);
-  expect_load_error(&b, bad, TC_ERR_CORRUPT, NULL, "header length");
+  expect_load_error(&b, bad, TC_ERR_CORRUPT, "runs past the end", "header length");
+  /* a broken JSON header: the error names the byte */
+  memcpy(c, bytes, n);
+  char *dq = memmem(c + 8, n - 8, "\"dtype\"", 7);
+  ck_assert_ptr_nonnull(dq);
+  *dq = '#';
+  write_bytes(bad, c, n);
+  expect_load_error(&b, bad, TC_ERR_CORRUPT, "invalid JSON header at byte", "JSON");
   /* a missing file */
   unlink(bad);
   expect_load_error(&b, bad, TC_ERR_IO, NULL, "missing file");
