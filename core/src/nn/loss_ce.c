@@ -176,6 +176,9 @@ typedef struct {
         double a, b;                                                                                 \
         P##_probsums(xr, y + r * C, w, C, (T)(1 - eps), (T)ec, &a, &b);                              \
         loss = l * a - b;                                                                            \
+      } else if (st) { /* no classes: nothing to normalise */                                        \
+        st[r] = 0;                                                                                   \
+        st[NS + r] = 0;                                                                              \
       }                                                                                              \
       if (out) out[r] = (T)loss;                                                                     \
       ls += loss;                                                                                    \
