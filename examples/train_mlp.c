@@ -2,6 +2,7 @@
  * optimizer and a scheduler; zero_grad, forward, loss, backward, step; then save the weights
  * (safetensors, loadable by PyTorch) and load them back into a fresh model.
  *
+ * The model includes a module written in C (Residual: a child module and a parameter).
  * The data is a synthetic 10-class problem (Gaussian clusters in 64 dimensions) so the example
  * runs anywhere; the vision library brings the Fashion-MNIST classifier.
  *   usage: train_mlp [weights.safetensors]
@@ -19,9 +20,34 @@ static int fail(const char *what) {
   return 1;
 }
 
+/* A module written in C: y = x + scale * relu(fc(x)), with a child ("fc") and a parameter
+ * ("scale"), as a subclass of nn.Module would be in Python. */
+static tc_tensor *residual_forward(tc_module *self, const tc_tensor *const *in, int64_t n) {
+  if (n != 1) {
+    tc_set_error(TC_ERR_ARG, "Residual: one input expected, got %lld", (long long)n);
+    return NULL;
+  }
+  tc_tensor *h = tc_relu(tc_module_forward(tc_module_child(self, "fc"), in[0]));
+  tc_tensor *s = tc_mul(h, tc_module_parameter(self, "scale"));
+  tc_tensor *y = tc_add(in[0], s, 1.0);
+  tc_tensor_release(h); /* (NULL-safe: an earlier failure passes through to y) */
+  tc_tensor_release(s);
+  return y;
+}
+
+static tc_module *residual_create(int64_t width) {
+  tc_module *m = tc_module_create("Residual", residual_forward, NULL, NULL);
+  if (!m || tc_module_add_child(m, "fc", tc_linear_create(width, width, true)) ||
+      tc_module_register_parameter(m, "scale", tc_full((int64_t[]){1}, 1, 0.5, NULL))) {
+    tc_module_destroy(m);
+    return NULL;
+  }
+  return m;
+}
+
 static tc_module *make_model(void) {
   return tc_sequential_create(5, (tc_module *[]){tc_linear_create(D, 128, true), tc_relu_create(), tc_dropout_create(0.1),
-                                                tc_linear_create(128, C, true), tc_identity_create()});
+                                                residual_create(128), tc_linear_create(128, C, true)});
 }
 
 /* accuracy of model on (x, y), in eval mode */
