@@ -1,7 +1,8 @@
 /* ctorch/parallel.h — the CPU thread pool.
  *
- * One persistent pool runs ctorch's CPU kernels; OpenBLAS is given the same thread count and is
- * called single-threaded from inside a pool task, so the two never oversubscribe the cores.
+ * One persistent pool runs ctorch's CPU kernels. OpenBLAS always runs single-threaded: large
+ * matrix products are split into tiles over this pool (linalg.c), so the two never
+ * oversubscribe the cores (OpenBLAS's own threads spin when idle and serialise concurrent calls).
  * Idle workers sleep (they do not spin), which matters on small shared machines.
  *
  *   static void body(int64_t begin, int64_t end, void *ctx) { ... }
@@ -17,8 +18,8 @@
 extern "C" {
 #endif
 
-/* Sets the number of threads for ctorch kernels and OpenBLAS (>= 1). Default: the number of
- * online cores (or the CTORCH_NUM_THREADS environment variable). */
+/* Sets the number of threads for ctorch kernels (>= 1). Default: the number of online cores (or
+ * the CTORCH_NUM_THREADS environment variable). */
 TC_API void tc_set_num_threads(int n);
 TC_API int tc_get_num_threads(void);
 
