@@ -182,10 +182,13 @@ static const char *const conv1d_cases[] = {
 START_TEST(test_conv2d_fixtures) {
   LEAK_BEGIN;
   run_conv_case(conv2d_cases[_i]);
-  int64_t saved = tc__conv_tile_bytes;
+  int64_t saved = tc__conv_tile_bytes, saved_wino = tc__conv_winograd_min_channels;
   tc__conv_tile_bytes = 1; /* every output row its own im2col tile */
   run_conv_case(conv2d_cases[_i]);
   tc__conv_tile_bytes = saved;
+  tc__conv_winograd_min_channels = 1; /* every eligible 3x3 stride-1 case through Winograd */
+  run_conv_case(conv2d_cases[_i]);
+  tc__conv_winograd_min_channels = saved_wino;
   LEAK_END;
 }
 END_TEST
@@ -283,10 +286,16 @@ START_TEST(test_conv_finite_differences) {
       {2, {40, 2, 3, 3}, {2, 2, 2, 2}, true, {.padding = {1, 0}}},
       /* conv1d */
       {1, {2, 4, 9, 0}, {2, 2, 3, 0}, true, {.stride = {2}, .padding = {2}, .dilation = {2}, .groups = 2}},
+      /* 3x3 stride 1 (Winograd when forced below), asymmetric padding, groups, odd sizes */
+      {2, {2, 4, 5, 6}, {4, 2, 3, 3}, true, {.padding = {1, 2}, .groups = 2}},
+      {2, {1, 3, 4, 3}, {2, 3, 3, 3}, false, {.padding_kind = TC_CONV_SAME}},
   };
   LEAK_BEGIN;
   tc_generator *gen = tc_generator_create(7);
-  for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+  int64_t saved_wino = tc__conv_winograd_min_channels;
+  for (size_t cj = 0; cj < 2 * (sizeof cases / sizeof *cases); cj++) {
+    size_t ci = cj % (sizeof cases / sizeof *cases);
+    tc__conv_winograd_min_channels = cj < sizeof cases / sizeof *cases ? saved_wino : 1; /* second round: Winograd */
     const fd_case *k = &cases[ci];
     int nd = k->spatial + 2;
     tc_tensor *x = tc_randn(k->xs, nd, TC_OPTS(.dtype = TC_F64, .generator = gen));
@@ -315,6 +324,7 @@ START_TEST(test_conv_finite_differences) {
     tc_tensor_release(w);
     tc_tensor_release(b);
   }
+  tc__conv_winograd_min_channels = saved_wino;
   tc_generator_destroy(gen);
   LEAK_END;
 }
@@ -336,6 +346,8 @@ START_TEST(test_conv_threads_and_batch_split) {
       {{19, 8, 6, 6}, {8, 1, 3, 3}, {.stride = {2, 2}, .groups = 8}},          /* depthwise */
       {{21, 16, 7, 7}, {12, 16, 1, 1}, {.groups = 1}},                                   /* 1x1 */
       {{3, 64, 20, 20}, {8, 64, 5, 5}, {.padding = {2, 2}}},                   /* row tiles, N < threads */
+      {{9, 16, 24, 23}, {16, 16, 3, 3}, {.padding = {1, 1}}},                  /* Winograd, grad_w too */
+      {{5, 32, 9, 10}, {32, 16, 3, 3}, {.padding = {0, 2}, .groups = 2}},     /* Winograd, several units */
   };
   LEAK_BEGIN;
   int nt0 = tc_get_num_threads();

@@ -70,6 +70,11 @@ typedef struct {
   char *scratch;
   int64_t col_elems, tmp_off, xp_off, gxp_off, slot_elems;
   atomic_int *busy;
+  /* Winograd F(2x2, 3x3): tiles per plane (TH x TW), tile rows per unit (TRB), units per plane
+   * (NBLK), the transformed weights (16 per kernel, owned) */
+  bool wino;
+  int64_t wTH, wTW, wTRB, wNBLK;
+  void *wU;
   int nslots;
 } conv_run;
 
@@ -96,6 +101,7 @@ static int64_t part_start(const conv_run *r, int64_t p) { return p * r->U / r->P
 #define CGEMM cblas_sgemm
 #include "nn/conv_kernels.h"
 #include "nn/conv_tasks.h"
+#include "nn/conv_winograd.h"
 #undef CT
 #undef CSUF
 #undef CGEMM
@@ -104,6 +110,7 @@ static int64_t part_start(const conv_run *r, int64_t p) { return p * r->U / r->P
 #define CGEMM cblas_dgemm
 #include "nn/conv_kernels.h"
 #include "nn/conv_tasks.h"
+#include "nn/conv_winograd.h"
 #undef CT
 #undef CSUF
 #undef CGEMM
@@ -344,6 +351,8 @@ static void free_run(conv_run *r) {
   tc__aligned_free(r->scratch);
   tc__free(r->busy);
   tc__aligned_free(r->partials);
+  tc__aligned_free(r->wU);
+  r->wU = NULL;
   r->scratch = r->partials = NULL;
   r->busy = NULL;
 }
@@ -357,6 +366,86 @@ static int64_t grain_for(int64_t work_per_item) {
   int64_t w = work_per_item > 0 ? work_per_item : 1;
   int64_t gr = CONV_GRAIN_WORK / w;
   return gr < 1 ? 1 : gr;
+}
+
+/* Smallest input and output channel counts per group for Winograd (below them the transforms
+ * cost more than the multiplications saved). A variable so that the tests can force it. */
+int64_t tc__conv_winograd_min_channels = 16;
+
+/* Whether g is a 3x3, stride 1, dilation 1 convolution that Winograd F(2x2, 3x3) runs, forward
+ * and (as a convolution of grad_out with the flipped kernels, padded by 2 - p) for grad_x. */
+static bool wino_eligible(const tc__conv_geom *g) {
+  int64_t big = g->C > g->OC ? g->C : g->OC; /* GEMM dims and leading dims stay below INT_MAX */
+  if (big > INT_MAX / 16 || (g->W + 4) * 16 > INT_MAX / (big > 0 ? big : 1)) return false;
+  return g->spatial == 2 && g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+         g->pt <= 2 && g->pb <= 2 && g->pl <= 2 && g->pr <= 2 && g->Cg >= tc__conv_winograd_min_channels &&
+         g->OCg >= tc__conv_winograd_min_channels && g->Cg > 1;
+}
+
+/* Plans r (zeroed) as a Winograd run of g: tiles, units of tile rows sized for L2, slots. */
+/* grad_w by Winograd sums over tiles with GEMMs whose inner dimension is a plane's tiles: below
+ * 128 tiles per plane (outputs smaller than about 22x22) those GEMMs are too thin to win. */
+static bool wino_grad_w_eligible(const tc__conv_geom *g) {
+  return wino_eligible(g) && ((g->OH + 1) / 2) * ((g->OW + 1) / 2) >= (tc__conv_winograd_min_channels > 1 ? 128 : 1);
+}
+
+/* Bytes of the transformed tiles (V and M) of one Winograd unit; a variable for tuning. */
+int64_t tc__conv_wino_block_bytes = (int64_t)1 << 20;
+
+static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
+  memset(r, 0, sizeof *r);
+  r->g = g;
+  r->wino = true;
+  r->CK = g->Cg * 9;
+  r->L = g->OH * g->OW;
+  r->wTH = (g->OH + 1) / 2;
+  r->wTW = (g->OW + 1) / 2;
+  int64_t per_row = 16 * (g->Cg + g->OCg) * r->wTW * (int64_t)es; /* V and M bytes per tile row */
+  r->wTRB = tc__conv_wino_block_bytes / (per_row > 0 ? per_row : 1);
+  if (r->wTRB < 1) r->wTRB = 1;
+  if (r->wTRB > r->wTH) r->wTRB = r->wTH;
+  r->wNBLK = (r->wTH + r->wTRB - 1) / r->wTRB;
+  r->U = g->N;
+  int64_t TW = r->wTW, TRB = r->wTRB;
+  /* prow, hb, V, M (or grad_out's Ug), then the output rows (forward) or grad_out's row buffers */
+  r->slot_elems = (2 * TW + 2) + 8 * (TRB + 1) * TW + 16 * (g->Cg + g->OCg) * TRB * TW + 4 * TW + 8 * TRB * TW;
+}
+
+/* Runs the Winograd convolution planned in r: out = conv(in, weights) (+ bias). transposed: the
+ * grad_x convolution of the forward weight w (see wino_weights). */
+static tc_status wino_run(conv_run *r, tc_dtype dt, const void *in, const void *w, bool transposed, const void *bias,
+                          void *out) {
+  const tc__conv_geom *g = r->g;
+  size_t es = tc_dtype_size(dt);
+  r->wU = tc__aligned_alloc((size_t)(16 * g->OC * g->Cg) * es);
+  if (!r->wU || alloc_slots(r, g->N * r->wNBLK, es) != TC_OK) return TC_ERR_NOMEM;
+  if (dt == TC_F64) wino_weights_f64(g->G, g->OCg, g->Cg, w, transposed, r->wU);
+  else wino_weights_f32(g->G, g->OCg, g->Cg, w, transposed, r->wU);
+  r->x = in;
+  r->b = bias;
+  r->y = out;
+  tc_parallel_for(g->N * r->wNBLK, grain_for(16 * g->OC * g->Cg * r->wTRB * r->wTW), dt == TC_F64 ? wino_units_f64 : wino_units_f32,
+                  r);
+  return TC_OK;
+}
+
+/* The grad_x convolution of a Winograd-eligible g: grad_out (N, OC, OH, OW) with the flipped,
+ * transposed kernels and padding 2 - p gives grad_x (N, C, H, W). */
+static tc__conv_geom wino_grad_x_geom(const tc__conv_geom *g) {
+  tc__conv_geom t = *g;
+  t.C = g->OC;
+  t.H = g->OH;
+  t.W = g->OW;
+  t.OC = g->C;
+  t.Cg = g->OCg;
+  t.OCg = g->Cg;
+  t.pt = 2 - g->pt;
+  t.pb = 2 - g->pb;
+  t.pl = 2 - g->pl;
+  t.pr = 2 - g->pr;
+  t.OH = g->H;
+  t.OW = g->W;
+  return t;
 }
 
 /* ---- forward ---------------------------------------------------------------------------------- */
@@ -390,7 +479,10 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
     r.b = bc ? tc__ptr(bc) : NULL;
     r.y = tc__ptr(y);
     blas_one_thread();
-    if (r.direct) {
+    if (wino_eligible(&g)) {
+      wino_plan(&r, &g, es);
+      if (wino_run(&r, dt, tc__ptr(xc), tc__ptr(wc), false, bc ? tc__ptr(bc) : NULL, tc__ptr(y)) != TC_OK) goto fail;
+    } else if (r.direct) {
       if (alloc_slots(&r, g.N * g.C, es) != TC_OK) goto fail;
       tc_parallel_for(g.N * g.C, grain_for(g.OCg * r.L * g.KH * g.KW),
                       dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32, &r);
@@ -505,7 +597,9 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
   conv_run r;
-  plan_run(&r, &g, need_w, need_x, es);
+  /* 3x3 stride-1 convolutions: grad_x and grad_w by Winograd, not im2col/col2im */
+  bool wino_x = need_x && wino_eligible(&g), wino_w = need_w && wino_grad_w_eligible(&g);
+  plan_run(&r, &g, need_w && !wino_w, need_x && !wino_x, es);
   r.need_x = need_x;
   r.need_w = need_w;
   if (!r.direct && (need_x || need_w) && !blas_dims_ok(fn, r.CK, g.OCg, r.B * r.L)) return TC_ERR_UNSUPPORTED;
@@ -533,6 +627,35 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   if (gb && ny > 0) {
     bias_ctx bc = {&r, tc__ptr(gb), r.gy, dt == TC_F64};
     tc_parallel_for(g.OC, grain_for(g.N * r.L), bias_tasks, &bc);
+  }
+  if (wino_w && need_w) { /* need_w is false for an empty batch */
+    conv_run wr;
+    wino_plan(&wr, &g, es);
+    int64_t psz = 16 * g.OC * g.Cg, pmax = CONV_PARTIALS_BYTES / (psz * (int64_t)es + 1);
+    wr.P = g.N < CONV_MAX_PARTS ? g.N : CONV_MAX_PARTS;
+    if (wr.P > pmax) wr.P = pmax > 0 ? pmax : 1;
+    wr.x = r.x;
+    wr.gy = r.gy;
+    wr.gw = r.gw;
+    wr.partials = tc__aligned_alloc((size_t)(wr.P * psz) * es);
+    if (!wr.partials || alloc_slots(&wr, wr.P, es) != TC_OK) {
+      free_run(&wr);
+      goto fail;
+    }
+    tc_parallel_for(wr.P, 1, dt == TC_F64 ? wino_gw_parts_f64 : wino_gw_parts_f32, &wr);
+    tc_parallel_for(g.OC, grain_for(wr.P * 16 * g.Cg), dt == TC_F64 ? wino_gw_finish_f64 : wino_gw_finish_f32, &wr);
+    free_run(&wr);
+    need_w = r.need_w = false;
+  }
+  if (wino_x && need_x) { /* grad_x as its own Winograd convolution */
+    tc__conv_geom tg = wino_grad_x_geom(&g);
+    conv_run wr;
+    wino_plan(&wr, &tg, es);
+    st = wino_run(&wr, dt, r.gy, tc__ptr(wc), true, NULL, r.gx);
+    free_run(&wr);
+    if (st != TC_OK) goto fail;
+    st = TC_ERR_NOMEM;
+    need_x = r.need_x = false;
   }
   if (r.direct && (need_x || need_w)) {
     if (alloc_slots(&r, g.N * g.C, es) != TC_OK) goto fail;

@@ -40,6 +40,10 @@ int tc__conv_out_shape(const tc__conv_geom *g, int64_t *shape);
 /* Size in bytes of the im2col column tiles (default 256 KiB; the tests set it to 1 to force
  * one-output-row tiles). Not thread-safe to change while convolutions run. */
 extern int64_t tc__conv_tile_bytes;
+/* Smallest channel count per group (input and output) for which 3x3 stride-1 convolutions use
+ * Winograd F(2x2, 3x3) (default 16). 1 forces every eligible case through it, grad_w of small
+ * planes included (the tests do). */
+extern int64_t tc__conv_winograd_min_channels;
 
 /* Gradients of y = conv2d(x, w, b, opts) given grad_out (y's shape). For each need_* flag, the
  * matching *grad_* receives a new tensor (x's, w's and the bias's shape (OC), in x's dtype);

@@ -1,0 +1,282 @@
+/* core/src/nn/conv_winograd.h — Winograd F(2x2, 3x3) convolution for one element type (a template).
+ *
+ * Included by conv.c with CT / CSUF / CGEMM, after conv_kernels.h. For 3x3 kernels with stride and
+ * dilation 1, each 2x2 output tile is computed from a 4x4 input tile d with 16 multiplications
+ * per (input, output) channel pair instead of 36 (Lavin & Gray, 2016):
+ *   Y = A^T [ (G g G^T) . (B^T d B) ] A,   summed over input channels,
+ * and the sum over channels of the 16 elementwise products is 16 GEMMs:
+ *   M[xi] (OCg, T) = U[xi] (OCg, Cg) x V[xi] (Cg, T)     U = G g G^T per (oc, c), V = B^T d B per (c, tile).
+ * A unit is one sample and a block of tile rows (T = rows * TW tiles), sized so V and M stay in L2.
+ * The input transform runs row by row over even/odd (de-interleaved) copies of the padded input
+ * rows, so its loops are contiguous and vectorise; the output transform likewise per tile row.
+ *
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ */
+#define CW_CAT2(a, b) a##_##b
+#define CW_CAT(a, b) CW_CAT2(a, b)
+#define CWF(name) CW_CAT(name, CSUF)
+
+/* U[gi][xi][o][i] (per group a (16, OUTg, INg) block) = G k G^T for every kernel k of the
+ * convolution with OUTg output and INg input channels per group. transposed: the kernels of the
+ * grad_x convolution, k'[o = c][i = oc] = w[gi*INg + oc][c] rotated by 180 degrees (w is then the
+ * forward weight (G*INg, OUTg, 3, 3)). */
+static void CWF(wino_weights)(int64_t G, int64_t OUTg, int64_t INg, const CT *restrict w, bool transposed,
+                              CT *restrict U) {
+  for (int64_t gi = 0; gi < G; gi++)
+    for (int64_t o = 0; o < OUTg; o++)
+      for (int64_t i = 0; i < INg; i++) {
+        CT k[9], t[4][3];
+        for (int j = 0; j < 9; j++)
+          k[j] = transposed ? w[((gi * INg + i) * OUTg + o) * 9 + (8 - j)] : w[((gi * OUTg + o) * INg + i) * 9 + j];
+        for (int j = 0; j < 3; j++) { /* t = G k (4x3), column j */
+          CT k0 = k[j], k1 = k[3 + j], k2 = k[6 + j];
+          t[0][j] = k0;
+          t[1][j] = (CT)0.5 * (k0 + k1 + k2);
+          t[2][j] = (CT)0.5 * (k0 - k1 + k2);
+          t[3][j] = k2;
+        }
+        for (int a = 0; a < 4; a++) { /* u = t G^T (4x4), row a */
+          CT u[4] = {t[a][0], (CT)0.5 * (t[a][0] + t[a][1] + t[a][2]), (CT)0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
+          for (int b = 0; b < 4; b++) U[((gi * 16 + a * 4 + b) * OUTg + o) * INg + i] = u[b];
+        }
+      }
+}
+
+/* The loops below are functions of their own so that restrict applies (GCC ignores it on block
+ * scope pointers) and they vectorise. */
+
+/* B^T along a padded input row p (2*TW + 2 elements): tile tw reads columns 2tw .. 2tw+3. */
+static inline void CWF(wino_in_row)(const CT *restrict p, CT *restrict h0, CT *restrict h1, CT *restrict h2,
+                                    CT *restrict h3, int64_t TW) {
+  for (int64_t tw = 0; tw < TW; tw++) {
+    CT d0 = p[2 * tw], d1 = p[2 * tw + 1], d2 = p[2 * tw + 2], d3 = p[2 * tw + 3];
+    h0[tw] = d0 - d2;
+    h1[tw] = d1 + d2;
+    h2[tw] = d2 - d1;
+    h3[tw] = d1 - d3;
+  }
+}
+
+/* B^T down the columns for all n tiles of a block at once: the row-transformed input is kept as
+ * even rows e and odd rows o (tile row tr reads e[tr], o[tr], e[tr+1], o[tr+1], each TW long, so
+ * tile i = tr*TW + tw reads e[i], o[i], e[i + TW], o[i + TW]). */
+static inline void CWF(wino_in_col)(const CT *restrict e, const CT *restrict o, CT *restrict v0, CT *restrict v1,
+                                    CT *restrict v2, CT *restrict v3, int64_t n, int64_t TW) {
+  for (int64_t i = 0; i < n; i++) {
+    CT a = e[i], b = o[i], c = e[i + TW], d = o[i + TW];
+    v0[i] = a - c;
+    v1[i] = b + c;
+    v2[i] = c - b;
+    v3[i] = b - d;
+  }
+}
+
+/* A^T m A for one tile row: m[xi] at M + xi*xs; output rows r0 (2*TW) and r1, plus the bias. */
+static inline void CWF(wino_out_row)(const CT *restrict M, int64_t xs, CT bv, CT *restrict r0, CT *restrict r1,
+                                     int64_t TW) {
+  for (int64_t tw = 0; tw < TW; tw++) {
+    CT s0[4], s1[4];
+    for (int a = 0; a < 4; a++) {
+      CT m0 = M[(a * 4) * xs + tw], m1 = M[(a * 4 + 1) * xs + tw], m2 = M[(a * 4 + 2) * xs + tw],
+         m3 = M[(a * 4 + 3) * xs + tw];
+      s0[a] = m0 + m1 + m2;
+      s1[a] = m1 - m2 - m3;
+    }
+    r0[2 * tw] = s0[0] + s0[1] + s0[2] + bv;
+    r0[2 * tw + 1] = s1[0] + s1[1] + s1[2] + bv;
+    r1[2 * tw] = s0[1] - s0[2] - s0[3] + bv;
+    r1[2 * tw + 1] = s1[1] - s1[2] - s1[3] + bv;
+  }
+}
+
+/* Forward over units [u0, u1) of the convolution r->g (in r->x, out r->y, bias r->b, weights
+ * transformed in r->wU). Unit u: sample u / NBLK, tile rows [blk*TRB, ...) with blk = u % NBLK. */
+/* Input transform of tile rows [th0, th0 + nth) of one sample's group input x (Cg, H, W):
+ * V[xi][c][t] (16 x Cg x nth*TW) = B^T d B per channel and tile. prow (2*TW + 2) and hb (4 x 2 x
+ * (nth + 1) x TW, see wino_in_col) are scratch. */
+CONV_NO_MEMCPY_PATTERN static void CWF(wino_input)(const tc__conv_geom *g, int64_t TW, int64_t TRB, const CT *x,
+                                                   int64_t th0, int64_t nth, CT *prow, CT *hb, CT *V) {
+  const int64_t H = g->H, W = g->W, Cg = g->Cg, NT = nth * TW, nrows = 2 * nth + 2;
+  const int64_t hpar = (TRB + 1) * TW, hstride = 2 * hpar, vs = 4 * Cg * NT; /* vs: V[xi + 4] - V[xi] */
+  for (int64_t c = 0; c < Cg; c++) {
+    const CT *xc = x + c * H * W;
+    for (int64_t rr = 0; rr < nrows; rr++) {
+      const int64_t ih = 2 * th0 + rr - g->pt;
+      for (int64_t q = 0; q < 2 * TW + 2; q++) prow[q] = 0;
+      if (ih >= 0 && ih < H) CWF(copy_run)(prow + g->pl, xc + ih * W, W);
+      CT *h0 = hb + (rr & 1) * hpar + (rr >> 1) * TW;
+      CWF(wino_in_row)(prow, h0, h0 + hstride, h0 + 2 * hstride, h0 + 3 * hstride, TW);
+    }
+    for (int64_t k = 0; k < 4; k++) {
+      const CT *e = hb + k * hstride;
+      CT *v = V + (k * Cg + c) * NT;
+      CWF(wino_in_col)(e, e + hpar, v, v + vs, v + 2 * vs, v + 3 * vs, NT, TW);
+    }
+  }
+}
+
+/* Scratch of one Winograd task, carved from its slot. */
+typedef struct {
+  CT *prow, *hb, *V, *M, *orow;
+} CWF(wino_scratch);
+
+static CWF(wino_scratch) CWF(wino_carve)(const conv_run *r, CT *slot) {
+  const int64_t TW = r->wTW, TRB = r->wTRB, NTmax = TRB * TW;
+  CWF(wino_scratch) s;
+  s.prow = slot;
+  s.hb = s.prow + (2 * TW + 2);
+  s.V = s.hb + 8 * (TRB + 1) * TW;
+  s.M = s.V + 16 * r->g->Cg * NTmax;
+  s.orow = s.M + 16 * r->g->OCg * NTmax; /* 2 x 2*TW */
+  return s;
+}
+
+/* Forward over units [u0, u1) of the convolution r->g (in r->x, out r->y, bias r->b, weights
+ * transformed in r->wU). Unit u: sample u / NBLK, tile rows [blk*TRB, ...) with blk = u % NBLK. */
+CONV_NO_MEMCPY_PATTERN static void CWF(wino_units)(int64_t u0, int64_t u1, void *vctx) {
+  conv_run *r = vctx;
+  const tc__conv_geom *g = r->g;
+  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg;
+  const int64_t TH = r->wTH, TW = r->wTW, TRB = r->wTRB, NBLK = r->wNBLK;
+  const CT *x = r->x, *U = r->wU, *bias = r->b;
+  CT *y = r->y, *slot = slot_acquire(r, sizeof(CT));
+  CWF(wino_scratch) sc = CWF(wino_carve)(r, slot);
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t n = u / NBLK, th0 = (u % NBLK) * TRB, th1 = th0 + TRB < TH ? th0 + TRB : TH;
+    const int64_t nth = th1 - th0, NT = nth * TW;
+    for (int64_t gi = 0; gi < g->G; gi++) {
+      CWF(wino_input)(g, TW, TRB, x + (n * g->C + gi * Cg) * H * W, th0, nth, sc.prow, sc.hb, sc.V);
+      /* 16 products over the channels */
+      for (int64_t xi = 0; xi < 16; xi++)
+        CWF(gemm)(false, false, OCg, NT, Cg, U + (gi * 16 + xi) * OCg * Cg, Cg, sc.V + xi * Cg * NT, NT, 0,
+                  sc.M + xi * OCg * NT, NT);
+      /* output transform: Y = A^T M A per tile, written with the bias, clipped at the edges */
+      for (int64_t o = 0; o < OCg; o++) {
+        const CT bv = bias ? bias[gi * OCg + o] : 0;
+        CT *yo = y + (n * g->OC + gi * OCg + o) * OH * OW;
+        for (int64_t tr = 0; tr < nth; tr++) {
+          CT *r0 = sc.orow, *r1 = sc.orow + 2 * TW;
+          CWF(wino_out_row)(sc.M + o * NT + tr * TW, OCg * NT, bv, r0, r1, TW);
+          const int64_t oh = 2 * (th0 + tr);
+          CWF(copy_run)(yo + oh * OW, r0, OW);
+          if (oh + 1 < OH) CWF(copy_run)(yo + (oh + 1) * OW, r1, OW);
+        }
+      }
+    }
+  }
+  slot_release(r, slot, sizeof(CT));
+}
+
+/* ---- grad_w: Winograd F(3x3, 2x2) -----------------------------------------------------------------
+ * Each 2x2 tile of grad_out g and the 4x4 input tile d under it add corr(d, g) (3x3) to grad_w, and
+ *   corr(d, g) = G^T [ (A g A^T) . (B^T d B) ] G
+ * with the same B, and G, A of F(2x2, 3x3) in swapped roles. Summed over tiles, per xi:
+ *   Mw[xi] (OCg, Cg) += Ug[xi] (OCg, T) x V[xi]^T (T, Cg),   Ug = A g A^T per (oc, tile),
+ * then grad_w = G^T Mw G per (oc, c). */
+
+/* A along a grad_out row q (zero beyond OW, 2*TW elements): [g0, g0 + g1, g0 - g1, -g1]. */
+static inline void CWF(wino_gy_row)(const CT *restrict q, CT *restrict h0, CT *restrict h1, CT *restrict h2,
+                                    CT *restrict h3, int64_t TW) {
+  for (int64_t tw = 0; tw < TW; tw++) {
+    CT g0 = q[2 * tw], g1 = q[2 * tw + 1];
+    h0[tw] = g0;
+    h1[tw] = g0 + g1;
+    h2[tw] = g0 - g1;
+    h3[tw] = -g1;
+  }
+}
+
+/* A down the columns, tile i reads the row-transformed rows e[i] (row 2tr) and o[i] (row 2tr+1). */
+static inline void CWF(wino_gy_col)(const CT *restrict e, const CT *restrict o, CT *restrict u0, CT *restrict u1,
+                                    CT *restrict u2, CT *restrict u3, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    CT a = e[i], b = o[i];
+    u0[i] = a;
+    u1[i] = a + b;
+    u2[i] = a - b;
+    u3[i] = -b;
+  }
+}
+
+/* grad_w partial sums over parts [p0, p1): part p sums samples [p*N/P, (p+1)*N/P) into
+ * r->partials + p * 16*OC*Cg ([gi][xi][oc][c]); r->x is the input, r->gy grad_out. */
+CONV_NO_MEMCPY_PATTERN static void CWF(wino_gw_parts)(int64_t p0, int64_t p1, void *vctx) {
+  conv_run *r = vctx;
+  const tc__conv_geom *g = r->g;
+  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg;
+  const int64_t TH = r->wTH, TW = r->wTW, TRB = r->wTRB, NBLK = r->wNBLK;
+  const CT *x = r->x, *gy = r->gy;
+  CT *slot = slot_acquire(r, sizeof(CT));
+  CWF(wino_scratch) sc = CWF(wino_carve)(r, slot); /* sc.M holds Ug */
+  CT *qrow = sc.orow, *hg = qrow + 2 * TW;          /* hg: 4 x 2 x TRB x TW */
+  const int64_t gpar = TRB * TW, gstride = 2 * gpar;
+  for (int64_t p = p0; p < p1; p++) {
+    CT *Mw = (CT *)(void *)r->partials + p * 16 * g->OC * Cg;
+    const int64_t n_end = (p + 1) * g->N / r->P;
+    bool first = true;
+    for (int64_t n = p * g->N / r->P; n < n_end; n++)
+      for (int64_t blk = 0; blk < NBLK; blk++, first = false) {
+        const int64_t th0 = blk * TRB, th1 = th0 + TRB < TH ? th0 + TRB : TH, nth = th1 - th0, NT = nth * TW;
+        for (int64_t gi = 0; gi < g->G; gi++) {
+          CWF(wino_input)(g, TW, TRB, x + (n * g->C + gi * Cg) * H * W, th0, nth, sc.prow, sc.hb, sc.V);
+          for (int64_t o = 0; o < OCg; o++) { /* Ug[xi][o][t] */
+            const CT *go = gy + (n * g->OC + gi * OCg + o) * OH * OW;
+            for (int64_t rr = 0; rr < 2 * nth; rr++) {
+              const int64_t oh = 2 * th0 + rr;
+              for (int64_t q = 0; q < 2 * TW; q++) qrow[q] = 0;
+              if (oh < OH) CWF(copy_run)(qrow, go + oh * OW, OW);
+              CT *h0 = hg + (rr & 1) * gpar + (rr >> 1) * TW;
+              CWF(wino_gy_row)(qrow, h0, h0 + gstride, h0 + 2 * gstride, h0 + 3 * gstride, TW);
+            }
+            const int64_t us = 4 * OCg * NT;
+            for (int64_t k = 0; k < 4; k++) {
+              const CT *e = hg + k * gstride;
+              CT *u = sc.M + (k * OCg + o) * NT;
+              CWF(wino_gy_col)(e, e + gpar, u, u + us, u + 2 * us, u + 3 * us, NT);
+            }
+          }
+          for (int64_t xi = 0; xi < 16; xi++)
+            CWF(gemm)(false, true, OCg, Cg, NT, sc.M + xi * OCg * NT, NT, sc.V + xi * Cg * NT, NT, first ? 0 : 1,
+                      Mw + (gi * 16 + xi) * OCg * Cg, Cg);
+        }
+      }
+  }
+  slot_release(r, slot, sizeof(CT));
+}
+
+/* gw[gi*OCg + o][c] (3x3) = G^T (sum over parts of Mw) G, for output channels [o0, o1). */
+static void CWF(wino_gw_finish)(int64_t o0, int64_t o1, void *vctx) {
+  const conv_run *r = vctx;
+  const tc__conv_geom *g = r->g;
+  const int64_t Cg = g->Cg, OCg = g->OCg, psz = 16 * g->OC * Cg;
+  const CT *part = (const CT *)(const void *)r->partials;
+  CT *gw = r->gw;
+  for (int64_t oc = o0; oc < o1; oc++) {
+    const int64_t gi = oc / OCg, o = oc % OCg;
+    for (int64_t c = 0; c < Cg; c++) {
+      CT m[16], t[4][3];
+      for (int xi = 0; xi < 16; xi++) {
+        CT s = 0;
+        for (int64_t p = 0; p < r->P; p++) s += part[p * psz + ((gi * 16 + xi) * OCg + o) * Cg + c];
+        m[xi] = s;
+      }
+      for (int a = 0; a < 4; a++) { /* t = m G (4x3), row a */
+        CT m0 = m[a * 4], m1 = m[a * 4 + 1], m2 = m[a * 4 + 2], m3 = m[a * 4 + 3];
+        t[a][0] = m0 + (CT)0.5 * (m1 + m2);
+        t[a][1] = (CT)0.5 * (m1 - m2);
+        t[a][2] = (CT)0.5 * (m1 + m2) + m3;
+      }
+      CT *d = gw + (oc * Cg + c) * 9;
+      for (int j = 0; j < 3; j++) { /* G^T t, column j */
+        d[j] = t[0][j] + (CT)0.5 * (t[1][j] + t[2][j]);
+        d[3 + j] = (CT)0.5 * (t[1][j] - t[2][j]);
+        d[6 + j] = (CT)0.5 * (t[1][j] + t[2][j]) + t[3][j];
+      }
+    }
+  }
+}
+
+#undef CWF
+#undef CW_CAT
+#undef CW_CAT2
