@@ -721,6 +721,11 @@ START_TEST(test_conv_alloc_failures) {
   c.gy = tc_randn(SHAPE(20, 4, 6, 6), 4, NULL);
   check_alloc_failures(conv_fwd_once, &c, "tc_conv2d");
   check_alloc_failures(conv_bwd_once, &c, "tc__conv2d_backward");
+  int64_t saved_wino = tc__conv_winograd_min_channels;
+  tc__conv_winograd_min_channels = 1; /* the same through Winograd (3x3, stride 1) */
+  check_alloc_failures(conv_fwd_once, &c, "tc_conv2d (Winograd)");
+  check_alloc_failures(conv_bwd_once, &c, "tc__conv2d_backward (Winograd)");
+  tc__conv_winograd_min_channels = saved_wino;
   tc_tensor *h = tc_to_dtype(x0, TC_F16), *xs = c.x;
   c.x = h;
   check_alloc_failures(pad_once, &c, "tc_pad");

@@ -12,6 +12,9 @@
  *   grad_x   gx[n, gi]          = col2im(w[gi]^T (CK, OCg) x gy[n, gi])
  *   grad_b   gb[o]              = sum over n and L of gy[n, o]
  * Paths:
+ *   - 3x3, stride 1, dilation 1, at least 16 channels per group: Winograd F(2x2, 3x3)
+ *     (conv_winograd.h), 2.25x fewer multiplications: the forward, grad_x (the convolution of
+ *     grad_out with the flipped kernels) and, for planes of 128+ tiles, grad_w (F(3x3, 2x2)).
  *   - 1x1, stride 1, no padding: x[n, gi] (Cg, L) is its own column matrix: plain GEMMs.
  *   - depthwise (Cg == 1 with several groups): a stencil per plane over a zero-padded copy of
  *     the plane (no GEMM: per group it would be a matrix-vector product). A single-group Cg == 1
@@ -389,8 +392,8 @@ static bool wino_grad_w_eligible(const tc__conv_geom *g) {
   return wino_eligible(g) && ((g->OH + 1) / 2) * ((g->OW + 1) / 2) >= (tc__conv_winograd_min_channels > 1 ? 128 : 1);
 }
 
-/* Bytes of the transformed tiles (V and M) of one Winograd unit; a variable for tuning. */
-int64_t tc__conv_wino_block_bytes = (int64_t)1 << 20;
+/* Bytes of the transformed tiles (V and M) of one Winograd unit (about L2). */
+#define CONV_WINO_BLOCK_BYTES ((int64_t)1 << 20)
 
 static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   memset(r, 0, sizeof *r);
@@ -401,7 +404,7 @@ static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   r->wTH = (g->OH + 1) / 2;
   r->wTW = (g->OW + 1) / 2;
   int64_t per_row = 16 * (g->Cg + g->OCg) * r->wTW * (int64_t)es; /* V and M bytes per tile row */
-  r->wTRB = tc__conv_wino_block_bytes / (per_row > 0 ? per_row : 1);
+  r->wTRB = CONV_WINO_BLOCK_BYTES / (per_row > 0 ? per_row : 1);
   if (r->wTRB < 1) r->wTRB = 1;
   if (r->wTRB > r->wTH) r->wTRB = r->wTH;
   r->wNBLK = (r->wTH + r->wTRB - 1) / r->wTRB;
