@@ -8,7 +8,31 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <time.h>
 #include "internal.h"
+
+/* A worker that just finished, and a caller waiting for its workers, poll for a short while
+ * before sleeping: back-to-back kernels (a training step's ops) then skip the futex wake-up,
+ * which costs tens of microseconds. The spin is bounded (CTORCH_SPIN_US, default 30 µs; 0 turns
+ * it off), so an idle pool sleeps and does not take a shared core away. */
+static int64_t spin_ns = -1;
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+static int64_t spin_budget(void) {
+  if (spin_ns < 0) {
+    const char *e = getenv("CTORCH_SPIN_US");
+    spin_ns = (e ? atol(e) : 30) * 1000;
+  }
+  return spin_ns;
+}
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 typedef struct {
   pthread_mutex_t mu;
@@ -16,8 +40,8 @@ typedef struct {
   pthread_mutex_t job_mu; /* held by the thread whose job is running */
   pthread_t *threads;
   int nworkers;
-  int stop;
-  uint64_t generation;
+  atomic_int stop;
+  atomic_ullong generation; /* written under mu; read without it while spinning */
   /* current job */
   tc_range_fn fn;
   void *ctx;
@@ -89,6 +113,15 @@ static void *worker_main(void *arg) {
   uint64_t seen = 0;
   pthread_mutex_lock(&pool.mu);
   for (;;) {
+    if (!atomic_load(&pool.stop) && atomic_load(&pool.generation) == seen) {
+      pthread_mutex_unlock(&pool.mu);
+      int64_t t0 = now_ns(), budget = spin_budget();
+      for (int i = 0; !atomic_load(&pool.stop) && atomic_load(&pool.generation) == seen; i++) {
+        relax();
+        if ((i & 63) == 0 && now_ns() - t0 > budget) break;
+      }
+      pthread_mutex_lock(&pool.mu);
+    }
     while (!pool.stop && pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.mu);
     if (pool.stop) break;
     seen = pool.generation;
@@ -171,7 +204,13 @@ void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx) {
   work_chunks(&j);
   in_region = 0;
 
-  /* wait for the chunks taken by workers, and for every worker to leave the job */
+  /* wait for the chunks taken by workers (polling briefly first), and for every worker to leave
+   * the job */
+  int64_t t0 = now_ns(), budget = spin_budget();
+  for (int i = 0; atomic_load(&pool.finished) < pool.nchunks; i++) {
+    relax();
+    if ((i & 63) == 0 && now_ns() - t0 > budget) break;
+  }
   pthread_mutex_lock(&pool.mu);
   while (atomic_load(&pool.finished) < pool.nchunks || pool.active > 0) pthread_cond_wait(&pool.done, &pool.mu);
   pthread_mutex_unlock(&pool.mu);
