@@ -83,6 +83,24 @@ static int64_t grain_for_unary(tc__unary_op op) {
   }
 }
 
+/* The last step of every kernel run: an in-place call copies (converting) the computed values
+ * into self when they were not written there directly; otherwise the result is rounded to the
+ * result dtype when it was computed in another (f16/bf16 in f32). Takes out; returns the tensor
+ * to hand back (NULL on failure), and sets *done when the in-place write finished the call. */
+static tc_tensor *finish(tc_tensor *out, tc_dtype computed, tc_dtype result, tc_tensor *inplace, bool *done) {
+  *done = inplace != NULL;
+  if (inplace) {
+    if (out != inplace) tc__cpu_copy(inplace, out);
+    tc_tensor_release(out);
+    tc__bump_version(inplace);
+    return inplace;
+  }
+  if (computed == result) return out;
+  tc_tensor *r = tc__to_dtype_contig(out, result);
+  tc_tensor_release(out);
+  return r;
+}
+
 /* ---- unary -------------------------------------------------------------------------------------- */
 typedef enum { CAT_FLOAT, CAT_SAME, CAT_PRED } unary_cat;
 
@@ -152,18 +170,9 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
   const tc_tensor *ops[2] = {out, x};
   tc__foreach(2, ops, k, NULL, grain_for_unary(op));
   tc_tensor_release(x);
-  if (inplace) {
-    if (out != inplace) tc__cpu_copy(inplace, out);
-    tc_tensor_release(out);
-    tc__bump_version(inplace);
-    return inplace;
-  }
-  if (kout != result) {
-    tc_tensor *r = tc__to_dtype_contig(out, result);
-    tc_tensor_release(out);
-    out = r;
-  }
-  return tc__unary_record(op, t, out);
+  bool done;
+  out = finish(out, kout, result, inplace, &done);
+  return done ? out : tc__unary_record(op, t, out);
 }
 
 #define TC_UNARY_FLOAT(name, f32, f64) \
@@ -313,18 +322,9 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
   tc_tensor_release(xb);
   tc_tensor_release(xa);
   if (!out) return NULL;
-  if (inplace) {
-    if (out != inplace) tc__cpu_copy(inplace, out);
-    tc_tensor_release(out);
-    tc__bump_version(inplace);
-    return inplace;
-  }
-  if (kout != result) {
-    tc_tensor *r = tc__to_dtype_contig(out, result);
-    tc_tensor_release(out);
-    out = r;
-  }
-  return tc__binary_record(op, a.t, a.v, b.t, b.v, alpha, out);
+  bool done;
+  out = finish(out, kout, result, inplace, &done);
+  return done ? out : tc__binary_record(op, a.t, a.v, b.t, b.v, alpha, out);
 }
 
 #define T_(x) ((operand){(x), 0})
@@ -553,18 +553,9 @@ static tc_tensor *clamp_op(const char *fn, const tc_tensor *t, double lo, double
   const tc_tensor *args[2] = {out, x};
   tc__foreach(2, args, tc__cpu_clamp_kernel(compute), &c, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(x);
-  if (inplace) {
-    if (out != inplace) tc__cpu_copy(inplace, out);
-    tc_tensor_release(out);
-    tc__bump_version(inplace);
-    return inplace;
-  }
-  if (compute != result) {
-    tc_tensor *r = tc__to_dtype_contig(out, result);
-    tc_tensor_release(out);
-    out = r;
-  }
-  return tc__clamp_record(t, has_lo ? lo : -INFINITY, has_hi ? hi : INFINITY, out);
+  bool done;
+  out = finish(out, compute, result, inplace, &done);
+  return done ? out : tc__clamp_record(t, has_lo ? lo : -INFINITY, has_hi ? hi : INFINITY, out);
 }
 
 tc_tensor *tc_clamp(const tc_tensor *t, double min, double max) { return clamp_op("tc_clamp", t, min, max, NULL); }
