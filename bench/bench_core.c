@@ -135,7 +135,64 @@ static void setup_list(bench *b) {
 static void run_cat(bench *b) { drop(tc_cat((const tc_tensor *const *)b->list, 64, 0), "tc_cat"); }
 static void run_stack(bench *b) { drop(tc_stack((const tc_tensor *const *)b->list, 64, 0), "tc_stack"); }
 
+/* ---- training steps: forward + backward + SGD step (momentum), and no_grad inference -------------
+ * n = 0: MLP 784-512-256-10 on (64, 784); n = 1: LeNet-5 on (64, 1, 28, 28). Same models as
+ * bench_torch.py, cross-entropy loss, SGD lr 0.01 momentum 0.9. */
+static tc_module *train_model, *train_loss;
+static tc_optimizer *train_opt;
+static tc_tensor_list train_params;
+
+static void setup_train(bench *b) {
+  tc_manual_seed(0);
+  if (b->n == 0) {
+    train_model = tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
+                                                         tc_linear_create(512, 256, true), tc_relu_create(),
+                                                         tc_linear_create(256, 10, true)});
+    b->x = rand_t((int64_t[]){64, 784}, 2);
+  } else {
+    train_model = tc_sequential_create(
+        12, (tc_module *[]){tc_conv2d_create(1, 6, 5, 5, TC_CONV2D_OPTS(.padding = {2, 2})), tc_relu_create(),
+                            tc_max_pool2d_create(TC_POOL(.kernel = {2, 2}), false), tc_conv2d_create(6, 16, 5, 5, NULL),
+                            tc_relu_create(), tc_max_pool2d_create(TC_POOL(.kernel = {2, 2}), false),
+                            tc_flatten_create(1, -1), tc_linear_create(400, 120, true), tc_relu_create(),
+                            tc_linear_create(120, 84, true), tc_relu_create(), tc_linear_create(84, 10, true)});
+    b->x = rand_t((int64_t[]){64, 1, 28, 28}, 4);
+  }
+  check(train_model, "model");
+  b->y = tc_randint(0, 10, (int64_t[]){64}, 1, NULL);
+  train_loss = tc_cross_entropy_loss_create(NULL);
+  check(tc_module_parameters(train_model, &train_params) == TC_OK ? train_loss : NULL, "parameters");
+  tc_sgd_opts o = tc_sgd_defaults();
+  o.lr = 0.01;
+  o.momentum = 0.9;
+  train_opt = tc_sgd_create(train_params.data, train_params.n, &o);
+  check(train_opt, "optimizer");
+}
+
+static void run_train(bench *b) {
+  tc_scope_push();
+  tc_optim_zero_grad(train_opt, true);
+  tc_tensor *loss = tc_module_forward_n(train_loss, (const tc_tensor *[]){tc_module_forward(train_model, b->x), b->y}, 2);
+  check(loss && tc_backward(loss) == TC_OK && tc_optim_step(train_opt) == TC_OK ? loss : NULL, "training step");
+  tc_scope_pop();
+}
+
+static void run_infer(bench *b) {
+  tc_no_grad_push();
+  drop(tc_module_forward(train_model, b->x), "inference");
+  tc_no_grad_pop();
+}
+
+static void teardown_train(bench *b) {
+  tc_optim_destroy(train_opt);
+  tc_tensor_list_clear(&train_params);
+  tc_module_destroy(train_loss);
+  tc_module_destroy(train_model);
+  teardown_xy(b);
+}
+
 #define B(nm, size, su, fn) {.name = nm, .n = size, .setup = su, .run = fn, .teardown = teardown_xy}
+#define T(nm, size, fn) {.name = nm, .n = size, .setup = setup_train, .run = fn, .teardown = teardown_train}
 static bench benches[] = {
     B("mm256", 256, setup_mm, run_mm),
     B("mm1024", 1024, setup_mm, run_mm),
@@ -151,6 +208,10 @@ static bench benches[] = {
     B("chain", 4, setup_chain, run_chain),
     B("cat", 256, setup_list, run_cat),
     B("stack", 256, setup_list, run_stack),
+    T("train_mlp", 0, run_train),
+    T("train_lenet", 1, run_train),
+    T("infer_mlp", 0, run_infer),
+    T("infer_lenet", 1, run_infer),
 };
 
 /* ---- the clock: dependent adds retire one per cycle ------------------------------------------- */

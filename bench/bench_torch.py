@@ -65,6 +65,34 @@ def main():
         ts = [torch.rand(256, 256) for _ in range(64)]
         return lambda: op(ts, 0)
 
+    def training(kind, train):
+        torch.manual_seed(0)
+        if kind == "mlp":
+            model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
+                                        torch.nn.ReLU(), torch.nn.Linear(256, 10))
+            x = torch.rand(64, 784)
+        else:
+            nn = torch.nn
+            model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                                  nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+            x = torch.rand(64, 1, 28, 28)
+        y = torch.randint(0, 10, (64,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step():
+            with torch.enable_grad():
+                opt.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+
+        def infer():
+            return model(x)
+
+        return step if train else infer
+
     benches = {
         "mm256": lambda: mm(256),
         "mm1024": lambda: mm(1024),
@@ -77,6 +105,10 @@ def main():
         "chain": chain,
         "cat": lambda: joined(torch.cat),
         "stack": lambda: joined(torch.stack),
+        "train_mlp": lambda: training("mlp", True),
+        "train_lenet": lambda: training("lenet", True),
+        "infer_mlp": lambda: training("mlp", False),
+        "infer_lenet": lambda: training("lenet", False),
     }
     only = set(args.only.split(",")) if args.only else None
     for name, make in benches.items():

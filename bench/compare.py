@@ -35,6 +35,10 @@ COMPARISONS = {
     "chain": ("chain of 10 ops on (4,4) tensors", "op", 10),
     "cat": ("cat of 64 (256,256) f32, dim 0", "byte", 4 * 2 * 64 * 256 * 256),
     "stack": ("stack of 64 (256,256) f32, dim 0", "byte", 4 * 2 * 64 * 256 * 256),
+    "train_mlp": ("MLP 784-512-256-10 train step (SGD momentum), batch 64", "step", 1),
+    "train_lenet": ("LeNet-5 train step (SGD momentum), 1x28x28 batch 64", "step", 1),
+    "infer_mlp": ("MLP no_grad inference, batch 64", "step", 1),
+    "infer_lenet": ("LeNet-5 no_grad inference, batch 64", "step", 1),
 }
 MM = ("mm256", "mm1024", "mm2048")
 
@@ -135,6 +139,8 @@ def figure(name, ms):
         return "%.1f GFLOP/s" % (amount / (ms * 1e-3) / 1e9)
     if kind == "byte":
         return "%.1f GB/s" % (amount / (ms * 1e-3) / 1e9)
+    if kind == "step":
+        return "%.3f ms per step" % ms
     return "%.0f ns/op" % (ms * 1e6 / amount)
 
 
