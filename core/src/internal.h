@@ -191,6 +191,10 @@ double tc__gen_uniform_f64(tc_generator *g);  /* as torch: 53 bits of one u64 */
 
 /* ---- parallel (parallel.c) --------------------------------------------------------------------- */
 int tc__num_threads(void);
+/* How BLAS reads a (rows, cols) row-major matrix with element strides (rs, cs): NoTrans with
+ * ld = rs when columns are unit-stride, Trans with ld = cs when rows are; false when neither
+ * holds and the operand must be copied (linalg.c; used by linalg and nn/linear). */
+bool tc__blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld);
 /* Sets OpenBLAS's own threads (linalg.c owns the OpenBLAS link). */
 void tc__blas_set_threads(int n);
 

@@ -68,7 +68,7 @@ typedef struct {
 /* How BLAS sees a (rows, cols) matrix with element strides (rs, cs) in row-major order: NoTrans
  * with ld = rs when columns are unit-stride, or Trans with ld = cs when rows are. False when
  * neither holds (the operand must be copied). Strides of size-1 dims do not matter. */
-static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld) {
+bool tc__blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld) {
   *trans = false;
   *ld = 1;
   if (rows > INT_MAX || cols > INT_MAX) return false;
@@ -88,11 +88,11 @@ static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool
 }
 
 /* Whether the engine takes an operand as it is (else the caller copies it to contiguous). The
- * integer kernel wants B's rows unit-stride; BLAS wants blas_layout. */
+ * integer kernel wants B's rows unit-stride; BLAS wants tc__blas_layout. */
 static bool layout_ok(tc_dtype dt, bool is_b, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
   bool t;
   int64_t ld;
-  if (is_blas_dtype(dt)) return blas_layout(rows, cols, rs, cs, &t, &ld);
+  if (is_blas_dtype(dt)) return tc__blas_layout(rows, cols, rs, cs, &t, &ld);
   return !is_b || cols <= 1 || cs == 1;
 }
 
@@ -122,8 +122,8 @@ static void scale_c(const gemm_t *g) {
 static void blas_gemm(const gemm_t *g) {
   bool ta, tb;
   int64_t lda, ldb;
-  blas_layout(g->m, g->k, g->ars, g->acs, &ta, &lda);
-  blas_layout(g->k, g->n, g->brs, g->bcs, &tb, &ldb);
+  tc__blas_layout(g->m, g->k, g->ars, g->acs, &ta, &lda);
+  tc__blas_layout(g->k, g->n, g->brs, g->bcs, &tb, &ldb);
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   int m = (int)g->m, n = (int)g->n, k = (int)g->k;
   switch (g->dt) {
@@ -142,7 +142,7 @@ static void blas_gemm(const gemm_t *g) {
   }
 }
 
-/* y = alpha * M x + beta * y with M (rows, cols) at p with layout (trans, ld) as blas_layout gave. */
+/* y = alpha * M x + beta * y with M (rows, cols) at p with layout (trans, ld) as tc__blas_layout gave. */
 static void blas_gemv(tc_dtype dt, bool trans, int64_t rows, int64_t cols, int64_t ld, double alpha, const char *p,
                       const char *x, int64_t incx, double beta, char *y, int64_t incy) {
   /* Row-major (rows, cols) NoTrans; Trans means p holds (cols, rows) row-major, used transposed. */
@@ -259,8 +259,8 @@ static void gemm_serial(const gemm_t *g) {
   bool ta, tb;
   int64_t lda, ldb;
   if (g->n == 1 || g->m == 1) {
-    blas_layout(g->m, g->k, g->ars, g->acs, &ta, &lda);
-    blas_layout(g->k, g->n, g->brs, g->bcs, &tb, &ldb);
+    tc__blas_layout(g->m, g->k, g->ars, g->acs, &ta, &lda);
+    tc__blas_layout(g->k, g->n, g->brs, g->bcs, &tb, &ldb);
     /* element strides of A's row and B's column as BLAS sees them */
     int64_t a_cs = ta ? lda : 1, b_rs = tb ? 1 : ldb;
     if (g->n == 1 && g->m == 1) {

@@ -154,26 +154,6 @@ typedef struct {
   tc_tensor *tmp;
 } mat;
 
-/* How BLAS reads a (rows, cols) matrix with strides (rs, cs) row-major: NoTrans with ld = rs when
- * the columns are unit-stride, Trans with ld = cs when the rows are; false when neither holds. */
-static bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld) {
-  *trans = false;
-  *ld = 1;
-  if (rows > INT_MAX || cols > INT_MAX) return false;
-  if (cols <= 1) cs = 1;
-  if (rows <= 1) rs = cs == 1 ? (cols > 1 ? cols : 1) : 1;
-  if (cs == 1 && rs >= (cols > 1 ? cols : 1) && rs <= INT_MAX) {
-    *ld = rs;
-    return true;
-  }
-  if (rs == 1 && cs >= (rows > 1 ? rows : 1) && cs <= INT_MAX) {
-    *trans = true;
-    *ld = cs;
-    return true;
-  }
-  return false;
-}
-
 static mat mat_t(mat m) { return (mat){m.p, m.cols, m.rows, m.cs, m.rs, NULL}; }
 
 /* t (*, k) viewed as (M, k) in dtype `dt`: t's own memory when the leading dims merge and BLAS can
@@ -201,7 +181,7 @@ static tc_status as_mat(const tc_tensor *t, tc_dtype dt, mat *m) {
   if (!have) rs = k > 0 ? k * (cs > 0 ? cs : 1) : 1;
   bool tr;
   int64_t ld;
-  if (ok && blas_layout(rows, k, rs, cs, &tr, &ld)) {
+  if (ok && tc__blas_layout(rows, k, rs, cs, &tr, &ld)) {
     m->p = tc__ptr(t);
     m->rs = rs;
     m->cs = cs;
@@ -217,8 +197,8 @@ static tc_status as_mat(const tc_tensor *t, tc_dtype dt, mat *m) {
 static void matmul_into(bool f64, mat a, mat b, char *c, int64_t ldc, double beta) {
   gemm_job g = {
       .f64 = f64, .m = a.rows, .n = b.cols, .k = a.cols, .a = a.p, .b = b.p, .beta = beta, .c = c, .ldc = ldc};
-  blas_layout(a.rows, a.cols, a.rs, a.cs, &g.ta, &g.lda);
-  blas_layout(b.rows, b.cols, b.rs, b.cs, &g.tb, &g.ldb);
+  tc__blas_layout(a.rows, a.cols, a.rs, a.cs, &g.ta, &g.lda);
+  tc__blas_layout(b.rows, b.cols, b.rs, b.cs, &g.tb, &g.ldb);
   gemm_run(&g);
 }
 
