@@ -136,12 +136,16 @@ static void run_cat(bench *b) { drop(tc_cat((const tc_tensor *const *)b->list, 6
 static void run_stack(bench *b) { drop(tc_stack((const tc_tensor *const *)b->list, 64, 0), "tc_stack"); }
 
 /* ---- training steps: forward + backward + SGD step (momentum), and no_grad inference -------------
- * n = 0: MLP 784-512-256-10 on (64, 784); n = 1: LeNet-5 on (64, 1, 28, 28). Same models as
- * bench_torch.py, cross-entropy loss, SGD lr 0.01 momentum 0.9. */
+ * n = 0: MLP 784-512-256-10 on (64, 784); n = 1: LeNet-5 on (64, 1, 28, 28); n = 2: conv block
+ * Conv2d(64, 64, 3, padding 1) + BatchNorm2d(64) + ReLU on (32, 64, 32, 32), MSE loss against a
+ * random target; n = 3: EmbeddingBag(20000, 64, mean) + Linear(64, 4) on (64, 50) token ids.
+ * Same models as bench_torch.py; cross-entropy loss (MSE for the conv block), SGD lr 0.01
+ * momentum 0.9. */
 static tc_module *train_model, *train_loss;
 static tc_optimizer *train_opt;
 static tc_tensor_list train_params;
 
+static void run_infer(bench *b);
 static void setup_train(bench *b) {
   tc_manual_seed(0);
   if (b->n == 0) {
@@ -149,6 +153,14 @@ static void setup_train(bench *b) {
                                                          tc_linear_create(512, 256, true), tc_relu_create(),
                                                          tc_linear_create(256, 10, true)});
     b->x = rand_t((int64_t[]){64, 784}, 2);
+  } else if (b->n == 2) {
+    train_model = tc_sequential_create(3, (tc_module *[]){tc_conv2d_create(64, 64, 3, 3, TC_CONV2D_OPTS(.padding = {1, 1})),
+                                                         tc_batchnorm2d_create(64, NULL), tc_relu_create()});
+    b->x = rand_t((int64_t[]){32, 64, 32, 32}, 4);
+  } else if (b->n == 3) {
+    train_model = tc_sequential_create(2, (tc_module *[]){tc_embedding_bag_create(20000, 64, TC_BAG_MEAN, -1),
+                                                         tc_linear_create(64, 4, true)});
+    b->x = tc_randint(0, 20000, (int64_t[]){64, 50}, 2, NULL);
   } else {
     train_model = tc_sequential_create(
         12, (tc_module *[]){tc_conv2d_create(1, 6, 5, 5, TC_CONV2D_OPTS(.padding = {2, 2})), tc_relu_create(),
@@ -159,14 +171,20 @@ static void setup_train(bench *b) {
     b->x = rand_t((int64_t[]){64, 1, 28, 28}, 4);
   }
   check(train_model, "model");
-  b->y = tc_randint(0, 10, (int64_t[]){64}, 1, NULL);
-  train_loss = tc_cross_entropy_loss_create(NULL);
+  if (b->n == 2) {
+    b->y = rand_t((int64_t[]){32, 64, 32, 32}, 4);
+    train_loss = tc_mse_loss_create(TC_REDUCTION_MEAN);
+  } else {
+    b->y = tc_randint(0, b->n == 3 ? 4 : 10, (int64_t[]){64}, 1, NULL);
+    train_loss = tc_cross_entropy_loss_create(NULL);
+  }
   check(tc_module_parameters(train_model, &train_params) == TC_OK ? train_loss : NULL, "parameters");
   tc_sgd_opts o = tc_sgd_defaults();
   o.lr = 0.01;
   o.momentum = 0.9;
   train_opt = tc_sgd_create(train_params.data, train_params.n, &o);
   check(train_opt, "optimizer");
+  if (b->run == run_infer) tc_module_train(train_model, false); /* inference in eval mode */
 }
 
 static void run_train(bench *b) {
@@ -210,8 +228,12 @@ static bench benches[] = {
     B("stack", 256, setup_list, run_stack),
     T("train_mlp", 0, run_train),
     T("train_lenet", 1, run_train),
+    T("train_convbn", 2, run_train),
+    T("train_textbag", 3, run_train),
     T("infer_mlp", 0, run_infer),
     T("infer_lenet", 1, run_infer),
+    T("infer_convbn", 2, run_infer),
+    T("infer_textbag", 3, run_infer),
 };
 
 /* ---- the clock: dependent adds retire one per cycle ------------------------------------------- */

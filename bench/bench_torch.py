@@ -71,15 +71,27 @@ def main():
             model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
                                         torch.nn.ReLU(), torch.nn.Linear(256, 10))
             x = torch.rand(64, 784)
+        elif kind == "convbn":
+            nn = torch.nn
+            model = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU())
+            x = torch.rand(32, 64, 32, 32)
+        elif kind == "textbag":
+            nn = torch.nn
+            model = nn.Sequential(nn.EmbeddingBag(20000, 64, mode="mean"), nn.Linear(64, 4))
+            x = torch.randint(0, 20000, (64, 50))
         else:
             nn = torch.nn
             model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
                                   nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
                                   nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
             x = torch.rand(64, 1, 28, 28)
-        y = torch.randint(0, 10, (64,))
+        if kind == "convbn":
+            y = torch.rand(32, 64, 32, 32)
+            loss_fn = torch.nn.MSELoss()
+        else:
+            y = torch.randint(0, 4 if kind == "textbag" else 10, (64,))
+            loss_fn = torch.nn.CrossEntropyLoss()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        loss_fn = torch.nn.CrossEntropyLoss()
 
         def step():
             with torch.enable_grad():
@@ -90,6 +102,9 @@ def main():
 
         def infer():
             return model(x)
+
+        if not train:
+            model.eval()
 
         return step if train else infer
 
@@ -107,8 +122,12 @@ def main():
         "stack": lambda: joined(torch.stack),
         "train_mlp": lambda: training("mlp", True),
         "train_lenet": lambda: training("lenet", True),
+        "train_convbn": lambda: training("convbn", True),
+        "train_textbag": lambda: training("textbag", True),
         "infer_mlp": lambda: training("mlp", False),
         "infer_lenet": lambda: training("lenet", False),
+        "infer_convbn": lambda: training("convbn", False),
+        "infer_textbag": lambda: training("textbag", False),
     }
     only = set(args.only.split(",")) if args.only else None
     for name, make in benches.items():

@@ -37,8 +37,12 @@ COMPARISONS = {
     "stack": ("stack of 64 (256,256) f32, dim 0", "byte", 4 * 2 * 64 * 256 * 256),
     "train_mlp": ("MLP 784-512-256-10 train step (SGD momentum), batch 64", "step", 1),
     "train_lenet": ("LeNet-5 train step (SGD momentum), 1x28x28 batch 64", "step", 1),
+    "train_convbn": ("conv 64->64 3x3 + BatchNorm + ReLU train step (MSE), 32x32 batch 32", "step", 1),
+    "train_textbag": ("EmbeddingBag(20000,64,mean) + Linear(64,4) train step, 64x50 tokens", "step", 1),
     "infer_mlp": ("MLP no_grad inference, batch 64", "step", 1),
     "infer_lenet": ("LeNet-5 no_grad inference, batch 64", "step", 1),
+    "infer_convbn": ("conv block no_grad inference (eval mode), batch 32", "step", 1),
+    "infer_textbag": ("EmbeddingBag + Linear no_grad inference, 64x50 tokens", "step", 1),
 }
 MM = ("mm256", "mm1024", "mm2048")
 

@@ -57,6 +57,17 @@ static tc_tensor *expand_back(const red_ctx *c, const tc_tensor *g) {
   return e;
 }
 
+/* sum(v) - cumsum(v) + v along dim: the sum over positions at or after each one (new reference) */
+static tc_tensor *rev_cumsum(const tc_tensor *v, int64_t dim) {
+  tc_tensor *tot = tc_sum(v, &dim, 1, true), *cs = tc_cumsum(v, dim);
+  tc_tensor *d = tc_sub(tot, cs, 1.0);
+  tc_tensor *r = tc_add(d, v, 1.0);
+  tc_tensor_release(tot);
+  tc_tensor_release(cs);
+  tc_tensor_release(d);
+  return r;
+}
+
 static tc_status reduce_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
   const red_ctx *c = tc__node_ctx(n);
   const tc_tensor *x = NULL, *y = NULL;
@@ -171,20 +182,41 @@ static tc_status reduce_backward(tc__node *n, tc_tensor *const *go, tc_tensor **
       r = tc_sub(g, t[2], 1.0);
       break;
     }
-    case RED_CUMSUM: { /* reversed cumulative sum: total - cumsum(g) + g */
-      t[0] = tc_sum(g, &c->dim, 1, true);
-      t[1] = tc_cumsum(g, c->dim);
-      t[2] = tc_sub(t[0], t[1], 1.0);
-      r = tc_add(t[2], g, 1.0);
-      break;
-    }
-    case RED_CUMPROD: { /* reversed cumsum of g * out, divided by x (inputs without zeros) */
+    case RED_CUMSUM: r = rev_cumsum(g, c->dim); break; /* reversed cumulative sum */
+    case RED_CUMPROD: {
+      /* Along dim, with z = (x == 0), cz = cumsum(z), x' = x with zeros replaced by 1:
+       *   before the first zero (cz == 0): revcumsum(g * out) / x   (out is 0 from the first zero on)
+       *   at the first zero (z, cz == 1):  revcumsum(g * cumprod(x') * (cz == 1))
+       *   after it:                        0
+       * where revcumsum(v) = sum(v) - cumsum(v) + v. Composed of recorded ops, so it is itself
+       * differentiable; the zero branch is only built when x has a zero. */
       t[0] = tc_mul(g, y);
-      t[1] = tc_sum(t[0], &c->dim, 1, true);
-      t[2] = tc_cumsum(t[0], c->dim);
-      t[3] = tc_sub(t[1], t[2], 1.0);
-      t[4] = tc_add(t[3], t[0], 1.0);
-      r = tc_div(t[4], x);
+      t[1] = rev_cumsum(t[0], c->dim);
+      t[2] = tc_eq_scalar(x, 0);
+      t[3] = tc_any(t[2], NULL, 0, false);
+      int64_t has_zero = 0;
+      if (!t[3] || tc_item_int64(t[3], &has_zero) != TC_OK) break;
+      if (!has_zero) {
+        r = tc_div(t[1], x);
+        break;
+      }
+      t[4] = tc_where(t[2], t[11] = tc_ones_like(x, NULL), x); /* x' */
+      t[5] = tc_cumsum(t[2], c->dim);                          /* cz (int64) */
+      t[6] = tc_eq_scalar(t[5], 0);
+      t[7] = tc_div(t[1], t[4]);                               /* branch before the first zero */
+      t[8] = tc_eq_scalar(t[5], 1);
+      t[9] = tc_mul(g, t[10] = tc_cumprod(t[4], c->dim));
+      tc_tensor *b = tc_mul(t[9], t[8]);
+      tc_tensor *at_zero = rev_cumsum(b, c->dim);
+      tc_tensor_release(b);
+      tc_tensor *first = tc_logical_and(t[2], t[8]);
+      tc_tensor *zero = tc_zeros_like(t[7], NULL);
+      tc_tensor *z_branch = tc_where(first, at_zero, zero);
+      r = tc_where(t[6], t[7], z_branch);
+      tc_tensor_release(at_zero);
+      tc_tensor_release(first);
+      tc_tensor_release(zero);
+      tc_tensor_release(z_branch);
       break;
     }
   }

@@ -86,12 +86,39 @@ START_TEST(test_prod_with_zeros) {
 }
 END_TEST
 
+START_TEST(test_cumprod_with_zeros) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  /* rows: a zero inside, two zeros, none; expected values from torch.cumprod's backward */
+  tc_tensor *x = tc_tensor_from_data((double[]){2, 0, 3, 4, 0, 5, 0, 1, 1, 2, 3, 4}, SHAPE(3, 4), 2, TC_F64);
+  tc_tensor_requires_grad_(x, true);
+  tc_tensor *y = tc_cumprod(x, 1);
+  ck_assert_str_eq(tc_tensor_grad_fn_name(y), "CumprodBackward0");
+  tc_tensor *g = tc_tensor_from_data((double[]){1, 2, 3, 4, .5, 1, 2, 3, 1, 1, 1, 1}, SHAPE(3, 4), 2, TC_F64);
+  ck_assert_int_eq(tc_backward_ex(y, g, false), TC_OK);
+  tc_tensor *want =
+      tc_tensor_from_data((double[]){1, 118, 0, 0, 5.5, 0, 0, 0, 33, 16, 10, 6}, SHAPE(3, 4), 2, TC_F64);
+  assert_close(tc_tensor_grad(x), want, 1e-12, 0, "cumprod grad with zeros");
+  /* and against finite differences, which are exact enough for a multilinear function */
+  const tc_tensor *in[1] = {x};
+  static const red_case cp = {"cumprod", 18};
+  tc_tensor *xt = tc_contiguous(tc_detach(tc_t(x)));
+  tc_tensor_requires_grad_(xt, true);
+  const tc_tensor *in_t[1] = {xt};
+  ck_assert_msg(tc_gradcheck(f, in, 1, (void *)&cp, 1e-6, 1e-6, 1e-5) == TC_OK, "%s", tc_last_error());
+  ck_assert_msg(tc_gradcheck(f, in_t, 1, (void *)&cp, 1e-6, 1e-6, 1e-5) == TC_OK, "%s", tc_last_error());
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("core_reduce_grad");
   TCase *tc = tcase_create("reduce_grad");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_gradcheck_reductions);
   tcase_add_test(tc, test_prod_with_zeros);
+  tcase_add_test(tc, test_cumprod_with_zeros);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
