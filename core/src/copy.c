@@ -4,10 +4,11 @@
 
 /* Internal copies record no history: the public op that uses them records its own node. */
 tc_tensor *tc__to_dtype_contig(const tc_tensor *t, tc_dtype dtype) {
-  if (tc__require_cpu("tc_to_dtype", t)) return NULL;
   tc_tensor *out = tc__empty(t->sizes, t->ndim, dtype, t->storage->device);
-  if (!out) return NULL;
-  tc__cpu_copy(out, t);
+  if (out && tc__copy(out, t)) {
+    tc_tensor_release(out);
+    return NULL;
+  }
   return out;
 }
 
@@ -51,17 +52,9 @@ tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
               tc_device_str(from, a, sizeof a), tc_device_str(device, b, sizeof b));
     return NULL;
   }
-  tc_tensor *src = NULL;
-  if (from.type == TC_DEVICE_CPU) {
-    tc_no_grad_push();
-    src = tc_contiguous(t);
-    tc_no_grad_pop();
-  } else if (tc__is_contiguous(t)) {
-    src = tc__view(t, t->sizes, t->strides, t->ndim, t->offset);
-  } else {
-    tc__error(TC_ERR_UNSUPPORTED, "%s: copying a non-contiguous device tensor needs the device's copy kernel", fn);
-    return NULL;
-  }
+  /* the source made contiguous on its own device, then one transfer */
+  tc_tensor *src = tc__is_contiguous(t) ? tc__view(t, t->sizes, t->strides, t->ndim, t->offset)
+                                        : tc__to_dtype_contig(t, t->dtype);
   if (!src) return NULL;
   tc_tensor *out = tc__empty(t->sizes, t->ndim, t->dtype, device);
   if (!out) {
@@ -149,7 +142,6 @@ tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src) {
     return rewrite_history(node, dst);
   }
   if (tc__check_same_device(fn, dst, src)) return tc_last_status();
-  if (tc__require_cpu(fn, dst)) return tc_last_status();
   int64_t bs[TC_MAX_DIMS];
   int nb;
   if (tc__broadcast_shapes(fn, dst->sizes, dst->ndim, src->sizes, src->ndim, bs, &nb)) return tc_last_status();
@@ -158,27 +150,30 @@ tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src) {
                      tc__tshape(src), tc__tshape(dst));
   tc_tensor *s = tc__expand_to(src, dst->sizes, dst->ndim);
   if (!s) return tc_last_status();
-  tc__cpu_copy(dst, s);
+  tc_status st = tc__copy(dst, s);
   tc_tensor_release(s);
   tc__bump_version(dst);
-  return TC_OK;
+  return st;
 }
 
 tc_status tc_fill_inplace(tc_tensor *t, double value) {
   TC__NONNULL_S(t, "tc_fill_inplace");
-  if (tc__require_cpu("tc_fill_inplace", t)) return tc_last_status();
   if (tc__grad_needed(1, (const tc_tensor *const *)&t)) {
     tc_status s = tc__check_inplace("tc_fill_inplace", t);
     if (s) return s;
     tc__node *node = tc__node_new("FillBackward0", fill_backward, 1, (const tc_tensor *const *)&t, 0);
     if (!node) return tc_last_status();
-    tc__cpu_fill(t, value);
+    s = tc__fill(t, value);
     tc__bump_version(t);
+    if (s) {
+      tc__node_unref(node);
+      return s;
+    }
     return rewrite_history(node, t);
   }
-  tc__cpu_fill(t, value);
+  tc_status s = tc__fill(t, value);
   tc__bump_version(t);
-  return TC_OK;
+  return s;
 }
 
 tc_status tc_zero_inplace(tc_tensor *t) {

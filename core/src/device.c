@@ -24,7 +24,7 @@ static tc_status cpu_memcpy(void *dst, const void *src, size_t n, int kind, int 
 }
 static int cpu_count(void) { return 1; }
 
-static const tc__device_api cpu_api = {cpu_alloc, cpu_free, cpu_memcpy, cpu_count};
+static const tc__device_api cpu_api = {.alloc = cpu_alloc, .free = cpu_free, .memcpy = cpu_memcpy, .device_count = cpu_count};
 
 /* ---- CUDA: loaded on demand ------------------------------------------------------------------- */
 static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
@@ -51,8 +51,7 @@ static void load_cuda(void) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda could not be loaded (%s)", e ? e : "not found");
     return;
   }
-  typedef tc_status (*set_error_fn)(tc_status, const char *, ...);
-  const tc__device_api *(*get)(set_error_fn) = (const tc__device_api *(*)(set_error_fn))dlsym(h, "tc__cuda_device_api");
+  const tc__device_api *(*get)(tc__set_error_fn) = (const tc__device_api *(*)(tc__set_error_fn))dlsym(h, "tc__cuda_device_api");
   if (!get) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "libctorch_cuda has no device API symbol");
     return;
@@ -117,4 +116,86 @@ tc_status tc__require_cpu(const char *fn, const tc_tensor *t) {
   char b[32];
   return tc__error(TC_ERR_UNSUPPORTED, "%s: no kernel for device %s in this build", fn,
                    tc_device_str(t->storage->device, b, sizeof b));
+}
+
+/* ---- device-generic copy and fill --------------------------------------------------------------- */
+const tc__device_api *tc__backend(const tc_tensor *t) {
+  tc_device d = t->storage->device;
+  if (d.type == TC_DEVICE_CPU) return NULL;
+  return d.type == TC_DEVICE_CUDA ? cuda_api : NULL; /* loaded: a tensor lives there */
+}
+
+tc_status tc__kernel_missing(const char *fn, const tc_tensor *t) {
+  char b[32];
+  return tc__error(TC_ERR_UNSUPPORTED, "%s: no kernel for device %s in this build", fn,
+                   tc_device_str(t->storage->device, b, sizeof b));
+}
+
+tc_status tc__copy(tc_tensor *dst, const tc_tensor *src) {
+  if (tc__is_cpu(dst)) {
+    tc__cpu_copy(dst, src);
+    return TC_OK;
+  }
+  const tc__device_api *api = tc__backend(dst);
+  if (!api || !api->copy) return tc__kernel_missing("copy", dst);
+  const tc_tensor *ops[2] = {dst, src};
+  tc__kplan kp;
+  tc__kplan_make(2, ops, &kp);
+  return api->copy(dst->storage->device.index, &kp);
+}
+
+tc_status tc__fill(tc_tensor *t, double v) {
+  if (tc__is_cpu(t)) {
+    tc__cpu_fill(t, v);
+    return TC_OK;
+  }
+  const tc__device_api *api = tc__backend(t);
+  if (!api || !api->fill) return tc__kernel_missing("fill", t);
+  const tc_tensor *ops[1] = {t};
+  tc__kplan kp;
+  tc__kplan_make(1, ops, &kp);
+  return api->fill(t->storage->device.index, &kp, v, tc__double_to_i64(v));
+}
+
+/* ---- CUDA runtime controls ------------------------------------------------------------------------- */
+static const tc__device_api *cuda_for(const char *fn, int device) {
+  return tc__device_api_for(tc_cuda(device), fn);
+}
+
+tc_status tc_cuda_synchronize(int device) {
+  const tc__device_api *api = cuda_for("tc_cuda_synchronize", device);
+  return api ? api->synchronize(device) : tc_last_status();
+}
+
+tc_status tc_cuda_memory_stats_get(int device, tc_cuda_memory_stats *out) {
+  if (!out) return tc__error(TC_ERR_ARG, "tc_cuda_memory_stats_get: out is NULL");
+  memset(out, 0, sizeof *out);
+  const tc__device_api *api = cuda_for("tc_cuda_memory_stats_get", device);
+  if (!api) return tc_last_status();
+  tc__mem_stats m;
+  api->mem_stats(device, &m);
+  *out = (tc_cuda_memory_stats){m.allocated, m.reserved, m.peak_allocated, m.peak_reserved, m.alloc_calls,
+                                m.device_allocs};
+  return TC_OK;
+}
+
+tc_status tc_cuda_reset_peak_memory_stats(int device) {
+  const tc__device_api *api = cuda_for("tc_cuda_reset_peak_memory_stats", device);
+  if (!api) return tc_last_status();
+  api->reset_peak(device);
+  return TC_OK;
+}
+
+tc_status tc_cuda_empty_cache(int device) {
+  const tc__device_api *api = cuda_for("tc_cuda_empty_cache", device);
+  if (!api) return tc_last_status();
+  api->empty_cache(device);
+  return TC_OK;
+}
+
+static atomic_bool allow_tf32;
+
+bool tc_cuda_matmul_allow_tf32(int set) {
+  if (set < 0) return atomic_load(&allow_tf32);
+  return atomic_exchange(&allow_tf32, set != 0);
 }

@@ -64,12 +64,45 @@ static tc_tensor *as_dtype(const tc_tensor *t, tc_dtype d) {
 
 /* A 0-d tensor holding a scalar in dtype d. */
 static tc_tensor *scalar_as(double v, tc_dtype d, tc_device dev) {
-  tc_tensor *s = tc__empty(NULL, 0, d, tc_cpu());
+  tc_tensor *s = tc__empty(NULL, 0, d, dev);
   if (!s) return NULL;
+  if (dev.type != TC_DEVICE_CPU) { /* one fill kernel (the value converted as the CPU does) */
+    if (tc__fill(s, v)) {
+      tc_tensor_release(s);
+      return NULL;
+    }
+    return s;
+  }
   if (d == TC_I64 && is_int_scalar(v)) *(int64_t *)tc__ptr(s) = (int64_t)v;
   else tc__store_double(tc__ptr(s), d, v);
-  (void)dev;
   return s;
+}
+
+/* Runs an elementwise kernel over ops (ops[0] the output): the CPU loop through tc__foreach, or
+ * the device backend's kernel over the same plan. which: 0 unary, 1 binary, 2 clamp. */
+static tc_status run_kernel(const char *fn, int which, int op, tc_dtype compute, int nops, const tc_tensor *const *ops,
+                            tc__loop_fn cpu_loop, void *ctx, int64_t grain) {
+  const tc_tensor *o = ops[0];
+  if (tc__is_cpu(o)) {
+    tc__foreach(nops, ops, cpu_loop, ctx, grain);
+    return TC_OK;
+  }
+  const tc__device_api *api = tc__backend(o);
+  tc__kplan kp;
+  tc__kplan_make(nops, ops, &kp);
+  int idx = tc__dev_index(o);
+  switch (which) {
+    case 0:
+      if (api && api->unary) return api->unary(idx, (tc__unary_op)op, compute, &kp);
+      break;
+    case 1:
+      if (api && api->binary) return api->binary(idx, (tc__binary_op)op, compute, &kp, ctx);
+      break;
+    default:
+      if (api && api->clamp) return api->clamp(idx, compute, &kp, ctx);
+      break;
+  }
+  return tc__kernel_missing(fn, o);
 }
 
 static int64_t grain_for_unary(tc__unary_op op) {
@@ -90,10 +123,10 @@ static int64_t grain_for_unary(tc__unary_op op) {
 static tc_tensor *finish(tc_tensor *out, tc_dtype computed, tc_dtype result, tc_tensor *inplace, bool *done) {
   *done = inplace != NULL;
   if (inplace) {
-    if (out != inplace) tc__cpu_copy(inplace, out);
+    tc_status s = out != inplace ? tc__copy(inplace, out) : TC_OK;
     tc_tensor_release(out);
     tc__bump_version(inplace);
-    return inplace;
+    return s ? NULL : inplace;
   }
   if (computed == result) return out;
   tc_tensor *r = tc__to_dtype_contig(out, result);
@@ -121,7 +154,6 @@ static const char *const unary_names[TC__UN_COUNT] = {
 static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inplace) {
   const char *fn = unary_names[op];
   TC__NONNULL_T(t, fn);
-  if (tc__require_cpu(fn, t)) return NULL;
   unary_cat cat = unary_cats[op];
   tc_dtype in = t->dtype, compute, result;
   if (in == TC_C64) {
@@ -168,8 +200,12 @@ static tc_tensor *unary_op(tc__unary_op op, const tc_tensor *t, tc_tensor *inpla
     return NULL;
   }
   const tc_tensor *ops[2] = {out, x};
-  tc__foreach(2, ops, k, NULL, grain_for_unary(op));
+  tc_status st = run_kernel(fn, 0, op, compute, 2, ops, k, NULL, grain_for_unary(op));
   tc_tensor_release(x);
+  if (st) {
+    tc_tensor_release(out);
+    return NULL;
+  }
   bool done;
   out = finish(out, kout, result, inplace, &done);
   return done ? out : tc__unary_record(op, t, out);
@@ -209,6 +245,11 @@ static bool has_zero(const tc_tensor *t) {
   int64_t n = tc__numel(t->sizes, t->ndim);
   if (n == 0) return false;
   tc_tensor *c = tc__to_dtype_contig(t, TC_I64);
+  if (c && !tc__is_cpu(c)) { /* look on the host */
+    tc_tensor *h = tc_tensor_to(c, tc_cpu());
+    tc_tensor_release(c);
+    c = h;
+  }
   if (!c) return true; /* treated as failure by the caller via status */
   const int64_t *d = (const int64_t *)(const void *)tc__ptr(c);
   bool z = false;
@@ -226,7 +267,6 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
   }
   const tc_tensor *ta = a.t ? a.t : b.t;
   if (a.t && b.t && tc__check_same_device(fn, a.t, b.t)) return NULL;
-  if (tc__require_cpu(fn, ta)) return NULL;
   operand ops[2] = {a, b};
   tc_dtype common = result_type(ops, 2);
   if (common == TC_DTYPE_DEFAULT) {
@@ -315,7 +355,10 @@ static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand
   if (out) {
     tc__binary_ctx c = {(float)alpha, alpha, (int64_t)(is_int_scalar(alpha) ? alpha : 0)};
     const tc_tensor *args[3] = {out, ea, eb};
-    tc__foreach(3, args, k, &c, TC__GRAIN_ELEMENTWISE);
+    if (run_kernel(fn, 1, op, compute, 3, args, k, &c, TC__GRAIN_ELEMENTWISE)) {
+      tc_tensor_release(out);
+      out = NULL;
+    }
   }
   tc_tensor_release(eb);
   tc_tensor_release(ea);
@@ -512,16 +555,15 @@ tc_status tc_pow_scalar_inplace(tc_tensor *self, double s) {
   if (tc__grad_needed(1, (const tc_tensor *const *)&self)) return tc__inplace_with_grad(fn, self, pow_compute, &s);
   tc_tensor *r = tc_pow_scalar(self, s);
   if (!r) return tc_last_status();
-  tc__cpu_copy(self, r);
+  tc_status st = tc__copy(self, r);
   tc_tensor_release(r);
   tc__bump_version(self);
-  return TC_OK;
+  return st;
 }
 
 /* ---- clamp ---------------------------------------------------------------------------------------- */
 static tc_tensor *clamp_op(const char *fn, const tc_tensor *t, double lo, double hi, tc_tensor *inplace) {
   TC__NONNULL_T(t, fn);
-  if (tc__require_cpu(fn, t)) return NULL;
   bool has_lo = !(isinf(lo) && lo < 0), has_hi = !(isinf(hi) && hi > 0);
   if (!has_lo && !has_hi) {
     tc__error(TC_ERR_ARG, "%s: at least one of min or max must be given (finite)", fn);
@@ -551,8 +593,12 @@ static tc_tensor *clamp_op(const char *fn, const tc_tensor *t, double lo, double
                      has_lo, has_hi};
   if (has_lo && has_hi && lo > hi) c.ilo = c.ihi; /* PyTorch: min > max gives max everywhere */
   const tc_tensor *args[2] = {out, x};
-  tc__foreach(2, args, tc__cpu_clamp_kernel(compute), &c, TC__GRAIN_ELEMENTWISE);
+  tc_status st = run_kernel(fn, 2, 0, compute, 2, args, tc__cpu_clamp_kernel(compute), &c, TC__GRAIN_ELEMENTWISE);
   tc_tensor_release(x);
+  if (st) {
+    tc_tensor_release(out);
+    return NULL;
+  }
   bool done;
   out = finish(out, compute, result, inplace, &done);
   return done ? out : tc__clamp_record(t, has_lo ? lo : -INFINITY, has_hi ? hi : INFINITY, out);

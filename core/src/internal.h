@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include "ctorch/ctorch.h"
+#include "device_abi.h"
 
 typedef struct tc__storage {
   atomic_long refcount;
@@ -88,20 +89,21 @@ void *tc__aligned_alloc(size_t n);
 void tc__aligned_free(void *p);
 
 /* ---- devices and backends (device.c) ---------------------------------------------------------
- * Each device type has an allocator and copy routines; the CPU's is built in, CUDA's comes from
+ * Each device type has a tc__device_api (device_abi.h); the CPU's is built in, CUDA's comes from
  * libctorch_cuda when first asked for. */
-typedef struct tc__device_api {
-  void *(*alloc)(size_t nbytes, int index);
-  void (*free)(void *p, int index);
-  /* Copies nbytes between host and device or device and device (kind: 0 h2d, 1 d2h, 2 d2d). */
-  tc_status (*memcpy)(void *dst, const void *src, size_t nbytes, int kind, int index);
-  int (*device_count)(void);
-} tc__device_api;
 /* The API for a device, or NULL with an error set (e.g. CUDA not available). */
 const tc__device_api *tc__device_api_for(tc_device d, const char *fn);
 tc_status tc__check_device(const char *fn, tc_device d);
 /* TC_ERR_UNSUPPORTED unless t is on the CPU (ops whose kernels exist only for the CPU so far). */
 tc_status tc__require_cpu(const char *fn, const tc_tensor *t);
+/* The backend of a tensor's device: NULL for the CPU (whose kernels are called directly). */
+const tc__device_api *tc__backend(const tc_tensor *t);
+/* Sets "fn: no kernel for device X in this build" (TC_ERR_UNSUPPORTED). */
+tc_status tc__kernel_missing(const char *fn, const tc_tensor *t);
+/* Device-generic elementwise copy (converting dtype; src may be an expanded view) and fill, on
+ * dst's device (both tensors on one device). */
+tc_status tc__copy(tc_tensor *dst, const tc_tensor *src);
+tc_status tc__fill(tc_tensor *t, double v);
 
 /* ---- storage and tensors (tensor.c) ----------------------------------------------------------- */
 tc__storage *tc__storage_new(size_t nbytes, tc_device device);
@@ -132,6 +134,8 @@ bool tc__is_contiguous(const tc_tensor *t);
 static inline char *tc__ptr(const tc_tensor *t) {
   return (char *)t->storage->data + t->offset * (int64_t)tc_dtype_size(t->dtype);
 }
+static inline bool tc__is_cpu(const tc_tensor *t) { return t->storage->device.type == TC_DEVICE_CPU; }
+static inline int tc__dev_index(const tc_tensor *t) { return t->storage->device.index; }
 static inline void tc__bump_version(tc_tensor *t) {
   atomic_fetch_add_explicit(&t->storage->version, 1, memory_order_relaxed);
 }
@@ -162,8 +166,9 @@ bool tc__dtype_valid(tc_dtype d);
  * handed to `loop` with byte strides per operand. Parallel over the pool when numel >= grain
  * (grain 0 = never). */
 typedef void (*tc__loop_fn)(char **ptrs, const int64_t *strides, int64_t n, void *ctx);
-#define TC__MAX_OPS 4
 void tc__foreach(int nops, const tc_tensor *const *ops, tc__loop_fn loop, void *ctx, int64_t grain);
+/* The same coalesced iteration as a device-neutral plan (device_abi.h) for backend kernels. */
+void tc__kplan_make(int nops, const tc_tensor *const *ops, tc__kplan *kp);
 /* Default parallel grain for cheap elementwise work. */
 #define TC__GRAIN_ELEMENTWISE 32768
 

@@ -58,47 +58,62 @@ static void run_range(const iter_plan *p, int64_t begin, int64_t end) {
 
 static void range_task(int64_t begin, int64_t end, void *ctx) { run_range(ctx, begin, end); }
 
-void tc__foreach(int nops, const tc_tensor *const *ops, tc__loop_fn loop, void *ctx, int64_t grain) {
+void tc__kplan_make(int nops, const tc_tensor *const *ops, tc__kplan *kp) {
   TC_ASSERT(nops >= 1 && nops <= TC__MAX_OPS);
   const tc_tensor *o = ops[0];
-  int64_t numel = tc__numel(o->sizes, o->ndim);
-  if (numel == 0) return;
-  iter_plan p;
-  p.nops = nops;
-  p.loop = loop;
-  p.ctx = ctx;
-  for (int k = 0; k < nops; k++) p.base[k] = tc__ptr(ops[k]);
+  memset(kp, 0, sizeof *kp);
+  kp->nops = nops;
+  kp->numel = tc__numel(o->sizes, o->ndim);
+  for (int k = 0; k < nops; k++) {
+    kp->data[k] = tc__ptr(ops[k]);
+    kp->dtype[k] = ops[k]->dtype;
+  }
   /* collect non-trivial dims, outermost first */
   int nd = 0;
   for (int d = 0; d < o->ndim; d++) {
     if (o->sizes[d] == 1) continue;
-    p.sizes[nd] = o->sizes[d];
-    for (int k = 0; k < nops; k++)
-      p.strides[nd][k] = ops[k]->strides[d] * (int64_t)tc_dtype_size(ops[k]->dtype);
+    kp->sizes[nd] = o->sizes[d];
+    for (int k = 0; k < nops; k++) kp->strides[k][nd] = ops[k]->strides[d];
     nd++;
   }
-  /* merge dim d into d+1 (inner) when every operand steps contiguously across the boundary */
+  /* merge dim d into the previous kept one when every operand steps contiguously across the
+   * boundary (the merged dim takes the inner stride) */
   int w = 0;
   for (int d = 0; d < nd; d++) {
     if (w > 0) {
       bool merge = true;
-      for (int k = 0; k < nops && merge; k++)
-        merge = p.strides[w - 1][k] == p.strides[d][k] * p.sizes[d];
+      for (int k = 0; k < nops && merge; k++) merge = kp->strides[k][w - 1] == kp->strides[k][d] * kp->sizes[d];
       if (merge) {
-        p.sizes[w - 1] *= p.sizes[d];
-        for (int k = 0; k < nops; k++) p.strides[w - 1][k] = p.strides[d][k];
+        kp->sizes[w - 1] *= kp->sizes[d];
+        for (int k = 0; k < nops; k++) kp->strides[k][w - 1] = kp->strides[k][d];
         continue;
       }
     }
     if (w != d) {
-      p.sizes[w] = p.sizes[d];
-      for (int k = 0; k < nops; k++) p.strides[w][k] = p.strides[d][k];
+      kp->sizes[w] = kp->sizes[d];
+      for (int k = 0; k < nops; k++) kp->strides[k][w] = kp->strides[k][d];
     }
     w++;
   }
-  p.ndim = w;
-  if (grain > 0 && numel > grain && tc__num_threads() > 1 && !tc_in_parallel_region())
-    tc_parallel_for(numel, grain, range_task, &p);
+  kp->ndim = w;
+}
+
+void tc__foreach(int nops, const tc_tensor *const *ops, tc__loop_fn loop, void *ctx, int64_t grain) {
+  tc__kplan kp;
+  tc__kplan_make(nops, ops, &kp);
+  if (kp.numel == 0) return;
+  iter_plan p;
+  p.nops = nops;
+  p.loop = loop;
+  p.ctx = ctx;
+  p.ndim = kp.ndim;
+  for (int k = 0; k < nops; k++) p.base[k] = kp.data[k];
+  for (int d = 0; d < kp.ndim; d++) {
+    p.sizes[d] = kp.sizes[d];
+    for (int k = 0; k < nops; k++) p.strides[d][k] = kp.strides[k][d] * (int64_t)tc_dtype_size(kp.dtype[k]);
+  }
+  if (grain > 0 && kp.numel > grain && tc__num_threads() > 1 && !tc_in_parallel_region())
+    tc_parallel_for(kp.numel, grain, range_task, &p);
   else
-    run_range(&p, 0, numel);
+    run_range(&p, 0, kp.numel);
 }

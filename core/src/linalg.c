@@ -511,8 +511,98 @@ static void describe(operand *o, const tc_tensor *t, bool vec, bool is_b) {
 /* Computes the product of a and b (already checked: same dtype, CPU, k matching, batch dims
  * broadcasting) into a new tensor of shape batch + [n unless a is a vector] + [m unless b is].
  * With `input` (addmm): out = beta*input + alpha*a@b, input broadcasting to out's shape. */
+/* ---- device GEMM (cuBLAS through the backend) ---------------------------------------------------
+ * The operands are expanded to the broadcast batch shape; a matrix BLAS can read as it is (one
+ * unit stride, see tc__blas_layout) is passed in place when there is no batch, otherwise batches
+ * are made contiguous. Row-major C = A @ B is computed as the column-major C^T = B^T @ A^T. */
+static tc_tensor *batched_contig(const tc_tensor *t, const int64_t *bshape, int bnd, int64_t r, int64_t c) {
+  int64_t shape[TC_MAX_DIMS + 2];
+  memcpy(shape, bshape, sizeof(int64_t) * (size_t)bnd);
+  shape[bnd] = r;
+  shape[bnd + 1] = c;
+  tc_tensor *v = tc_tensor_retain((tc_tensor *)t), *e = NULL, *out = NULL;
+  if (t->ndim != bnd + 2) { /* a vector: (k) as (1, k) or (k, 1) */
+    int64_t vs[2] = {r, c}, st[2] = {r == 1 ? 0 : t->strides[0], c == 1 ? 0 : t->strides[0]};
+    tc_tensor_release(v);
+    v = tc__view(t, vs, st, 2, t->offset);
+  }
+  if (v) e = tc__expand_to(v, shape, bnd + 2);
+  if (e) out = tc__is_contiguous(e) ? tc_tensor_retain(e) : tc__to_dtype_contig(e, e->dtype);
+  tc_tensor_release(e);
+  tc_tensor_release(v);
+  return out;
+}
+
+static tc_tensor *device_product(const char *fn, const tc_tensor *a, bool a_vec, const tc_tensor *b, bool b_vec,
+                                 const tc_tensor *input, double beta, double alpha) {
+  const tc__device_api *api = tc__backend(a);
+  tc_dtype dt = a->dtype;
+  if (!api || !api->gemm) {
+    tc__kernel_missing(fn, a);
+    return NULL;
+  }
+  if (!tc_dtype_is_floating(dt)) {
+    tc__error(TC_ERR_DTYPE, "%s: matrix products of %s tensors are not supported on CUDA (as PyTorch)", fn,
+              tc_dtype_name(dt));
+    return NULL;
+  }
+  int abnd = a_vec ? 0 : a->ndim - 2, bbnd = b_vec ? 0 : b->ndim - 2;
+  int64_t m = a_vec ? 1 : a->sizes[a->ndim - 2], k = a->sizes[a->ndim - 1];
+  int64_t n = b_vec ? 1 : b->sizes[b->ndim - 1];
+  int bnd = abnd > bbnd ? abnd : bbnd;
+  int64_t shape[TC_MAX_DIMS + 2];
+  for (int i = 0; i < bnd; i++) {
+    int ia = abnd - bnd + i, ib = bbnd - bnd + i;
+    int64_t sa = ia >= 0 ? a->sizes[ia] : 1, sb = ib >= 0 ? b->sizes[ib] : 1;
+    shape[i] = sa == 1 ? sb : sa;
+  }
+  int64_t nb = tc__numel(shape, bnd);
+  tc_tensor *ac = NULL, *bc = NULL, *out = NULL;
+  bool ta = false, tb = false;
+  int64_t lda = k, ldb = n;
+  if (bnd == 0 && !a_vec && tc__blas_layout(m, k, a->strides[0], a->strides[1], &ta, &lda))
+    ac = tc_tensor_retain((tc_tensor *)a);
+  else
+    ac = batched_contig(a, shape, bnd, m, k), ta = false, lda = k;
+  if (ac && bnd == 0 && !b_vec && tc__blas_layout(k, n, b->strides[0], b->strides[1], &tb, &ldb))
+    bc = tc_tensor_retain((tc_tensor *)b);
+  else if (ac)
+    bc = batched_contig(b, shape, bnd, k, n), tb = false, ldb = n;
+  int64_t oshape[TC_MAX_DIMS + 2];
+  int ond = bnd;
+  memcpy(oshape, shape, sizeof(int64_t) * (size_t)bnd);
+  if (!a_vec) oshape[ond++] = m;
+  if (!b_vec) oshape[ond++] = n;
+  if (bc) out = tc__empty(oshape, ond, dt, a->storage->device);
+  tc_status st = out ? TC_OK : TC_ERR_NOMEM;
+  if (out && input && beta != 0) {
+    tc_tensor *ex = tc__expand_to(input, oshape, ond);
+    st = ex ? tc__copy(out, ex) : tc_last_status();
+    tc_tensor_release(ex);
+  } else {
+    beta = 0;
+  }
+  if (!st && out && nb * m * n > 0) {
+    if (k == 0 && beta == 0) {
+      st = tc__fill(out, 0.0);
+    } else {
+      /* strides between batches of the contiguous copies (a kept matrix has no batch) */
+      st = api->gemm(tc__dev_index(a), dt, tb, ta, n, m, k, alpha, tc__ptr(bc), ldb, k * n, tc__ptr(ac), lda, m * k,
+                     beta, tc__ptr(out), n, m * n, nb, tc_cuda_matmul_allow_tf32(-1));
+    }
+  }
+  tc_tensor_release(ac);
+  tc_tensor_release(bc);
+  if (st) {
+    tc_tensor_release(out);
+    return NULL;
+  }
+  return out;
+}
+
 static tc_tensor *product(const char *fn, const tc_tensor *a, bool a_vec, const tc_tensor *b, bool b_vec,
                           const tc_tensor *input, double beta, double alpha) {
+  if (!tc__is_cpu(a)) return device_product(fn, a, a_vec, b, b_vec, input, beta, alpha);
   tc_dtype dt = a->dtype;
   if (dt == TC_F16 || dt == TC_BF16) { /* compute in f32, round once */
     tc_tensor *a32 = tc__to_dtype_contig(a, TC_F32);
@@ -602,7 +692,7 @@ fail:
 /* Devices, dtypes (equal, supported). */
 static tc_status check_pair(const char *fn, const char *na, const tc_tensor *a, const char *nb, const tc_tensor *b) {
   tc_status s;
-  if ((s = tc__check_same_device(fn, a, b)) || (s = tc__require_cpu(fn, a))) return s;
+  if ((s = tc__check_same_device(fn, a, b))) return s;
   if (a->dtype != b->dtype)
     return tc__error(TC_ERR_DTYPE, "%s: expected %s and %s of the same dtype, got %s and %s", fn, na, nb,
                      tc_dtype_name(a->dtype), tc_dtype_name(b->dtype));

@@ -35,6 +35,28 @@ TC_API const char *tc_device_str(tc_device d, char *buf, int buflen);
 TC_API bool tc_cuda_is_available(void);
 TC_API int tc_cuda_device_count(void);
 
+/* Waits until all work queued on the device has finished (torch.cuda.synchronize). Kernels run
+ * asynchronously on one stream per device; copies to the host wait by themselves. */
+TC_API tc_status tc_cuda_synchronize(int device);
+
+/* The caching allocator (torch.cuda.memory_*): freed blocks are kept for reuse; allocated counts
+ * bytes in tensors (rounded to the allocator's granule), reserved bytes held from the driver. */
+typedef struct tc_cuda_memory_stats {
+  int64_t allocated, reserved;           /* now */
+  int64_t peak_allocated, peak_reserved; /* since start or the last reset */
+  int64_t alloc_calls;                   /* allocations served */
+  int64_t device_allocs;                 /* of those, the ones that reached cudaMalloc */
+} tc_cuda_memory_stats;
+TC_API tc_status tc_cuda_memory_stats_get(int device, tc_cuda_memory_stats *out);
+TC_API tc_status tc_cuda_reset_peak_memory_stats(int device);
+/* Returns cached blocks that no tensor uses to the driver (torch.cuda.empty_cache). */
+TC_API tc_status tc_cuda_empty_cache(int device);
+
+/* TF32 tensor cores for float32 matrix products (torch.backends.cuda.matmul.allow_tf32): off by
+ * default, so float32 products are computed in full FP32. set = 0 or 1 changes it, set < 0 only
+ * reads; returns the value before the call. Process-wide. */
+TC_API bool tc_cuda_matmul_allow_tf32(int set);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,23 +1,27 @@
-/* core/src/cuda/cuda_device.c — libctorch_cuda: the CUDA device API the core loads on demand.
+/* core/src/cuda/cuda_device.c — libctorch_cuda: the CUDA backend the core loads on demand.
  *
  * The core never links the CUDA runtime; the first time a CUDA device is asked for it dlopens
- * this library and calls tc__cuda_device_api() (see core/src/device.c). This library links the
- * static CUDA runtime, never -lcuda, so it loads on a machine without a driver and simply reports
+ * this library and calls tc__cuda_device_api() (see core/src/device.c), which returns the table
+ * of memory, copy and kernel functions (device_abi.h). This library links the static CUDA
+ * runtime and cuBLAS, never -lcuda, so it loads on a machine without a driver and simply reports
  * zero devices there (cudaGetDeviceCount fails with cudaErrorInsufficientDriver).
  *
- * Memory: cudaMalloc/cudaFree per storage for now; the caching allocator comes with the CUDA
- * kernels. Copies are synchronous cudaMemcpy on the current device.
+ * This file: device count, the per-device stream, copies, synchronisation, pinned host memory.
+ * Memory: cuda_allocator.c; kernels: elementwise.cu, reduce.cu; GEMM: blas.c.
  */
-#include <cuda_runtime_api.h>
 #include <pthread.h>
-#include "../internal.h"
+#include <stdio.h>
+#include "cuda_backend.h"
 
-/* The core hands over its error setter when it loads this library, so errors land in the
- * loading core's thread-local state (a statically linked core included); this library links no
- * copy of the core. */
-typedef tc_status (*set_error_fn)(tc_status code, const char *fmt, ...);
-static set_error_fn set_error;
+tc__set_error_fn tc__cuda_set_error;
 
+tc_status tc__cuda_fail(cudaError_t e, const char *what, int index) {
+  cudaGetLastError(); /* clear a non-sticky error so later calls start clean */
+  return tc__cuda_set_error(e == cudaErrorMemoryAllocation ? TC_ERR_NOMEM : TC_ERR_CUDA, "cuda:%d: %s failed: %s",
+                            index, what, cudaGetErrorString(e));
+}
+
+/* ---- devices -------------------------------------------------------------------------------------- */
 static int device_count_cached = -1;
 static pthread_once_t count_once = PTHREAD_ONCE_INIT;
 
@@ -27,7 +31,7 @@ static void count_devices(void) {
     n = 0;
     cudaGetLastError(); /* clear the sticky error */
   }
-  device_count_cached = n;
+  device_count_cached = n > TC__CUDA_MAX_DEVICES ? TC__CUDA_MAX_DEVICES : n;
 }
 
 static int cuda_count(void) {
@@ -35,42 +39,95 @@ static int cuda_count(void) {
   return device_count_cached;
 }
 
-static void *cuda_alloc(size_t n, int index) {
-  void *p = NULL;
+/* ---- one stream per device -------------------------------------------------------------------------- */
+static cudaStream_t streams[TC__CUDA_MAX_DEVICES];
+static pthread_mutex_t stream_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cudaStream_t tc__cuda_stream(int index) {
   cudaError_t e = cudaSetDevice(index);
-  if (e == cudaSuccess) e = cudaMalloc(&p, n);
   if (e != cudaSuccess) {
-    set_error(e == cudaErrorMemoryAllocation ? TC_ERR_NOMEM : TC_ERR_CUDA,
-                 "cuda:%d: allocating %zu bytes failed: %s", index, n, cudaGetErrorString(e));
-    cudaGetLastError();
+    tc__cuda_fail(e, "selecting the device", index);
+    return NULL;
+  }
+  pthread_mutex_lock(&stream_lock);
+  if (!streams[index]) {
+    /* non-blocking: no implicit synchronisation with the legacy default stream */
+    e = cudaStreamCreateWithFlags(&streams[index], cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+      streams[index] = NULL;
+      pthread_mutex_unlock(&stream_lock);
+      tc__cuda_fail(e, "creating a stream", index);
+      return NULL;
+    }
+  }
+  cudaStream_t s = streams[index];
+  pthread_mutex_unlock(&stream_lock);
+  return s;
+}
+
+static tc_status cuda_synchronize(int index) {
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  cudaError_t e = cudaStreamSynchronize(s);
+  return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "synchronize", index);
+}
+
+/* ---- copies ------------------------------------------------------------------------------------------ */
+static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int index) {
+  static const enum cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
+                                               cudaMemcpyDeviceToDevice};
+  if (kind < 0 || kind > 2) return tc__cuda_set_error(TC_ERR_ARG, "cuda copy: bad direction %d", kind);
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  /* ordered after the kernels already queued on the stream; a copy to the host waits for them
+   * (the caller reads the data next); host-to-device copies from pageable memory return once the
+   * source has been staged, so the caller may reuse it */
+  cudaError_t e = cudaMemcpyAsync(dst, src, n, kinds[kind], s);
+  if (e == cudaSuccess && kind != 2) e = cudaStreamSynchronize(s);
+  if (e != cudaSuccess) {
+    char what[64];
+    snprintf(what, sizeof what, "copying %zu bytes", n);
+    return tc__cuda_fail(e, what, index);
+  }
+  return TC_OK;
+}
+
+static void *cuda_host_alloc(size_t n) {
+  void *p = NULL;
+  cudaError_t e = cudaMallocHost(&p, n ? n : 1);
+  if (e != cudaSuccess) {
+    tc__cuda_fail(e, "allocating pinned host memory", 0);
     return NULL;
   }
   return p;
 }
 
-static void cuda_free(void *p, int index) {
-  if (!p) return;
-  cudaSetDevice(index);
-  cudaFree(p);
+static void cuda_host_free(void *p) {
+  if (p) cudaFreeHost(p);
 }
 
-static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int index) {
-  static const enum cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
-                                               cudaMemcpyDeviceToDevice};
-  if (kind < 0 || kind > 2) return set_error(TC_ERR_ARG, "cuda copy: bad direction %d", kind);
-  cudaError_t e = cudaSetDevice(index);
-  if (e == cudaSuccess) e = cudaMemcpy(dst, src, n, kinds[kind]);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    return set_error(TC_ERR_CUDA, "cuda:%d: copying %zu bytes failed: %s", index, n, cudaGetErrorString(e));
-  }
-  return TC_OK;
-}
-
-static const tc__device_api api = {cuda_alloc, cuda_free, cuda_copy, cuda_count};
+static const tc__device_api api = {
+    .alloc = tc__cuda_alloc,
+    .free = tc__cuda_free,
+    .memcpy = cuda_copy,
+    .device_count = cuda_count,
+    .synchronize = cuda_synchronize,
+    .mem_stats = tc__cuda_mem_stats,
+    .reset_peak = tc__cuda_reset_peak,
+    .empty_cache = tc__cuda_empty_cache,
+    .host_alloc = cuda_host_alloc,
+    .host_free = cuda_host_free,
+    .unary = tc__cuda_unary,
+    .binary = tc__cuda_binary,
+    .clamp = tc__cuda_clamp,
+    .copy = tc__cuda_copy,
+    .fill = tc__cuda_fill,
+    .reduce_rows = tc__cuda_reduce_rows,
+    .gemm = tc__cuda_gemm,
+};
 
 /* The one symbol the core looks up. */
-__attribute__((visibility("default"))) const tc__device_api *tc__cuda_device_api(set_error_fn core_set_error) {
-  set_error = core_set_error;
+__attribute__((visibility("default"))) const tc__device_api *tc__cuda_device_api(tc__set_error_fn core_set_error) {
+  tc__cuda_set_error = core_set_error;
   return &api;
 }

@@ -1,0 +1,57 @@
+/* core/src/cuda/cuda_backend.h — declarations shared by the files of libctorch_cuda (C and CUDA
+ * C++). The library's one exported symbol, tc__cuda_device_api (cuda_device.c), hands the core a
+ * tc__device_api (device_abi.h) whose entries are the functions below.
+ *
+ * Execution model: every kernel and copy of a device runs on that device's stream (one per
+ * device, created on first use), so work is ordered without host synchronisation; copies to the
+ * host wait for the stream. Freed device memory returns to the caching allocator
+ * (cuda_allocator.c) and is reused by later work on the same stream, which runs after the work
+ * that used it before.
+ */
+#ifndef CTORCH_CUDA_BACKEND_H
+#define CTORCH_CUDA_BACKEND_H
+
+#include <cuda_runtime_api.h>
+#include "../device_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The core's error setter (set when the core loads the library). */
+extern tc__set_error_fn tc__cuda_set_error;
+/* Reports a failed CUDA call as TC_ERR_CUDA (TC_ERR_NOMEM for an allocation failure) naming what. */
+tc_status tc__cuda_fail(cudaError_t e, const char *what, int index);
+/* Makes `index` current and returns its stream (NULL and an error set on failure). */
+cudaStream_t tc__cuda_stream(int index);
+
+/* cuda_allocator.c */
+void *tc__cuda_alloc(size_t nbytes, int index);
+void tc__cuda_free(void *p, int index);
+void tc__cuda_mem_stats(int index, tc__mem_stats *out);
+void tc__cuda_reset_peak(int index);
+void tc__cuda_empty_cache(int index);
+
+/* elementwise.cu */
+tc_status tc__cuda_unary(int index, tc__unary_op op, tc_dtype compute, const tc__kplan *p);
+tc_status tc__cuda_binary(int index, tc__binary_op op, tc_dtype compute, const tc__kplan *p, const tc__binary_ctx *c);
+tc_status tc__cuda_clamp(int index, tc_dtype compute, const tc__kplan *p, const tc__clamp_ctx *c);
+tc_status tc__cuda_copy(int index, const tc__kplan *p);
+tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int64_t iv);
+
+/* reduce.cu */
+tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
+                               tc_dtype out_dtype, void *out);
+
+/* blas.c */
+tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                        double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,
+                        int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c, int64_t batch,
+                        bool allow_tf32);
+
+#define TC__CUDA_MAX_DEVICES 16
+
+#ifdef __cplusplus
+}
+#endif
+#endif

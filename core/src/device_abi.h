@@ -1,0 +1,125 @@
+/* core/src/device_abi.h — what crosses the boundary between the core and a device backend.
+ *
+ * The CUDA backend (libctorch_cuda) is a separate library that the core dlopens; it links no copy
+ * of the core and is partly C++ (nvcc), so this header is plain C that also compiles as C++ and
+ * holds only data layouts and function tables: no tensors, no core internals.
+ *
+ *   - tc__kplan: an elementwise iteration over up to TC__MAX_OPS same-shaped strided operands
+ *     (operand 0 is the output), with size-1 dims dropped and contiguous dims merged. The core
+ *     builds it (iter.c, tc__kplan_make); a backend only walks it.
+ *   - the op enums of ops/unary.def and ops/binary.def, and the per-call constants of those ops;
+ *   - tc__device_api: memory, copies and kernels of one device type. A kernel a backend lacks is
+ *     NULL and the core reports TC_ERR_UNSUPPORTED.
+ */
+#ifndef CTORCH_DEVICE_ABI_H
+#define CTORCH_DEVICE_ABI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ctorch/dtype.h"
+#include "ctorch/status.h"
+#include "ctorch/tensor.h" /* TC_MAX_DIMS */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TC__MAX_OPS 4
+
+/* ---- the elementwise op tables --------------------------------------------------------------- */
+typedef enum {
+#define TC_UNARY_FLOAT(name, f32, f64) TC__UN_##name,
+#define TC_UNARY_SAME(name, f32, f64, iexpr, bool_ok) TC__UN_##name,
+#define TC_UNARY_PRED(name, f32, f64, iexpr) TC__UN_##name,
+#include "ops/unary.def"
+  TC__UN_COUNT
+} tc__unary_op;
+
+typedef enum {
+#define TC_BINARY_ARITH(name, f32, f64, iexpr, bexpr) TC__BIN_##name,
+#define TC_BINARY_CMP(name, op) TC__BIN_##name,
+#include "ops/binary.def"
+  TC__BIN_COUNT
+} tc__binary_op;
+
+/* Per-call constants for binary kernels (alpha of add/sub in each compute type). */
+typedef struct {
+  float af;
+  double ad;
+  int64_t ai;
+} tc__binary_ctx;
+
+/* Clamp to [lo, hi] (f32/f64 use lo/hi, integers ilo/ihi). NaN inputs stay NaN. */
+typedef struct {
+  double lo, hi;
+  int64_t ilo, ihi;
+  bool has_lo, has_hi;
+} tc__clamp_ctx;
+
+/* ---- an elementwise iteration ------------------------------------------------------------------ */
+typedef struct tc__kplan {
+  int nops;  /* operands; 0 is the output */
+  int ndim;  /* after dropping size-1 dims and merging contiguous ones; 0 = one element */
+  int64_t numel;
+  int64_t sizes[TC_MAX_DIMS];                /* innermost last */
+  int64_t strides[TC__MAX_OPS][TC_MAX_DIMS]; /* elements, per operand (0 where broadcast) */
+  void *data[TC__MAX_OPS];                   /* element [0, ..., 0] of each operand */
+  tc_dtype dtype[TC__MAX_OPS];
+} tc__kplan;
+
+/* Reduction kinds of the device row-reduce kernel (input (rows, n) contiguous -> out (rows)). */
+typedef enum { TC__RED_SUM = 0, TC__RED_MEAN, TC__RED_MAX, TC__RED_MIN, TC__RED_PROD } tc__red_kind;
+
+/* Memory statistics of one device's caching allocator, in bytes. */
+typedef struct {
+  int64_t allocated, reserved, peak_allocated, peak_reserved;
+  int64_t alloc_calls, device_allocs; /* requests served, and those that reached the driver */
+} tc__mem_stats;
+
+/* ---- one device type's backend ------------------------------------------------------------------ */
+typedef tc_status (*tc__set_error_fn)(tc_status code, const char *fmt, ...);
+
+typedef struct tc__device_api {
+  /* memory: alloc sets an error (TC_ERR_NOMEM when the device is full) and returns NULL on failure */
+  void *(*alloc)(size_t nbytes, int index);
+  void (*free)(void *p, int index);
+  /* Copies nbytes between host and device or device and device (kind: 0 h2d, 1 d2h, 2 d2d). */
+  tc_status (*memcpy)(void *dst, const void *src, size_t nbytes, int kind, int index);
+  int (*device_count)(void);
+
+  /* The rest is NULL on the CPU (whose kernels the core calls directly). */
+  tc_status (*synchronize)(int index);
+  void (*mem_stats)(int index, tc__mem_stats *out);
+  void (*reset_peak)(int index);
+  void (*empty_cache)(int index);
+  /* Pinned (page-locked) host memory for fast and asynchronous copies. */
+  void *(*host_alloc)(size_t nbytes);
+  void (*host_free)(void *p);
+
+  /* Elementwise kernels over a plan (operand 0 the output). unary/binary compute in `compute`
+   * (f32, f64 or an integer/bool type; f16/bf16 operands are converted on the fly); predicates
+   * and comparisons write bool. copy converts operand 1 into operand 0's dtype; fill writes v. */
+  tc_status (*unary)(int index, tc__unary_op op, tc_dtype compute, const tc__kplan *p);
+  tc_status (*binary)(int index, tc__binary_op op, tc_dtype compute, const tc__kplan *p, const tc__binary_ctx *c);
+  tc_status (*clamp)(int index, tc_dtype compute, const tc__kplan *p, const tc__clamp_ctx *c);
+  tc_status (*copy)(int index, const tc__kplan *p);
+  tc_status (*fill)(int index, const tc__kplan *p, double v, int64_t iv);
+
+  /* in (rows, n) contiguous of dtype -> out (rows) of out_dtype, in a fixed order (bit-identical
+   * from run to run); f16/bf16 accumulate in f32, f32 in f32 with a tree, integers in int64. */
+  tc_status (*reduce_rows)(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
+                           tc_dtype out_dtype, void *out);
+
+  /* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch, column-major as BLAS (the core
+   * swaps operands for row-major), f32/f64/f16/bf16. TF32 only when allow_tf32. */
+  tc_status (*gemm)(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                    double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,
+                    int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c, int64_t batch,
+                    bool allow_tf32);
+} tc__device_api;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
