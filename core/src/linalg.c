@@ -558,14 +558,15 @@ static tc_tensor *device_product(const char *fn, const tc_tensor *a, bool a_vec,
   }
   int64_t nb = tc__numel(shape, bnd);
   tc_tensor *ac = NULL, *bc = NULL, *out = NULL;
+  /* a plain matrix (no batch dims of its own) is read in place when BLAS can: batch stride 0 */
   bool ta = false, tb = false;
-  int64_t lda = k, ldb = n;
-  if (bnd == 0 && !a_vec && tc__blas_layout(m, k, a->strides[0], a->strides[1], &ta, &lda))
-    ac = tc_tensor_retain((tc_tensor *)a);
+  int64_t lda = k, ldb = n, sa = m * k, sb = k * n;
+  if (!a_vec && a->ndim == 2 && tc__blas_layout(m, k, a->strides[0], a->strides[1], &ta, &lda))
+    ac = tc_tensor_retain((tc_tensor *)a), sa = 0;
   else
     ac = batched_contig(a, shape, bnd, m, k), ta = false, lda = k;
-  if (ac && bnd == 0 && !b_vec && tc__blas_layout(k, n, b->strides[0], b->strides[1], &tb, &ldb))
-    bc = tc_tensor_retain((tc_tensor *)b);
+  if (ac && !b_vec && b->ndim == 2 && tc__blas_layout(k, n, b->strides[0], b->strides[1], &tb, &ldb))
+    bc = tc_tensor_retain((tc_tensor *)b), sb = 0;
   else if (ac)
     bc = batched_contig(b, shape, bnd, k, n), tb = false, ldb = n;
   int64_t oshape[TC_MAX_DIMS + 2];
@@ -586,9 +587,8 @@ static tc_tensor *device_product(const char *fn, const tc_tensor *a, bool a_vec,
     if (k == 0 && beta == 0) {
       st = tc__fill(out, 0.0);
     } else {
-      /* strides between batches of the contiguous copies (a kept matrix has no batch) */
-      st = api->gemm(tc__dev_index(a), dt, tb, ta, n, m, k, alpha, tc__ptr(bc), ldb, k * n, tc__ptr(ac), lda, m * k,
-                     beta, tc__ptr(out), n, m * n, nb, tc_cuda_matmul_allow_tf32(-1));
+      st = api->gemm(tc__dev_index(a), dt, tb, ta, n, m, k, alpha, tc__ptr(bc), ldb, sb, tc__ptr(ac), lda, sa, beta,
+                     tc__ptr(out), n, m * n, nb, tc_cuda_matmul_allow_tf32(-1));
     }
   }
   tc_tensor_release(ac);

@@ -249,7 +249,7 @@ tc_tensor *tc_linear(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b)
   const char *fn = "tc_linear";
   TC__NONNULL_T(x, fn);
   TC__NONNULL_T(w, fn);
-  if (tc__check_same_device(fn, x, w) || tc__require_cpu(fn, x)) return NULL;
+  if (tc__check_same_device(fn, x, w)) return NULL;
   if (b && tc__check_same_device(fn, x, b)) return NULL;
   if (!tc_dtype_is_floating(x->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: expected a floating-point input, got %s", fn, tc_dtype_name(x->dtype));
@@ -277,6 +277,14 @@ tc_tensor *tc_linear(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b)
     tc__error(TC_ERR_SHAPE, "%s: bias %s does not match weight %s: expected [%lld]", fn, tc__tshape(b), tc__tshape(w),
               (long long)w->sizes[0]);
     return NULL;
+  }
+  if (!tc__is_cpu(x)) { /* a device: x @ w^T (+ b) through the recorded device ops */
+    tc_tensor *wt = tc_t(w), *xw = tc_matmul(x, wt);
+    tc_tensor_release(wt);
+    if (!b || !xw) return xw;
+    tc_tensor *r = tc_add(xw, b, 1.0);
+    tc_tensor_release(xw);
+    return r;
   }
   tc_dtype cdt = tc__compute_dtype(x->dtype);
   tc_tensor *y = linear_compute(x, w, b, cdt);

@@ -1,0 +1,446 @@
+/* CUDA ops against the CPU: every op of the elementwise tables on every dtype (contiguous,
+ * transposed, broadcast, scalar and in-place forms), dtype conversions, fills, reductions, matrix
+ * products, autograd through a small network, the caching allocator's statistics, and the error
+ * paths (device mismatch, out of memory). The CPU result is the reference: relative tolerances
+ * by dtype, exact for integers, bool and conversions.
+ *
+ * Exits 77 (skipped) when no CUDA device is present. Prints every mismatch, then a summary. */
+#include <ctorch/ctorch.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SHAPE_OF(...) ((const int64_t[]){__VA_ARGS__})
+
+static int failures, checks;
+
+#define EXPECT(cond, ...)                                                 \
+  do {                                                                    \
+    checks++;                                                             \
+    if (!(cond)) {                                                        \
+      failures++;                                                         \
+      fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                     \
+      fprintf(stderr, __VA_ARGS__);                                       \
+      fprintf(stderr, " [%s]\n", tc_last_error());                        \
+    }                                                                     \
+  } while (0)
+
+static tc_device gpu;
+
+static tc_tensor *on_gpu(const tc_tensor *t) { return tc_tensor_to(t, gpu); }
+
+/* relative tolerance by dtype (GPU transcendental functions differ from glibc by a few ulp) */
+static double rtol_of(tc_dtype d) {
+  switch (d) {
+    case TC_F32: return 2e-5;
+    case TC_F64: return 1e-12;
+    case TC_F16: return 2e-3;
+    case TC_BF16: return 1.6e-2;
+    default: return 0;
+  }
+}
+
+/* Compares a GPU result with the CPU one: same shape and dtype, values within rtol (NaN matches
+ * NaN, infinities match exactly). */
+static void same(const tc_tensor *cpu, const tc_tensor *dev, double rtol, double atol, const char *what) {
+  checks++;
+  if (!cpu || !dev) {
+    failures++;
+    fprintf(stderr, "%s: %s result is NULL [%s]\n", what, cpu ? "gpu" : "cpu", tc_last_error());
+    return;
+  }
+  if (tc_tensor_dtype(cpu) != tc_tensor_dtype(dev) || tc_tensor_ndim(cpu) != tc_tensor_ndim(dev) ||
+      memcmp(tc_tensor_shape(cpu), tc_tensor_shape(dev), sizeof(int64_t) * (size_t)tc_tensor_ndim(cpu))) {
+    failures++;
+    fprintf(stderr, "%s: shape or dtype differ (%s vs %s)\n", what, tc_dtype_name(tc_tensor_dtype(cpu)),
+            tc_dtype_name(tc_tensor_dtype(dev)));
+    return;
+  }
+  tc_scope_push();
+  tc_tensor *h = tc_tensor_to(dev, tc_cpu());
+  tc_tensor *a = tc_contiguous(tc_to_dtype(cpu, TC_F64)), *b = tc_contiguous(tc_to_dtype(h, TC_F64));
+  bool integral = !tc_dtype_is_floating(tc_tensor_dtype(cpu));
+  if (integral) { /* exact: compare as int64 (f64 cannot hold every int64) */
+    a = tc_contiguous(tc_to_dtype(cpu, TC_I64));
+    b = tc_contiguous(tc_to_dtype(h, TC_I64));
+  }
+  if (!a || !b) {
+    failures++;
+    fprintf(stderr, "%s: copying back failed [%s]\n", what, tc_last_error());
+    tc_scope_pop();
+    return;
+  }
+  int64_t n = tc_tensor_numel(a), bad = 0, first = -1;
+  for (int64_t i = 0; i < n; i++) {
+    bool ok;
+    if (integral) {
+      ok = ((const int64_t *)tc_tensor_data(a))[i] == ((const int64_t *)tc_tensor_data(b))[i];
+    } else {
+      double x = ((const double *)tc_tensor_data(a))[i], y = ((const double *)tc_tensor_data(b))[i];
+      ok = (isnan(x) && isnan(y)) || x == y || (isfinite(x) && fabs(x - y) <= atol + rtol * fabs(x));
+    }
+    if (!ok && bad++ == 0) first = i;
+  }
+  if (bad) {
+    failures++;
+    double x = integral ? (double)((const int64_t *)tc_tensor_data(a))[first] : ((const double *)tc_tensor_data(a))[first];
+    double y = integral ? (double)((const int64_t *)tc_tensor_data(b))[first] : ((const double *)tc_tensor_data(b))[first];
+    fprintf(stderr, "%s: %lld of %lld elements differ; first at %lld: cpu %.17g gpu %.17g\n", what, (long long)bad,
+            (long long)n, (long long)first, x, y);
+  }
+  tc_scope_pop();
+}
+
+/* Inputs of a dtype: floats uniform in [-3, 3) with NaN, inf, -inf and -0 planted; integers in
+ * [-5, 5] (unsigned [0, 10]); bool random. Shape (rows, cols). */
+static tc_tensor *input(tc_dtype d, int64_t rows, int64_t cols, uint64_t seed, bool specials, bool nonzero) {
+  tc_generator *g = tc_generator_create(seed);
+  int64_t shape[2] = {rows, cols};
+  tc_tensor *t;
+  if (tc_dtype_is_floating(d)) {
+    tc_tensor *u = tc_rand(shape, 2, TC_OPTS(.dtype = TC_F64, .generator = g));
+    tc_tensor *s = tc_sub_scalar(tc_mul_scalar(u, 6.0), 3.0);
+    if (specials && rows * cols >= 8) {
+      double *p = tc_tensor_data(s);
+      p[1] = NAN, p[3] = INFINITY, p[5] = -INFINITY, p[7] = -0.0;
+    }
+    t = tc_to_dtype(s, d);
+  } else if (d == TC_BOOL) {
+    t = tc_to_dtype(tc_randint(0, 2, shape, 2, TC_OPTS(.generator = g)), d);
+  } else {
+    bool is_unsigned = d == TC_U8 || d == TC_U16;
+    tc_tensor *r = tc_randint(is_unsigned ? (nonzero ? 1 : 0) : -5, is_unsigned ? 11 : 6, shape, 2, TC_OPTS(.generator = g));
+    if (nonzero && !is_unsigned) r = tc_where(tc_eq_scalar(r, 0), tc_full_like(r, 3, NULL), r);
+    t = tc_to_dtype(r, d);
+  }
+  tc_generator_destroy(g);
+  return t;
+}
+
+static const tc_dtype all_real[] = {TC_F32, TC_F64, TC_F16, TC_BF16, TC_I64, TC_I32, TC_I16,
+                                    TC_I8,  TC_U8,  TC_U16, TC_BOOL};
+#define NREAL (int)(sizeof all_real / sizeof all_real[0])
+
+/* ---- unary ---------------------------------------------------------------------------------------- */
+typedef tc_tensor *(*unary_fn)(const tc_tensor *);
+static const struct {
+  const char *name;
+  unary_fn f;
+} unary_ops[] = {
+#define TC_UNARY_FLOAT(name, f32, f64) {#name, tc_##name},
+#define TC_UNARY_SAME(name, f32, f64, iexpr, bool_ok) {#name, tc_##name},
+#define TC_UNARY_PRED(name, f32, f64, iexpr) {#name, tc_##name},
+#include "ops/unary.def"
+};
+
+static void test_unary(void) {
+  for (size_t o = 0; o < sizeof unary_ops / sizeof unary_ops[0]; o++) {
+    for (int di = 0; di < NREAL; di++) {
+      tc_dtype d = all_real[di];
+      tc_scope_push();
+      tc_tensor *x = input(d, 37, 29, 100 + di, true, false);
+      tc_tensor *xg = on_gpu(x);
+      char what[96];
+      tc_clear_error();
+      tc_tensor *c = unary_ops[o].f(x);
+      tc_status cs = tc_last_status();
+      tc_clear_error();
+      tc_tensor *g = unary_ops[o].f(xg);
+      snprintf(what, sizeof what, "%s %s", unary_ops[o].name, tc_dtype_name(d));
+      if (!c) {
+        EXPECT(!g && tc_last_status() == cs, "%s: the CPU refuses (%s) but the GPU gave %p", what,
+               tc_status_name(cs), (void *)g);
+      } else {
+        double rt = rtol_of(tc_tensor_dtype(c));
+        /* float16/bfloat16 results round an f32 value that may differ by an ulp */
+        same(c, g, rt, rt > 0 ? 1e-6 : 0, what);
+        /* transposed (non-contiguous) input */
+        snprintf(what, sizeof what, "%s %s transposed", unary_ops[o].name, tc_dtype_name(d));
+        same(unary_ops[o].f(tc_t(x)), unary_ops[o].f(tc_t(xg)), rt, rt > 0 ? 1e-6 : 0, what);
+      }
+      tc_scope_pop();
+    }
+  }
+  /* in place */
+  tc_scope_push();
+  tc_tensor *x = input(TC_F32, 8, 9, 5, false, false), *xg = on_gpu(x);
+  EXPECT(tc_relu_inplace(x) == TC_OK && tc_relu_inplace(xg) == TC_OK, "relu_");
+  same(x, xg, 0, 0, "relu_ in place");
+  EXPECT(tc_exp_inplace(x) == TC_OK && tc_exp_inplace(xg) == TC_OK, "exp_");
+  same(x, xg, 2e-6, 0, "exp_ in place");
+  same(tc_clamp(x, 0.5, 2.0), tc_clamp(xg, 0.5, 2.0), 0, 0, "clamp f32");
+  tc_tensor *xi = input(TC_I32, 8, 9, 6, false, false);
+  same(tc_clamp(xi, -2, 3), tc_clamp(on_gpu(xi), -2, 3), 0, 0, "clamp i32");
+  tc_scope_pop();
+}
+
+/* ---- binary ---------------------------------------------------------------------------------------- */
+static tc_tensor *b_add(const tc_tensor *a, const tc_tensor *b) { return tc_add(a, b, 0.5); }
+static tc_tensor *b_sub(const tc_tensor *a, const tc_tensor *b) { return tc_sub(a, b, 2.0); }
+static tc_tensor *b_floor(const tc_tensor *a, const tc_tensor *b) { return tc_div_mode(a, b, TC_ROUND_FLOOR); }
+static tc_tensor *b_trunc(const tc_tensor *a, const tc_tensor *b) { return tc_div_mode(a, b, TC_ROUND_TRUNC); }
+typedef tc_tensor *(*binary_fn)(const tc_tensor *, const tc_tensor *);
+static const struct {
+  const char *name;
+  binary_fn f;
+} binary_ops[] = {{"add", b_add},         {"sub", b_sub},         {"mul", tc_mul},         {"div", tc_div},
+                  {"div_floor", b_floor}, {"div_trunc", b_trunc}, {"remainder", tc_remainder},
+                  {"pow", tc_pow},        {"minimum", tc_minimum}, {"maximum", tc_maximum}, {"eq", tc_eq},
+                  {"ne", tc_ne},          {"lt", tc_lt},           {"le", tc_le},           {"gt", tc_gt},
+                  {"ge", tc_ge},          {"logical_and", tc_logical_and}};
+
+static void test_binary(void) {
+  for (size_t o = 0; o < sizeof binary_ops / sizeof binary_ops[0]; o++) {
+    for (int di = 0; di < NREAL; di++) {
+      tc_dtype d = all_real[di];
+      tc_scope_push();
+      bool is_pow = !strcmp(binary_ops[o].name, "pow");
+      tc_tensor *a = input(d, 23, 31, 300 + di, !is_pow, false);
+      tc_tensor *b = input(d, 23, 31, 400 + di, false, true);
+      if (is_pow && !tc_dtype_is_floating(d) && d != TC_BOOL) b = tc_abs(b); /* no negative integer powers */
+      tc_tensor *row = tc_contiguous(tc_select(b, 0, 2));                 /* (31,) broadcast over rows */
+      tc_tensor *ag = on_gpu(a), *bg = on_gpu(b), *rowg = on_gpu(row);
+      char what[96];
+      tc_clear_error();
+      tc_tensor *c = binary_ops[o].f(a, b);
+      tc_status cs = tc_last_status();
+      tc_clear_error();
+      tc_tensor *g = binary_ops[o].f(ag, bg);
+      snprintf(what, sizeof what, "%s %s", binary_ops[o].name, tc_dtype_name(d));
+      if (!c) {
+        EXPECT(!g && tc_last_status() == cs, "%s: the CPU refuses (%s) but the GPU gave %p", what,
+               tc_status_name(cs), (void *)g);
+      } else {
+        double rt = rtol_of(tc_tensor_dtype(c));
+        same(c, g, rt, rt > 0 ? 1e-6 : 0, what);
+        snprintf(what, sizeof what, "%s %s broadcast", binary_ops[o].name, tc_dtype_name(d));
+        same(binary_ops[o].f(a, row), binary_ops[o].f(ag, rowg), rt, rt > 0 ? 1e-6 : 0, what);
+        snprintf(what, sizeof what, "%s %s transposed", binary_ops[o].name, tc_dtype_name(d));
+        same(binary_ops[o].f(tc_t(a), tc_t(b)), binary_ops[o].f(tc_t(ag), tc_t(bg)), rt, rt > 0 ? 1e-6 : 0, what);
+      }
+      tc_scope_pop();
+    }
+  }
+  /* scalars, mixed dtypes and in-place forms */
+  tc_scope_push();
+  tc_tensor *a = input(TC_F32, 16, 16, 7, false, false), *ag = on_gpu(a);
+  tc_tensor *i = input(TC_I64, 16, 16, 8, false, false), *ig = on_gpu(i);
+  same(tc_add_scalar(a, 2.5), tc_add_scalar(ag, 2.5), 0, 0, "add scalar");
+  same(tc_mul_scalar(i, 3), tc_mul_scalar(ig, 3), 0, 0, "mul scalar int");
+  same(tc_div_scalar(i, 4), tc_div_scalar(ig, 4), 1e-6, 0, "int / scalar -> float");
+  same(tc_add(a, i, 1.0), tc_add(ag, ig, 1.0), 1e-6, 0, "f32 + i64");
+  tc_tensor *h = tc_to_dtype(a, TC_F16);
+  same(tc_mul(h, a), tc_mul(on_gpu(h), ag), 1e-6, 0, "f16 * f32");
+  EXPECT(tc_add_inplace(a, tc_t(a), 1.0) == TC_OK && tc_add_inplace(ag, tc_t(ag), 1.0) == TC_OK, "add_ aliasing");
+  same(a, ag, 0, 0, "a += a^T");
+  EXPECT(tc_mul_scalar_inplace(i, -3) == TC_OK && tc_mul_scalar_inplace(ig, -3) == TC_OK, "mul_ scalar int");
+  same(i, ig, 0, 0, "i *= -3");
+  tc_tensor *z = tc_zeros_like(ig, NULL);
+  EXPECT(tc_floor_divide(ig, z) == NULL && tc_last_status() == TC_ERR_ARG, "integer division by zero on the GPU");
+  tc_scope_pop();
+}
+
+/* ---- conversions, fills, factories ---------------------------------------------------------------------- */
+static void test_convert(void) {
+  tc_dtype all[NREAL + 1];
+  memcpy(all, all_real, sizeof all_real);
+  all[NREAL] = TC_C64;
+  for (int s = 0; s <= NREAL; s++) {
+    tc_scope_push();
+    tc_tensor *x = s == NREAL ? tc_to_dtype(input(TC_F32, 9, 13, 20, true, false), TC_C64)
+                              : input(all[s], 9, 13, 20 + s, true, false);
+    /* values beyond the integer ranges too */
+    if (s < 4) x = tc_to_dtype(tc_mul_scalar(tc_to_dtype(x, TC_F64), 70.5), all[s]);
+    tc_tensor *xg = on_gpu(x);
+    for (int d = 0; d <= NREAL; d++) {
+      char what[64];
+      snprintf(what, sizeof what, "%s -> %s", tc_dtype_name(all[s]), tc_dtype_name(all[d]));
+      tc_tensor *c = tc_to_dtype(x, all[d]), *g = tc_to_dtype(xg, all[d]);
+      if (all[d] == TC_C64) { /* compare the real parts (the imaginary ones are 0 or carried) */
+        c = tc_to_dtype(c, TC_F32);
+        g = tc_to_dtype(g, TC_F32);
+      }
+      same(c, g, 0, 0, what);
+      snprintf(what, sizeof what, "%s -> %s transposed", tc_dtype_name(all[s]), tc_dtype_name(all[d]));
+      if (all[d] != TC_C64) same(tc_to_dtype(tc_t(x), all[d]), tc_to_dtype(tc_t(xg), all[d]), 0, 0, what);
+    }
+    tc_scope_pop();
+  }
+  tc_scope_push();
+  for (int d = 0; d < NREAL; d++) {
+    char what[64];
+    snprintf(what, sizeof what, "full %s", tc_dtype_name(all_real[d]));
+    same(tc_full(SHAPE_OF(3, 5), 2, 7.0, TC_OPTS(.dtype = all_real[d])),
+         tc_full(SHAPE_OF(3, 5), 2, 7.0, TC_OPTS(.dtype = all_real[d], .device = gpu)), 0, 0, what);
+  }
+  same(tc_arange(0, 100, 3, NULL), tc_arange(0, 100, 3, TC_OPTS(.device = gpu)), 0, 0, "arange");
+  same(tc_eye(5, 7, NULL), tc_eye(5, 7, TC_OPTS(.device = gpu)), 0, 0, "eye");
+  /* copy_ across strides, and a slice assignment through a view */
+  tc_tensor *x = input(TC_F32, 10, 12, 30, false, false), *xg = on_gpu(x);
+  tc_tensor *y = tc_zeros(SHAPE_OF(12, 10), 2, NULL), *yg = tc_zeros(SHAPE_OF(12, 10), 2, TC_OPTS(.device = gpu));
+  EXPECT(tc_copy_inplace(y, tc_t(x)) == TC_OK && tc_copy_inplace(yg, tc_t(xg)) == TC_OK, "copy_");
+  same(y, yg, 0, 0, "copy_ transposed");
+  EXPECT(tc_fill_inplace(tc_narrow(y, 1, 2, 3), -1) == TC_OK && tc_fill_inplace(tc_narrow(yg, 1, 2, 3), -1) == TC_OK,
+         "fill_ view");
+  same(y, yg, 0, 0, "fill_ through a view");
+  same(tc_contiguous(tc_t(y)), tc_contiguous(tc_t(yg)), 0, 0, "contiguous");
+  tc_scope_pop();
+}
+
+/* ---- reductions ------------------------------------------------------------------------------------------ */
+static void test_reduce(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16, TC_I64, TC_I32, TC_U8, TC_BOOL};
+  for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+    tc_scope_push();
+    tc_dtype d = ds[k];
+    tc_tensor *x = tc_reshape(input(d, 24, 60, 50 + k, false, false), SHAPE_OF(4, 6, 60), 3);
+    tc_tensor *xg = on_gpu(x);
+    double rt = d == TC_F32 ? 1e-5 : d == TC_F64 ? 1e-12 : d == TC_F16 ? 4e-3 : 2e-2;
+    const int64_t d0[] = {0}, d2[] = {2}, d02[] = {0, 2}, dm1[] = {-1};
+    const struct {
+      const int64_t *dims;
+      int n;
+      bool keep;
+    } cases[] = {{NULL, 0, false}, {d0, 1, false}, {d2, 1, true}, {d02, 2, false}, {dm1, 1, false}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+      char what[64];
+      snprintf(what, sizeof what, "sum %s case %zu", tc_dtype_name(d), c);
+      same(tc_sum(x, cases[c].dims, cases[c].n, cases[c].keep), tc_sum(xg, cases[c].dims, cases[c].n, cases[c].keep),
+           rt, 1e-5, what);
+      snprintf(what, sizeof what, "sum %s transposed case %zu", tc_dtype_name(d), c);
+      same(tc_sum(tc_transpose(x, 0, 2), cases[c].dims, cases[c].n, cases[c].keep),
+           tc_sum(tc_transpose(xg, 0, 2), cases[c].dims, cases[c].n, cases[c].keep), rt, 1e-5, what);
+      if (tc_dtype_is_floating(d)) {
+        snprintf(what, sizeof what, "mean %s case %zu", tc_dtype_name(d), c);
+        same(tc_mean(x, cases[c].dims, cases[c].n, cases[c].keep),
+             tc_mean(xg, cases[c].dims, cases[c].n, cases[c].keep), rt, 1e-6, what);
+      }
+    }
+    if (tc_dtype_is_floating(d)) {
+      tc_tensor *small = tc_mul_scalar(x, 0.3);
+      same(tc_prod(small, d2, 1, false), tc_prod(on_gpu(small), d2, 1, false), rt * 10, 1e-30, "prod");
+    }
+    tc_scope_pop();
+  }
+  /* a long sum takes the two-pass path; the result is bit-identical from run to run */
+  tc_scope_push();
+  tc_tensor *big = tc_rand(SHAPE_OF(1 << 22), 1, NULL), *bg = on_gpu(big);
+  tc_tensor *s1 = tc_sum(bg, NULL, 0, false), *s2 = tc_sum(bg, NULL, 0, false);
+  double v1 = 0, v2 = 1, vc = 0;
+  EXPECT(tc_item_double(s1, &v1) == TC_OK && tc_item_double(s2, &v2) == TC_OK && v1 == v2,
+         "long sum is deterministic: %.9g vs %.9g", v1, v2);
+  tc_item_double(tc_sum(tc_to_dtype(big, TC_F64), NULL, 0, false), &vc);
+  EXPECT(fabs(v1 - vc) <= 1e-5 * vc, "long sum %.9g vs f64 %.9g", v1, vc);
+  tc_tensor *rows = tc_reshape(bg, SHAPE_OF(4, 1 << 20), 2);
+  same(tc_sum(tc_reshape(big, SHAPE_OF(4, 1 << 20), 2), SHAPE_OF(1), 1, false), tc_sum(rows, SHAPE_OF(1), 1, false),
+       1e-5, 0, "long rows");
+  tc_scope_pop();
+}
+
+/* ---- matrix products ---------------------------------------------------------------------------------------- */
+static void test_matmul(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16};
+  for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+    tc_scope_push();
+    tc_dtype d = ds[k];
+    double rt = d == TC_F32 ? 1e-4 : d == TC_F64 ? 1e-10 : d == TC_F16 ? 1e-2 : 4e-2, at = d == TC_F64 ? 1e-10 : 1e-3;
+    tc_tensor *a = input(d, 37, 53, 60, false, false), *b = input(d, 53, 41, 61, false, false);
+    tc_tensor *ag = on_gpu(a), *bg = on_gpu(b);
+    char what[64];
+    snprintf(what, sizeof what, "mm %s", tc_dtype_name(d));
+    same(tc_mm(a, b), tc_mm(ag, bg), rt, at, what);
+    snprintf(what, sizeof what, "mm %s a^T b^T", tc_dtype_name(d));
+    tc_tensor *at_ = tc_contiguous(tc_t(a)), *bt = tc_contiguous(tc_t(b));
+    same(tc_mm(tc_t(at_), tc_t(bt)), tc_mm(tc_t(on_gpu(at_)), tc_t(on_gpu(bt))), rt, at, what);
+    snprintf(what, sizeof what, "matmul %s batched broadcast", tc_dtype_name(d));
+    tc_tensor *a3 = tc_reshape(input(d, 3 * 5, 7, 62, false, false), SHAPE_OF(3, 5, 7), 3);
+    tc_tensor *b2 = input(d, 7, 4, 63, false, false);
+    same(tc_matmul(a3, b2), tc_matmul(on_gpu(a3), on_gpu(b2)), rt, at, what);
+    snprintf(what, sizeof what, "mv %s", tc_dtype_name(d));
+    tc_tensor *v = tc_contiguous(tc_select(b, 1, 0));
+    same(tc_mv(a, v), tc_mv(ag, on_gpu(v)), rt, at, what);
+    snprintf(what, sizeof what, "addmm %s", tc_dtype_name(d));
+    tc_tensor *c = input(d, 37, 41, 64, false, false);
+    same(tc_addmm(c, a, b, 0.5, 2.0), tc_addmm(on_gpu(c), ag, bg, 0.5, 2.0), rt, at, what);
+    tc_scope_pop();
+  }
+  tc_scope_push();
+  tc_tensor *i = tc_ones(SHAPE_OF(2, 2), 2, TC_OPTS(.dtype = TC_I64, .device = gpu));
+  EXPECT(tc_mm(i, i) == NULL && tc_last_status() == TC_ERR_DTYPE, "integer matmul on CUDA is refused");
+  /* TF32 is off by default and switchable */
+  EXPECT(!tc_cuda_matmul_allow_tf32(-1), "TF32 off by default");
+  tc_cuda_matmul_allow_tf32(1);
+  EXPECT(tc_cuda_matmul_allow_tf32(0), "TF32 switched on");
+  tc_scope_pop();
+}
+
+/* ---- autograd: a small network's gradients on the GPU against the CPU --------------------------------------- */
+static void test_autograd(void) {
+  tc_scope_push();
+  tc_tensor *x = input(TC_F32, 16, 12, 70, false, false);
+  tc_tensor *w = input(TC_F32, 8, 12, 71, false, false), *b = input(TC_F32, 1, 8, 72, false, false);
+  tc_tensor *b1 = tc_reshape(b, SHAPE_OF(8), 1);
+  tc_tensor *params[2][3] = {{tc_clone(x), tc_clone(w), tc_clone(b1)}, {on_gpu(x), on_gpu(w), on_gpu(b1)}};
+  tc_tensor *loss[2];
+  for (int k = 0; k < 2; k++) {
+    for (int j = 0; j < 3; j++) tc_tensor_requires_grad_(params[k][j], true);
+    tc_tensor *h = tc_linear(params[k][0], params[k][1], params[k][2]);
+    tc_tensor *r = tc_sigmoid(tc_relu(h));
+    loss[k] = tc_mean(tc_mul(r, r), NULL, 0, false);
+    EXPECT(loss[k] && tc_backward(loss[k]) == TC_OK, "backward on %s", k ? "gpu" : "cpu");
+  }
+  same(loss[0], loss[1], 1e-5, 0, "loss");
+  const char *names[3] = {"grad x", "grad w", "grad b"};
+  for (int j = 0; j < 3; j++) same(tc_tensor_grad(params[0][j]), tc_tensor_grad(params[1][j]), 1e-4, 1e-7, names[j]);
+  tc_scope_pop();
+}
+
+/* ---- allocator, errors ------------------------------------------------------------------------------------------ */
+static void test_memory(void) {
+  EXPECT(tc_cuda_synchronize(0) == TC_OK, "synchronize");
+  tc_cuda_memory_stats s0, s1, s2, s3;
+  EXPECT(tc_cuda_memory_stats_get(0, &s0) == TC_OK, "stats");
+  tc_tensor *t = tc_empty(SHAPE_OF(1 << 20), 1, TC_OPTS(.device = gpu));
+  tc_cuda_memory_stats_get(0, &s1);
+  EXPECT(s1.allocated >= s0.allocated + (4 << 20), "allocated grows by the tensor (%lld -> %lld)",
+         (long long)s0.allocated, (long long)s1.allocated);
+  tc_tensor_release(t);
+  t = tc_empty(SHAPE_OF(1 << 20), 1, TC_OPTS(.device = gpu)); /* served from the cache */
+  tc_cuda_memory_stats_get(0, &s2);
+  EXPECT(s2.device_allocs == s1.device_allocs && s2.alloc_calls == s1.alloc_calls + 1,
+         "a freed block is reused (%lld driver allocations before, %lld after)", (long long)s1.device_allocs,
+         (long long)s2.device_allocs);
+  EXPECT(s2.peak_allocated >= s2.allocated && s2.reserved >= s2.allocated, "peak and reserved");
+  tc_tensor_release(t);
+  EXPECT(tc_cuda_empty_cache(0) == TC_OK, "empty_cache");
+  tc_cuda_memory_stats_get(0, &s3);
+  EXPECT(s3.reserved <= s2.reserved - (4 << 20), "empty_cache returns cached blocks (%lld -> %lld)",
+         (long long)s2.reserved, (long long)s3.reserved);
+  tc_tensor *huge = tc_empty(SHAPE_OF((int64_t)1 << 42), 1, TC_OPTS(.device = gpu));
+  EXPECT(huge == NULL && tc_last_status() == TC_ERR_NOMEM && strstr(tc_last_error(), "out of memory"),
+         "out of memory is TC_ERR_NOMEM");
+  tc_scope_push();
+  tc_tensor *c = tc_ones(SHAPE_OF(3), 1, NULL), *g = tc_ones(SHAPE_OF(3), 1, TC_OPTS(.device = gpu));
+  EXPECT(tc_add(c, g, 1) == NULL && tc_last_status() == TC_ERR_DEVICE, "device mismatch");
+  EXPECT(tc_mm(tc_reshape(c, SHAPE_OF(1, 3), 2), tc_reshape(g, SHAPE_OF(3, 1), 2)) == NULL &&
+             tc_last_status() == TC_ERR_DEVICE,
+         "device mismatch in mm");
+  tc_scope_pop();
+}
+
+int main(void) {
+  if (tc_cuda_device_count() <= 0) {
+    printf("no CUDA device: skipped\n");
+    return 77;
+  }
+  gpu = tc_cuda(0);
+  test_unary();
+  test_binary();
+  test_convert();
+  test_reduce();
+  test_matmul();
+  test_autograd();
+  test_memory();
+  printf("cuda ops: %d checks, %d failed\n", checks, failures);
+  return failures ? 1 : 0;
+}
