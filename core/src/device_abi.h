@@ -111,6 +111,10 @@ typedef struct tc__device_api {
   tc_status (*reduce_rows)(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
                            tc_dtype out_dtype, void *out);
 
+  /* softmax (log: log_softmax) over the last dim of a contiguous (rows, d) tensor of dtype
+   * (f32/f64/f16/bf16; the half types computed in f32), out the same layout and dtype. */
+  tc_status (*softmax)(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d, bool log);
+
   /* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch, column-major as BLAS (the core
    * swaps operands for row-major), f32/f64/f16/bf16. TF32 only when allow_tf32. */
   tc_status (*gemm)(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

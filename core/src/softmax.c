@@ -109,14 +109,49 @@ typedef struct {
 DEF_SOFTMAX(sm_f, float, tc__expf, logf)
 DEF_SOFTMAX(sm_d, double, exp, log)
 
+/* On a device: the dim moved last (a contiguous copy unless it already is), the backend's row
+ * kernel in the input dtype, and the result moved back (a view, made contiguous). */
+static tc_tensor *swapped(const tc_tensor *t, int a, int b) { /* a view with dims a and b exchanged, unrecorded */
+  int64_t sz[TC_MAX_DIMS], st[TC_MAX_DIMS];
+  memcpy(sz, t->sizes, sizeof sz);
+  memcpy(st, t->strides, sizeof st);
+  sz[a] = t->sizes[b], sz[b] = t->sizes[a], st[a] = t->strides[b], st[b] = t->strides[a];
+  return tc__view(t, sz, st, t->ndim, t->offset);
+}
+
+static tc_tensor *device_softmax(const char *fn, const tc_tensor *t, int64_t dim, bool lg) {
+  const tc__device_api *api = tc__backend(t);
+  if (!api || !api->softmax) {
+    tc__kernel_missing(fn, t);
+    return NULL;
+  }
+  int nd = t->ndim, last = nd ? nd - 1 : 0;
+  tc_tensor *moved = swapped(t, (int)dim, last);
+  tc_tensor *src = moved && !tc__is_contiguous(moved) ? tc__to_dtype_contig(moved, moved->dtype) : tc_tensor_retain(moved);
+  tc_tensor *out = src ? tc__empty(src->sizes, nd, t->dtype, t->storage->device) : NULL;
+  int64_t d = nd ? t->sizes[dim] : 1, n = tc__numel(t->sizes, nd);
+  if (out && n > 0 && api->softmax(tc__dev_index(t), t->dtype, tc__ptr(src), tc__ptr(out), n / d, d, lg)) {
+    tc_tensor_release(out);
+    out = NULL;
+  }
+  tc_tensor_release(src);
+  tc_tensor_release(moved);
+  if (!out || !nd || dim == last) return out;
+  tc_tensor *back = swapped(out, (int)dim, last);
+  tc_tensor *r = back ? tc__to_dtype_contig(back, back->dtype) : NULL;
+  tc_tensor_release(back);
+  tc_tensor_release(out);
+  return r;
+}
+
 static tc_tensor *softmax_impl(const char *fn, const tc_tensor *t, int64_t dim, bool lg) {
   TC__NONNULL_T(t, fn);
-  if (tc__require_cpu(fn, t)) return NULL;
   if (tc__wrap_dim(fn, &dim, t->ndim)) return NULL;
   if (!tc_dtype_is_floating(t->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: needs a floating point input, got %s", fn, tc_dtype_name(t->dtype));
     return NULL;
   }
+  if (!tc__is_cpu(t)) return device_softmax(fn, t, dim, lg);
   tc_dtype cd = tc__compute_dtype(t->dtype);
   tc_tensor *src = (t->dtype == cd && tc__is_contiguous(t)) ? tc_tensor_retain((tc_tensor *)t)
                                                              : tc__to_dtype_contig(t, cd);

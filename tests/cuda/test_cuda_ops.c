@@ -168,7 +168,7 @@ static void test_unary(void) {
   same(x, xg, 0, 0, "relu_ in place");
   EXPECT(tc_exp_inplace(x) == TC_OK && tc_exp_inplace(xg) == TC_OK, "exp_");
   same(x, xg, 2e-6, 0, "exp_ in place");
-  same(tc_clamp(x, 0.5, 2.0), tc_clamp(xg, 0.5, 2.0), 0, 0, "clamp f32");
+  same(tc_clamp(x, 0.5, 2.0), tc_clamp(xg, 0.5, 2.0), 2e-6, 0, "clamp f32"); /* x differs by exp ulps */
   tc_tensor *xi = input(TC_I32, 8, 9, 6, false, false);
   same(tc_clamp(xi, -2, 3), tc_clamp(on_gpu(xi), -2, 3), 0, 0, "clamp i32");
   tc_scope_pop();
@@ -337,6 +337,39 @@ static void test_reduce(void) {
   tc_scope_pop();
 }
 
+/* ---- softmax, log_softmax ------------------------------------------------------------------------------------ */
+static void test_softmax(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16};
+  for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+    tc_scope_push();
+    tc_dtype d = ds[k];
+    double rt = rtol_of(d) * 4;
+    /* rows of 100 (one with a NaN and one of -inf: NaN rows, as PyTorch) and long rows of 20000
+     * (beyond the shared-memory row cache) */
+    tc_tensor *x = input(d, 30, 100, 80 + k, false, false);
+    tc_tensor *x64 = tc_to_dtype(x, TC_F64);
+    double *p = tc_tensor_data(x64);
+    p[3 * 100 + 7] = NAN;
+    for (int i = 0; i < 100; i++) p[5 * 100 + i] = -INFINITY;
+    x = tc_to_dtype(x64, d);
+    tc_tensor *xg = on_gpu(x), *lx = input(d, 3, 20000, 90 + k, false, false), *lxg = on_gpu(lx);
+    char what[64];
+    for (int lg = 0; lg < 2; lg++) {
+      tc_tensor *(*f)(const tc_tensor *, int64_t) = lg ? tc_log_softmax : tc_softmax;
+      const char *nm = lg ? "log_softmax" : "softmax";
+      snprintf(what, sizeof what, "%s %s last dim", nm, tc_dtype_name(d));
+      same(f(x, -1), f(xg, -1), rt, 1e-7, what);
+      snprintf(what, sizeof what, "%s %s dim 0", nm, tc_dtype_name(d));
+      same(f(x, 0), f(xg, 0), rt, 1e-7, what);
+      snprintf(what, sizeof what, "%s %s long rows", nm, tc_dtype_name(d));
+      same(f(lx, 1), f(lxg, 1), rt, 1e-9, what);
+      snprintf(what, sizeof what, "%s %s transposed input", nm, tc_dtype_name(d));
+      same(f(tc_t(x), 1), f(tc_t(xg), 1), rt, 1e-7, what);
+    }
+    tc_scope_pop();
+  }
+}
+
 /* ---- matrix products ---------------------------------------------------------------------------------------- */
 static void test_matmul(void) {
   static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16};
@@ -385,7 +418,7 @@ static void test_autograd(void) {
   for (int k = 0; k < 2; k++) {
     for (int j = 0; j < 3; j++) tc_tensor_requires_grad_(params[k][j], true);
     tc_tensor *h = tc_linear(params[k][0], params[k][1], params[k][2]);
-    tc_tensor *r = tc_sigmoid(tc_relu(h));
+    tc_tensor *r = tc_log_softmax(tc_sigmoid(tc_relu(h)), 1);
     loss[k] = tc_mean(tc_mul(r, r), NULL, 0, false);
     EXPECT(loss[k] && tc_backward(loss[k]) == TC_OK, "backward on %s", k ? "gpu" : "cpu");
   }
@@ -438,6 +471,7 @@ int main(void) {
   test_binary();
   test_convert();
   test_reduce();
+  test_softmax();
   test_matmul();
   test_autograd();
   test_memory();

@@ -43,6 +43,9 @@ tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int64_t iv);
 tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
                                tc_dtype out_dtype, void *out);
 
+/* softmax.cu */
+tc_status tc__cuda_softmax(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d, bool log);
+
 /* blas.c */
 tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,

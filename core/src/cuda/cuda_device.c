@@ -123,6 +123,7 @@ static const tc__device_api api = {
     .copy = tc__cuda_copy,
     .fill = tc__cuda_fill,
     .reduce_rows = tc__cuda_reduce_rows,
+    .softmax = tc__cuda_softmax,
     .gemm = tc__cuda_gemm,
 };
 

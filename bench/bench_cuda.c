@@ -1,0 +1,117 @@
+/* bench/bench_cuda.c — the ctorch side of the GPU benchmarks (bench/bench_cuda_torch.py is the
+ * PyTorch side, bench/gpu_compare.py prints the table; scripts/gpu-check runs all three).
+ *
+ * Each benchmark sets up device tensors, warms up, then times `--reps` samples of `inner`
+ * back-to-back operations ended by tc_cuda_synchronize (kernels are asynchronous; the inner count
+ * makes one sample last about --target-ms). Output: `result <name> <inner> <ms per op>...`.
+ * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192.
+ */
+#include <ctorch/ctorch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+static void check(const void *p, const char *what) {
+  if (!p) {
+    fprintf(stderr, "bench_cuda: %s failed: %s\n", what, tc_last_error());
+    exit(1);
+  }
+}
+
+typedef struct bench {
+  const char *name;
+  tc_dtype dtype;
+  int64_t n;
+  int kind; /* 0 mm, 1 add, 2 softmax */
+  tc_tensor *x, *y;
+} bench;
+
+static tc_tensor *rand_dev(const int64_t *shape, int nd, tc_dtype d) {
+  tc_tensor *h = tc_rand(shape, nd, NULL);
+  check(h, "tc_rand");
+  tc_tensor *c = tc_to_dtype(h, d);
+  check(c, "tc_to_dtype");
+  tc_tensor *g = tc_tensor_to(c, tc_cuda(0));
+  check(g, "tc_tensor_to");
+  tc_tensor_release(h);
+  tc_tensor_release(c);
+  return g;
+}
+
+static void setup(bench *b) {
+  if (b->kind == 0) {
+    b->x = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
+    b->y = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
+  } else if (b->kind == 1) {
+    b->x = rand_dev((int64_t[]){b->n}, 1, b->dtype);
+    b->y = rand_dev((int64_t[]){b->n}, 1, b->dtype);
+  } else {
+    b->x = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
+  }
+}
+
+static void run(bench *b) {
+  tc_tensor *r = b->kind == 0 ? tc_mm(b->x, b->y) : b->kind == 1 ? tc_add(b->x, b->y, 1.0) : tc_softmax(b->x, -1);
+  check(r, b->name);
+  tc_tensor_release(r); /* back to the caching allocator */
+}
+
+#define B(nm, dt, size, k) {.name = nm, .dtype = dt, .n = size, .kind = k}
+static bench benches[] = {
+    B("mm_f32_4096", TC_F32, 4096, 0),   B("mm_f32_8192", TC_F32, 8192, 0), B("mm_bf16_4096", TC_BF16, 4096, 0),
+    B("mm_bf16_8192", TC_BF16, 8192, 0), B("add_2p28", TC_F32, (int64_t)1 << 28, 1),
+    B("softmax_8192", TC_F32, 8192, 2),
+};
+
+int main(int argc, char **argv) {
+  int reps = 5;
+  double target = 50.0;
+  const char *only = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--target-ms") && i + 1 < argc) target = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else {
+      fprintf(stderr, "usage: bench_cuda [--reps R] [--target-ms T] [--only a,b]\n");
+      return 2;
+    }
+  }
+  if (tc_cuda_device_count() <= 0) {
+    fprintf(stderr, "bench_cuda: no CUDA device\n");
+    return 77;
+  }
+  tc_manual_seed(0);
+  for (size_t k = 0; k < sizeof benches / sizeof *benches; k++) {
+    bench *b = &benches[k];
+    if (only && !strstr(only, b->name)) continue;
+    setup(b);
+    for (int w = 0; w < 3; w++) run(b);
+    tc_cuda_synchronize(0);
+    double t0 = now_ms();
+    run(b);
+    tc_cuda_synchronize(0);
+    double once = now_ms() - t0;
+    int64_t inner = once > 0 ? (int64_t)(target / once) : 100;
+    if (inner < 1) inner = 1;
+    if (inner > 10000) inner = 10000;
+    printf("result %s %lld", b->name, (long long)inner);
+    for (int r = 0; r < reps; r++) {
+      t0 = now_ms();
+      for (int64_t i = 0; i < inner; i++) run(b);
+      if (tc_cuda_synchronize(0) != TC_OK) check(NULL, "synchronize");
+      printf(" %.6f", (now_ms() - t0) / (double)inner);
+    }
+    printf("\n");
+    fflush(stdout);
+    tc_tensor_release(b->x);
+    tc_tensor_release(b->y);
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+"""bench/bench_cuda_torch.py — the PyTorch side of the GPU benchmarks (bench/bench_cuda.c is ctorch's).
+
+Same names, shapes and timing method (warm-up, then samples of back-to-back ops ended by a
+synchronize). Also measures the references the targets are stated against: the device-to-device
+copy bandwidth (copy_ of 2^28 floats) and PyTorch's own matmul, which runs cuBLAS.
+Output: `result <name> <inner> <ms per op>...`.
+"""
+import argparse
+import time
+
+import torch
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--target-ms", type=float, default=50.0)
+    ap.add_argument("--only", default=None)
+    args = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False  # as ctorch's default
+    dev = torch.device("cuda", 0)
+    torch.manual_seed(0)
+
+    def mm(n, dt):
+        a, b = torch.rand(n, n, device=dev, dtype=dt), torch.rand(n, n, device=dev, dtype=dt)
+        return lambda: torch.mm(a, b)
+
+    def add():
+        a, b = torch.rand(1 << 28, device=dev), torch.rand(1 << 28, device=dev)
+        return lambda: torch.add(a, b)
+
+    def copy():
+        a, b = torch.rand(1 << 28, device=dev), torch.empty(1 << 28, device=dev)
+        return lambda: b.copy_(a)
+
+    def softmax():
+        a = torch.rand(8192, 8192, device=dev)
+        return lambda: torch.softmax(a, -1)
+
+    benches = {
+        "mm_f32_4096": lambda: mm(4096, torch.float32),
+        "mm_f32_8192": lambda: mm(8192, torch.float32),
+        "mm_bf16_4096": lambda: mm(4096, torch.bfloat16),
+        "mm_bf16_8192": lambda: mm(8192, torch.bfloat16),
+        "add_2p28": add,
+        "copy_2p28": copy,
+        "softmax_8192": softmax,
+    }
+    for name, make in benches.items():
+        if args.only and name not in args.only.split(","):
+            continue
+        run = make()
+        for _ in range(3):
+            run()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        run()
+        torch.cuda.synchronize()
+        once = (time.perf_counter() - t0) * 1e3
+        inner = max(1, min(10000, int(args.target_ms / once) if once > 0 else 100))
+        samples = []
+        for _ in range(args.reps):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                run()
+            torch.cuda.synchronize()
+            samples.append((time.perf_counter() - t0) * 1e3 / inner)
+        print("result", name, inner, " ".join("%.6f" % s for s in samples), flush=True)
+
+
+if __name__ == "__main__":
+    with torch.no_grad():
+        main()

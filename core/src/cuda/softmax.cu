@@ -1,0 +1,132 @@
+/* core/src/cuda/softmax.cu — softmax and log_softmax over the last dim of a contiguous (rows, D)
+ * tensor, f32/f64/f16/bf16 (f16/bf16 read and written as such, computed in f32).
+ *
+ * One block per row (grid-stride over rows). The row is loaded once into shared memory when it
+ * fits (48 KB: 12288 floats), so the input is read once and the output written once; longer rows
+ * read the input three times through the cache. As the CPU kernel (core/src/softmax.c):
+ * m = max (a NaN anywhere makes the row NaN), s = sum exp(x - m), softmax = exp(x - m) * (1 / s),
+ * log_softmax = (x - m) - log(s). The block combines its threads' partial results in a fixed
+ * order, so results are bit-identical from run to run.
+ */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+#include <type_traits>
+#include "cuda_backend.h"
+
+namespace {
+
+constexpr int kSmemBytes = 48 * 1024;
+
+template <typename AT, typename T>
+__device__ __forceinline__ AT load(const T *p, int64_t i) {
+  if constexpr (std::is_same<T, __half>::value) return __half2float(p[i]);
+  else if constexpr (std::is_same<T, __nv_bfloat16>::value) return __bfloat162float(p[i]);
+  else return p[i];
+}
+
+template <typename T, typename AT>
+__device__ __forceinline__ void store(T *p, int64_t i, AT v) {
+  if constexpr (std::is_same<T, __half>::value) p[i] = __float2half_rn((float)v);
+  else if constexpr (std::is_same<T, __nv_bfloat16>::value) p[i] = __float2bfloat16_rn((float)v);
+  else p[i] = (T)v;
+}
+
+template <typename AT>
+__device__ __forceinline__ AT nan_max(AT a, AT b) {
+  return (a > b || a != a) ? a : b;
+}
+
+__device__ __forceinline__ float ex(float v) { return expf(v); }
+__device__ __forceinline__ double ex(double v) { return exp(v); }
+__device__ __forceinline__ float lg(float v) { return logf(v); }
+__device__ __forceinline__ double lg(double v) { return log(v); }
+
+/* Block-wide reduction in a fixed order: warps by shuffles, then warp 0 over the warps' values. */
+template <typename AT, bool MAX>
+__device__ AT block_reduce(AT v, AT *scratch) {
+  for (int o = 16; o > 0; o >>= 1) {
+    AT w = __shfl_down_sync(0xffffffffu, v, o);
+    v = MAX ? nan_max(v, w) : v + w;
+  }
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nwarps ? scratch[lane] : (MAX ? (AT)-INFINITY : (AT)0);
+    for (int o = 16; o > 0; o >>= 1) {
+      AT w = __shfl_down_sync(0xffffffffu, v, o);
+      v = MAX ? nan_max(v, w) : v + w;
+    }
+    if (lane == 0) scratch[32] = v;
+  }
+  __syncthreads();
+  AT r = scratch[32];
+  __syncthreads(); /* scratch is reused by the next reduction */
+  return r;
+}
+
+template <typename T, typename AT, bool LOG, bool SMEM>
+__global__ void softmax_rows(const T *x, T *y, int64_t rows, int64_t D) {
+  extern __shared__ unsigned char smem_raw[];
+  AT *row_cache = reinterpret_cast<AT *>(smem_raw);
+  __shared__ AT scratch[33];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T *xr = x + r * D;
+    T *yr = y + r * D;
+    AT m = (AT)-INFINITY;
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+      AT v = load<AT>(xr, i);
+      if (SMEM) row_cache[i] = v;
+      m = nan_max(m, v);
+    }
+    m = block_reduce<AT, true>(m, scratch);
+    AT s = 0;
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) s += ex((SMEM ? row_cache[i] : load<AT>(xr, i)) - m);
+    s = block_reduce<AT, false>(s, scratch);
+    if (LOG) {
+      AT ls = lg(s);
+      for (int64_t i = threadIdx.x; i < D; i += blockDim.x) store(yr, i, ((SMEM ? row_cache[i] : load<AT>(xr, i)) - m) - ls);
+    } else {
+      AT inv = (AT)1 / s;
+      for (int64_t i = threadIdx.x; i < D; i += blockDim.x) store(yr, i, ex((SMEM ? row_cache[i] : load<AT>(xr, i)) - m) * inv);
+    }
+    __syncthreads(); /* the row cache is refilled for the next row */
+  }
+}
+
+template <typename T, typename AT>
+tc_status run(int index, const void *in, void *out, int64_t rows, int64_t D, bool log) {
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  if (rows == 0 || D == 0) return TC_OK;
+  int threads = 32;
+  while (threads < 1024 && threads * 4 < D) threads *= 2;
+  unsigned grid = (unsigned)(rows < 65535 * 16 ? rows : 65535 * 16);
+  size_t smem = (size_t)D * sizeof(AT);
+  bool cache = smem <= (size_t)kSmemBytes;
+  const T *x = (const T *)in;
+  T *y = (T *)out;
+  if (cache) {
+    if (log) softmax_rows<T, AT, true, true><<<grid, threads, smem, s>>>(x, y, rows, D);
+    else softmax_rows<T, AT, false, true><<<grid, threads, smem, s>>>(x, y, rows, D);
+  } else {
+    if (log) softmax_rows<T, AT, true, false><<<grid, threads, 0, s>>>(x, y, rows, D);
+    else softmax_rows<T, AT, false, false><<<grid, threads, 0, s>>>(x, y, rows, D);
+  }
+  cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "softmax kernel", index);
+}
+
+}  // namespace
+
+extern "C" tc_status tc__cuda_softmax(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d,
+                                      bool log) {
+  switch (dtype) {
+    case TC_F32: return run<float, float>(index, in, out, rows, d, log);
+    case TC_F64: return run<double, double>(index, in, out, rows, d, log);
+    case TC_F16: return run<__half, float>(index, in, out, rows, d, log);
+    case TC_BF16: return run<__nv_bfloat16, float>(index, in, out, rows, d, log);
+    default: return tc__cuda_set_error(TC_ERR_DTYPE, "cuda softmax: dtype %d is not supported", (int)dtype);
+  }
+}
