@@ -115,6 +115,17 @@ typedef struct tc__device_api {
    * (f32/f64/f16/bf16; the half types computed in f32), out the same layout and dtype. */
   tc_status (*softmax)(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d, bool log);
 
+  /* cross_entropy (nll false) or nll_loss with class targets over (N, C, S) contiguous x of dtype
+   * (f32/f64), P = N * S positions, t int64 (P), w (C) or NULL; forward writes loss, wt (the
+   * target's weight) and lse per position; backward writes gx (N, C, S) from g (g_stride 0: a
+   * scalar). See cuda/loss.cu. */
+  tc_status (*class_loss_fwd)(int index, tc_dtype dt, bool nll, const void *x, const int64_t *t, const void *w,
+                              int64_t P, int64_t C, int64_t S, int64_t ignore, double eps, double W, void *loss,
+                              void *wt, void *lse);
+  tc_status (*class_loss_bwd)(int index, tc_dtype dt, bool nll, const void *x, const int64_t *t, const void *w,
+                              const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps, double W,
+                              const void *g, int64_t g_stride, void *gx);
+
   /* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch, column-major as BLAS (the core
    * swaps operands for row-major), f32/f64/f16/bf16. TF32 only when allow_tf32. */
   tc_status (*gemm)(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

@@ -428,6 +428,61 @@ static void test_autograd(void) {
   tc_scope_pop();
 }
 
+/* ---- cross entropy and nll with class targets ------------------------------------------------------------------ */
+static void test_class_losses(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64};
+  for (size_t k = 0; k < 2; k++) {
+    tc_dtype d = ds[k];
+    for (int shape = 0; shape < 2; shape++) {
+      for (int variant = 0; variant < 6; variant++) {
+        tc_scope_push();
+        /* (64, 10) or (4, 7, 3, 5) logits; targets with some ignored (-100 or 2) */
+        tc_tensor *x = shape == 0 ? input(d, 64, 10, 110 + k, false, false)
+                                  : tc_reshape(input(d, 4 * 7, 15, 111 + k, false, false), SHAPE_OF(4, 7, 3, 5), 4);
+        int64_t C = shape == 0 ? 10 : 7;
+        tc_generator *gen = tc_generator_create(120 + variant);
+        tc_tensor *t = shape == 0 ? tc_randint(0, C, SHAPE_OF(64), 1, TC_OPTS(.generator = gen))
+                                  : tc_randint(0, C, SHAPE_OF(4, 3, 5), 3, TC_OPTS(.generator = gen));
+        tc_generator_destroy(gen);
+        tc_tensor *w = tc_add_scalar(tc_rand(SHAPE_OF(C), 1, TC_OPTS(.dtype = d)), 0.5);
+        tc_ce_opts o = TC_CE_DEFAULTS;
+        o.reduction = variant % 3 == 0 ? TC_REDUCTION_MEAN : variant % 3 == 1 ? TC_REDUCTION_SUM : TC_REDUCTION_NONE;
+        if (variant >= 3) {
+          o.weight = w;
+          o.ignore_index = 2;
+          o.label_smoothing = 0.1;
+        }
+        tc_tensor *xc = tc_clone(x), *xg = on_gpu(x);
+        tc_tensor_requires_grad_(xc, true);
+        tc_tensor_requires_grad_(xg, true);
+        tc_ce_opts og = o;
+        if (o.weight) og.weight = on_gpu(w);
+        for (int nll = 0; nll < 2; nll++) {
+          tc_tensor *(*f)(const tc_tensor *, const tc_tensor *, const tc_ce_opts *) = nll ? tc_nll_loss : tc_cross_entropy;
+          tc_tensor *lc = f(xc, t, &o), *lg = f(xg, on_gpu(t), &og);
+          char what[96];
+          snprintf(what, sizeof what, "%s %s shape %d variant %d", nll ? "nll_loss" : "cross_entropy", tc_dtype_name(d),
+                   shape, variant);
+          same(lc, lg, d == TC_F32 ? 1e-5 : 1e-12, 1e-7, what);
+          tc_tensor *sc = tc_sum(lc, NULL, 0, false), *sg = tc_sum(lg, NULL, 0, false);
+          EXPECT(sc && sg && tc_backward(sc) == TC_OK && tc_backward(sg) == TC_OK, "%s backward", what);
+          snprintf(what, sizeof what, "%s %s shape %d variant %d grad", nll ? "nll_loss" : "cross_entropy",
+                   tc_dtype_name(d), shape, variant);
+          same(tc_tensor_grad(xc), tc_tensor_grad(xg), d == TC_F32 ? 1e-5 : 1e-12, 1e-7, what);
+        }
+        tc_scope_pop();
+      }
+    }
+  }
+  tc_scope_push();
+  tc_tensor *x = on_gpu(input(TC_F32, 4, 3, 5, false, false));
+  tc_tensor *bad = on_gpu(tc_tensor_from_data((int64_t[]){0, 1, 3, 2}, SHAPE_OF(4), 1, TC_I64));
+  EXPECT(tc_cross_entropy(x, bad, NULL) == NULL && tc_last_status() == TC_ERR_ARG &&
+             strstr(tc_last_error(), "out of bounds"),
+         "a target out of range is an error");
+  tc_scope_pop();
+}
+
 /* ---- allocator, errors ------------------------------------------------------------------------------------------ */
 static void test_memory(void) {
   EXPECT(tc_cuda_synchronize(0) == TC_OK, "synchronize");
@@ -474,6 +529,7 @@ int main(void) {
   test_softmax();
   test_matmul();
   test_autograd();
+  test_class_losses();
   test_memory();
   printf("cuda ops: %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;

@@ -46,6 +46,14 @@ tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype dtype, con
 /* softmax.cu */
 tc_status tc__cuda_softmax(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d, bool log);
 
+/* loss.cu */
+tc_status tc__cuda_class_loss_fwd(int index, tc_dtype dt, bool nll, const void *x, const int64_t *t, const void *w,
+                                  int64_t P, int64_t C, int64_t S, int64_t ignore, double eps, double W, void *loss,
+                                  void *wt, void *lse);
+tc_status tc__cuda_class_loss_bwd(int index, tc_dtype dt, bool nll, const void *x, const int64_t *t, const void *w,
+                                  const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps,
+                                  double W, const void *g, int64_t g_stride, void *gx);
+
 /* blas.c */
 tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,

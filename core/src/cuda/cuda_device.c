@@ -124,6 +124,8 @@ static const tc__device_api api = {
     .fill = tc__cuda_fill,
     .reduce_rows = tc__cuda_reduce_rows,
     .softmax = tc__cuda_softmax,
+    .class_loss_fwd = tc__cuda_class_loss_fwd,
+    .class_loss_bwd = tc__cuda_class_loss_bwd,
     .gemm = tc__cuda_gemm,
 };
 

@@ -482,6 +482,115 @@ static tc_status check_targets(const char *fn, const int64_t *t, int64_t n, int6
   return TC_OK;
 }
 
+/* ---- on a device (class targets): the backend's fused kernels, reductions on the device ------- */
+typedef struct {
+  bool nll;
+  int64_t N, C, S, ignore;
+  double eps, W;
+  tc_reduction red;
+  tc_dtype cd;
+  int64_t in_shape[TC_MAX_DIMS];
+  int in_nd;
+  bool has_w;
+} ce_dev_node;
+
+/* saved: 0 target (int64, contiguous), 1 x (cd, contiguous), 2 lse (P), 3 the mean's denominator
+ * (0-d; a placeholder otherwise), 4 the weight when present */
+static tc_status ce_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const ce_dev_node *k = tc__node_ctx(n);
+  const tc_tensor *sv[5] = {NULL};
+  for (int i = 0; i < (k->has_w ? 5 : 4); i++)
+    if (!(sv[i] = tc__node_saved(n, i))) return tc_last_status();
+  if (!n->next[0].node) return TC_OK;
+  const tc__device_api *api = tc__backend(sv[1]);
+  tc_tensor *g = tc__loss_contig(go[0], k->cd), *gs = NULL;
+  if (g && k->red == TC_REDUCTION_MEAN) gs = tc_div(g, sv[3]); /* upstream / sum of target weights */
+  else gs = tc_tensor_retain(g);
+  tc_tensor *gx = gs ? tc__empty(k->in_shape, k->in_nd, k->cd, sv[1]->storage->device) : NULL;
+  tc_status st = gx ? TC_OK : tc_last_status();
+  if (!st)
+    st = api->class_loss_bwd(tc__dev_index(sv[1]), k->cd, k->nll, tc__ptr(sv[1]), (const int64_t *)tc__ptr(sv[0]),
+                             k->has_w ? tc__ptr(sv[4]) : NULL, tc__ptr(sv[2]), k->N * k->S, k->C, k->S, k->ignore,
+                             k->eps, k->W, tc__ptr(gs), k->red == TC_REDUCTION_NONE ? 1 : 0, tc__ptr(gx));
+  tc_tensor_release(g);
+  tc_tensor_release(gs);
+  if (st) {
+    tc_tensor_release(gx);
+    return st;
+  }
+  gi[0] = gx;
+  return TC_OK;
+}
+
+static tc_tensor *device_class_loss(const char *fn, const tc_tensor *input, const tc_tensor *target,
+                                    const tc_tensor *weight, const tc_ce_opts *o, bool nll, int64_t N, int64_t C,
+                                    int64_t S, const int64_t *oshape, int ond, tc_dtype cd, tc_dtype rd) {
+  const tc__device_api *api = tc__backend(input);
+  if (!api || !api->class_loss_fwd) {
+    tc__kernel_missing(fn, input);
+    return NULL;
+  }
+  if (tc__check_same_device(fn, input, target) || (weight && tc__check_same_device(fn, input, weight))) return NULL;
+  const tc_device dev = input->storage->device;
+  const int64_t P = N * S;
+  double eps = nll ? 0.0 : o->label_smoothing, W = (double)C;
+  tc_tensor *xs = NULL, *ts = NULL, *ws = NULL, *th = NULL, *wh = NULL, *lse = NULL, *loss = NULL, *wt = NULL,
+            *den = NULL, *res = NULL;
+  if (!(xs = tc__loss_contig(input, cd)) || !(ts = tc__loss_contig(target, TC_I64))) goto done;
+  if (weight && !(ws = tc__loss_contig(weight, cd))) goto done;
+  /* targets are checked on the host (a device assert would abort the process) */
+  if (!(th = tc_tensor_to(ts, tc_cpu()))) goto done;
+  if (check_targets(fn, (const int64_t *)(const void *)tc__ptr(th), P, C, o->ignore_index, target)) goto done;
+  if (ws) {
+    if (!(wh = tc_tensor_to(ws, tc_cpu()))) goto done;
+    W = 0;
+    for (int64_t c = 0; c < C; c++) W += tc__load_double(tc__ptr(wh) + (size_t)c * tc_dtype_size(cd), cd);
+  }
+  if (!(lse = tc__empty(&P, 1, cd, dev)) || !(loss = tc__empty(&P, 1, cd, dev)) || !(wt = tc__empty(&P, 1, cd, dev)))
+    goto done;
+  if (api->class_loss_fwd(tc__dev_index(input), cd, nll, tc__ptr(xs), (const int64_t *)tc__ptr(ts),
+                          ws ? tc__ptr(ws) : NULL, P, C, S, o->ignore_index, eps, W, tc__ptr(loss), tc__ptr(wt),
+                          tc__ptr(lse)))
+    goto done;
+  tc_tensor *r = NULL;
+  if (o->reduction == TC_REDUCTION_NONE) {
+    int64_t st[TC_MAX_DIMS];
+    tc__contiguous_strides(oshape, ond, st);
+    r = tc__view(loss, oshape, st, ond, 0);
+    if (!(den = tc__empty(NULL, 0, cd, dev))) goto done;
+  } else {
+    tc_tensor *total = tc_sum(loss, NULL, 0, false);
+    if (!total) goto done;
+    if (!(den = nll || o->reduction == TC_REDUCTION_MEAN ? tc_sum(wt, NULL, 0, false) : tc__empty(NULL, 0, cd, dev))) {
+      tc_tensor_release(total);
+      goto done;
+    }
+    r = o->reduction == TC_REDUCTION_MEAN ? tc_div(total, den) : tc_tensor_retain(total);
+    tc_tensor_release(total);
+  }
+  res = tc__loss_cast(r, rd);
+  const tc_tensor *ins[1] = {input};
+  if (res && tc__grad_needed(1, ins)) {
+    ce_dev_node k = {.nll = nll, .N = N, .C = C, .S = S, .ignore = o->ignore_index, .eps = eps, .W = W,
+                     .red = o->reduction, .cd = cd, .in_nd = input->ndim, .has_w = ws != NULL};
+    memcpy(k.in_shape, input->sizes, sizeof(int64_t) * (size_t)input->ndim);
+    const tc_tensor *save[5] = {ts, xs, lse, den, ws};
+    const char *name = !nll ? "CrossEntropyLossBackward0" : input->ndim >= 3 ? "NllLoss2DBackward0" : "NllLossBackward0";
+    res = tc__record(res, name, ce_device_backward, 1, ins, ws ? 5 : 4, save, &k, sizeof k);
+  }
+done:
+  tc_tensor_release(den);
+  tc_tensor_release(wt);
+  tc_tensor_release(loss);
+  tc_tensor_release(lse);
+  tc_tensor_release(wh);
+  tc_tensor_release(th);
+  tc_tensor_release(ws);
+  tc_tensor_release(ts);
+  tc_tensor_release(xs);
+  return res;
+}
+
 static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_tensor *target, const tc_ce_opts *opts,
                              bool nll) {
   TC__NONNULL_T(input, fn);
@@ -490,7 +599,9 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
   const tc_ce_opts *o = opts ? opts : &dflt;
   const tc_tensor *weight = o->weight;
   if (tc__loss_check_reduction(fn, o->reduction)) return NULL;
-  if (tc__require_cpu(fn, input) || tc__require_cpu(fn, target) || (weight && tc__require_cpu(fn, weight)))
+  const bool on_device = !tc__is_cpu(input);
+  if (!on_device &&
+      (tc__require_cpu(fn, input) || tc__require_cpu(fn, target) || (weight && tc__require_cpu(fn, weight))))
     return NULL;
   if (!tc_dtype_is_floating(input->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: input must be a floating point tensor of %s, got %s", fn,
@@ -558,6 +669,13 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
     }
   }
   const tc_dtype cd = tc__compute_dtype(rd);
+  if (on_device) {
+    if (prob) {
+      tc__error(TC_ERR_UNSUPPORTED, "%s: class-probability targets run on the CPU only so far", fn);
+      return NULL;
+    }
+    return device_class_loss(fn, input, target, weight, o, nll, N, C, S, oshape, ond, cd, rd);
+  }
   const tc_device dev = input->storage->device;
   const tc_tensor *ins[2] = {input, target};
   const int n_in = prob ? 2 : 1;
