@@ -4,7 +4,8 @@
  * Each benchmark sets up device tensors, warms up, then times `--reps` samples of `inner`
  * back-to-back operations ended by tc_cuda_synchronize (kernels are asynchronous; the inner count
  * makes one sample last about --target-ms). Output: `result <name> <inner> <ms per op>...`.
- * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192.
+ * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192 train_mlp_1024
+ * (MLP 784-512-256-10, batch 1024: forward, cross-entropy, backward, SGD with momentum).
  */
 #include <ctorch/ctorch.h>
 #include <stdio.h>
@@ -29,9 +30,13 @@ typedef struct bench {
   const char *name;
   tc_dtype dtype;
   int64_t n;
-  int kind; /* 0 mm, 1 add, 2 softmax */
+  int kind; /* 0 mm, 1 add, 2 softmax, 3 MLP training step */
   tc_tensor *x, *y;
 } bench;
+
+static tc_module *model;
+static tc_optimizer *opt;
+static tc_tensor_list params;
 
 static tc_tensor *rand_dev(const int64_t *shape, int nd, tc_dtype d) {
   tc_tensor *h = tc_rand(shape, nd, NULL);
@@ -52,12 +57,40 @@ static void setup(bench *b) {
   } else if (b->kind == 1) {
     b->x = rand_dev((int64_t[]){b->n}, 1, b->dtype);
     b->y = rand_dev((int64_t[]){b->n}, 1, b->dtype);
-  } else {
+  } else if (b->kind == 2) {
     b->x = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
+  } else {
+    model = tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
+                                                   tc_linear_create(512, 256, true), tc_relu_create(),
+                                                   tc_linear_create(256, 10, true)});
+    check(model, "model");
+    if (tc_module_to(model, tc_cuda(0)) || tc_module_parameters(model, &params)) check(NULL, "model to the GPU");
+    tc_sgd_opts o = tc_sgd_defaults();
+    o.lr = 0.01;
+    o.momentum = 0.9;
+    opt = tc_sgd_create(params.data, params.n, &o);
+    check(opt, "optimizer");
+    b->x = rand_dev((int64_t[]){b->n, 784}, 2, TC_F32);
+    tc_tensor *t = tc_randint(0, 10, (int64_t[]){b->n}, 1, NULL);
+    b->y = tc_tensor_to(t, tc_cuda(0));
+    check(b->y, "targets");
+    tc_tensor_release(t);
   }
 }
 
+static void train_step(bench *b) {
+  tc_scope_push();
+  tc_optim_zero_grad(opt, true);
+  tc_tensor *loss = tc_cross_entropy(tc_module_forward(model, b->x), b->y, NULL);
+  if (!loss || tc_backward(loss) || tc_optim_step(opt)) check(NULL, "training step");
+  tc_scope_pop();
+}
+
 static void run(bench *b) {
+  if (b->kind == 3) {
+    train_step(b);
+    return;
+  }
   tc_tensor *r = b->kind == 0 ? tc_mm(b->x, b->y) : b->kind == 1 ? tc_add(b->x, b->y, 1.0) : tc_softmax(b->x, -1);
   check(r, b->name);
   tc_tensor_release(r); /* back to the caching allocator */
@@ -67,7 +100,7 @@ static void run(bench *b) {
 static bench benches[] = {
     B("mm_f32_4096", TC_F32, 4096, 0),   B("mm_f32_8192", TC_F32, 8192, 0), B("mm_bf16_4096", TC_BF16, 4096, 0),
     B("mm_bf16_8192", TC_BF16, 8192, 0), B("add_2p28", TC_F32, (int64_t)1 << 28, 1),
-    B("softmax_8192", TC_F32, 8192, 2),
+    B("softmax_8192", TC_F32, 8192, 2),  B("train_mlp_1024", TC_F32, 1024, 3),
 };
 
 int main(int argc, char **argv) {
@@ -112,6 +145,11 @@ int main(int argc, char **argv) {
     fflush(stdout);
     tc_tensor_release(b->x);
     tc_tensor_release(b->y);
+    if (b->kind == 3) {
+      tc_optim_destroy(opt);
+      tc_tensor_list_clear(&params);
+      tc_module_destroy(model);
+    }
   }
   return 0;
 }

@@ -37,6 +37,21 @@ def main():
         a = torch.rand(8192, 8192, device=dev)
         return lambda: torch.softmax(a, -1)
 
+    def train_mlp():
+        nn = torch.nn
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)).to(dev)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x, y = torch.rand(1024, 784, device=dev), torch.randint(0, 10, (1024,), device=dev)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step():
+            with torch.enable_grad():
+                opt.zero_grad()
+                loss_fn(model(x), y).backward()
+                opt.step()
+
+        return step
+
     benches = {
         "mm_f32_4096": lambda: mm(4096, torch.float32),
         "mm_f32_8192": lambda: mm(8192, torch.float32),
@@ -45,6 +60,7 @@ def main():
         "add_2p28": add,
         "copy_2p28": copy,
         "softmax_8192": softmax,
+        "train_mlp_1024": train_mlp,
     }
     for name, make in benches.items():
         if args.only and name not in args.only.split(","):

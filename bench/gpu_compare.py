@@ -18,6 +18,7 @@ ROWS = [
     ("mm_bf16_8192", "matmul bf16 8192", "flop", 2 * 8192**3),
     ("add_2p28", "add 2^28 f32", "byte", 3 * 4 * (1 << 28)),
     ("softmax_8192", "softmax 8192x8192 f32", "byte", 2 * 4 * 8192 * 8192),
+    ("train_mlp_1024", "MLP train step, batch 1024", "step", 1),
 ]
 
 
@@ -60,6 +61,8 @@ def main():
         print("speedup %s %.2f" % (key, x))
         if kind == "flop":
             fig = "%.1f TFLOP/s (PyTorch/cuBLAS %.1f): %.2f of cuBLAS" % (amount / a / 1e9, amount / b / 1e9, x)
+        elif kind == "step":
+            fig = "%.3f ms per step (PyTorch eager %.3f)" % (a, b)
         else:
             bw = amount / (a * 1e-3) / 1e9
             fig = "%.0f GB/s (PyTorch %.0f)" % (bw, amount / (b * 1e-3) / 1e9)

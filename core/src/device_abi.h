@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include "ctorch/dtype.h"
 #include "ctorch/status.h"
+#include "ctorch/optim.h"  /* tc_optim_kind */
 #include "ctorch/tensor.h" /* TC_MAX_DIMS */
 
 #ifdef __cplusplus
@@ -70,6 +71,24 @@ typedef struct tc__kplan {
 
 /* Reduction kinds of the device row-reduce kernel (input (rows, n) contiguous -> out (rows)). */
 typedef enum { TC__RED_SUM = 0, TC__RED_MEAN, TC__RED_MAX, TC__RED_MIN, TC__RED_PROD } tc__red_kind;
+
+/* One parameter's fused optimizer update (optim/optim_kernels.c prepares it; optim_update.h holds
+ * the per-element formulas both devices run). p, g and the state buffers s0..s2 are contiguous,
+ * of one dtype (f32 or f64), on one device. */
+typedef struct {
+  double a, b, c, d, e, f, h; /* the kind's scalars (optim_update.h) */
+} tc__optim_scal;
+typedef struct {
+  tc_optim_kind kind;
+  int flags;
+  tc_dtype dtype;
+  char *p;
+  const char *g;
+  char *s0, *s1, *s2;
+  tc__optim_scal k;
+  int64_t n;     /* elements */
+  int64_t start; /* offset of this parameter in the concatenation of all jobs (set by the runner) */
+} tc__optim_job;
 
 /* Memory statistics of one device's caching allocator, in bytes. */
 typedef struct {
@@ -125,6 +144,9 @@ typedef struct tc__device_api {
   tc_status (*class_loss_bwd)(int index, tc_dtype dt, bool nll, const void *x, const int64_t *t, const void *w,
                               const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps, double W,
                               const void *g, int64_t g_stride, void *gx);
+
+  /* Runs optimizer updates (all on this device) in one launch. */
+  tc_status (*optim_run)(int index, const tc__optim_job *jobs, int64_t njobs);
 
   /* C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b < batch, column-major as BLAS (the core
    * swaps operands for row-major), f32/f64/f16/bf16. TF32 only when allow_tf32. */

@@ -483,6 +483,136 @@ static void test_class_losses(void) {
   tc_scope_pop();
 }
 
+/* ---- optimizers: the same bits as the CPU (one formula, no extra contraction) --------------------------------- */
+static tc_optimizer *make_opt(int kind, tc_tensor *const *params, int64_t n) {
+  switch (kind) {
+    case 0: {
+      tc_sgd_opts o = tc_sgd_defaults();
+      o.lr = 0.1, o.momentum = 0.9, o.weight_decay = 0.01, o.nesterov = true;
+      return tc_sgd_create(params, n, &o);
+    }
+    case 1: {
+      tc_adam_opts o = tc_adam_defaults();
+      o.lr = 0.01, o.amsgrad = true, o.weight_decay = 0.1;
+      return tc_adam_create(params, n, &o);
+    }
+    case 2: {
+      tc_adam_opts o = tc_adamw_defaults();
+      o.lr = 0.01;
+      return tc_adamw_create(params, n, &o);
+    }
+    case 3: {
+      tc_rmsprop_opts o = tc_rmsprop_defaults();
+      o.momentum = 0.5, o.centered = true, o.weight_decay = 0.01;
+      return tc_rmsprop_create(params, n, &o);
+    }
+    default: {
+      tc_adagrad_opts o = tc_adagrad_defaults();
+      o.lr_decay = 0.01, o.weight_decay = 0.01;
+      return tc_adagrad_create(params, n, &o);
+    }
+  }
+}
+
+static void test_optimizers(void) {
+  static const char *names[] = {"SGD nesterov", "Adam amsgrad", "AdamW", "RMSprop centered", "Adagrad"};
+  for (int kind = 0; kind < 5; kind++) {
+    for (int dt = 0; dt < 2; dt++) {
+      tc_scope_push();
+      tc_dtype d = dt ? TC_F64 : TC_F32;
+      tc_tensor *p[2][2], *grads[3][2];
+      for (int j = 0; j < 2; j++) {
+        tc_tensor *init = input(d, 17, 5 + j, 140 + j, false, false);
+        p[0][j] = tc_clone(init);
+        p[1][j] = on_gpu(init);
+        tc_tensor_requires_grad_(p[0][j], true);
+        tc_tensor_requires_grad_(p[1][j], true);
+      }
+      for (int s = 0; s < 3; s++)
+        for (int j = 0; j < 2; j++) grads[s][j] = input(d, 17, 5 + j, 150 + 2 * s + j, false, false);
+      tc_optimizer *opt[2] = {make_opt(kind, p[0], 2), make_opt(kind, p[1], 2)};
+      EXPECT(opt[0] && opt[1], "%s created", names[kind]);
+      for (int s = 0; s < 3 && opt[0] && opt[1]; s++)
+        for (int k = 0; k < 2; k++) {
+          for (int j = 0; j < 2; j++) tc_tensor_set_grad(p[k][j], k ? on_gpu(grads[s][j]) : grads[s][j]);
+          EXPECT(tc_optim_step(opt[k]) == TC_OK, "%s step on %s", names[kind], k ? "gpu" : "cpu");
+        }
+      char what[64];
+      for (int j = 0; j < 2; j++) {
+        snprintf(what, sizeof what, "%s %s param %d after 3 steps", names[kind], tc_dtype_name(d), j);
+        same(p[0][j], p[1][j], 0, 0, what);
+      }
+      tc_optim_destroy(opt[0]);
+      tc_optim_destroy(opt[1]);
+      tc_scope_pop();
+    }
+  }
+}
+
+/* ---- training: an MLP for 20 steps of SGD with momentum and 20 of Adam, GPU against CPU -------------------- */
+static tc_module *mlp(void) {
+  return tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
+                                                 tc_linear_create(512, 256, true), tc_relu_create(),
+                                                 tc_linear_create(256, 10, true)});
+}
+
+static void test_training(void) {
+  tc_scope_push();
+  tc_tensor *x = tc_scope_keep(tc_rand(SHAPE_OF(64, 784), 2, NULL));
+  tc_tensor *y = tc_scope_keep(tc_randint(0, 10, SHAPE_OF(64), 1, NULL));
+  tc_tensor *xg = tc_scope_keep(on_gpu(x)), *yg = tc_scope_keep(on_gpu(y));
+  tc_scope_pop();
+  for (int adam = 0; adam < 2; adam++) {
+    tc_manual_seed(7);
+    tc_module *m[2] = {mlp(), NULL};
+    tc_manual_seed(7);
+    m[1] = mlp();
+    EXPECT(m[0] && m[1] && tc_module_to(m[1], gpu) == TC_OK, "model to the GPU");
+    tc_tensor_list params[2] = {{0}, {0}};
+    tc_optimizer *opt[2];
+    for (int k = 0; k < 2; k++) {
+      tc_module_parameters(m[k], &params[k]);
+      if (adam) {
+        tc_adam_opts o = tc_adam_defaults();
+        opt[k] = tc_adam_create(params[k].data, params[k].n, &o);
+      } else {
+        tc_sgd_opts o = tc_sgd_defaults();
+        o.lr = 0.05, o.momentum = 0.9;
+        opt[k] = tc_sgd_create(params[k].data, params[k].n, &o);
+      }
+    }
+    double worst = 0;
+    for (int step = 0; step < 20; step++) {
+      double l[2] = {0, 0};
+      for (int k = 0; k < 2; k++) {
+        tc_scope_push();
+        tc_optim_zero_grad(opt[k], true);
+        tc_tensor *loss = tc_cross_entropy(tc_module_forward(m[k], k ? xg : x), k ? yg : y, NULL);
+        EXPECT(loss && tc_backward(loss) == TC_OK && tc_optim_step(opt[k]) == TC_OK && tc_item_double(loss, &l[k]) == TC_OK,
+               "training step %d on %s", step, k ? "gpu" : "cpu");
+        tc_scope_pop();
+      }
+      double rel = fabs(l[0] - l[1]) / fabs(l[0]);
+      if (rel > worst) worst = rel;
+    }
+    EXPECT(worst < 1e-4, "%s: per-step losses agree (worst relative difference %.3g)", adam ? "Adam" : "SGD", worst);
+    for (int64_t i = 0; i < params[0].n; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "%s: parameter %lld after 20 steps", adam ? "Adam" : "SGD", (long long)i);
+      same(params[0].data[i], params[1].data[i], adam ? 1e-3 : 1e-4, 1e-5, what);
+    }
+    for (int k = 0; k < 2; k++) {
+      tc_optim_destroy(opt[k]);
+      tc_tensor_list_clear(&params[k]);
+      tc_module_destroy(m[k]);
+    }
+  }
+  tc_tensor_release(x);
+  tc_tensor_release(y);
+  tc_tensor_release(xg);
+  tc_tensor_release(yg);
+}
+
 /* ---- allocator, errors ------------------------------------------------------------------------------------------ */
 static void test_memory(void) {
   EXPECT(tc_cuda_synchronize(0) == TC_OK, "synchronize");
@@ -530,6 +660,8 @@ int main(void) {
   test_matmul();
   test_autograd();
   test_class_losses();
+  test_optimizers();
+  test_training();
   test_memory();
   printf("cuda ops: %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;

@@ -54,6 +54,9 @@ tc_status tc__cuda_class_loss_bwd(int index, tc_dtype dt, bool nll, const void *
                                   const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps,
                                   double W, const void *g, int64_t g_stride, void *gx);
 
+/* optim.cu */
+tc_status tc__cuda_optim_run(int index, const tc__optim_job *jobs, int64_t njobs);
+
 /* blas.c */
 tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                         double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,

@@ -55,20 +55,7 @@ double *tc__optim_momentum_ptr(tc_optimizer *opt, tc__optim_group *g);
 
 /* The fused update of one parameter (optim_kernels.c), prepared (scalars and options resolved,
  * the step count incremented) and then run with every other parameter's in one parallel pass. */
-typedef struct {
-  double a, b, c, d, e, f, h;
-} tc__optim_scal;
-typedef struct {
-  tc_optim_kind kind;
-  int flags;
-  tc_dtype dtype;
-  char *p;
-  const char *g;
-  char *s0, *s1, *s2;
-  tc__optim_scal k;
-  int64_t n;     /* elements */
-  int64_t start; /* offset of this parameter in the concatenation of all jobs (set by run) */
-} tc__optim_job;
+/* tc__optim_scal and tc__optim_job are in device_abi.h (the CUDA backend runs jobs too). */
 /* p, g and the state tensors are contiguous and of one dtype (f32 or f64); the state tensors the
  * kind and options need exist. fresh: SGD's momentum buffer was made for this step (uninitialised;
  * it starts as the gradient). */

@@ -21,121 +21,37 @@
  */
 #include <math.h>
 #include "optim_internal.h"
+#include "optim_update.h"
 
 #define INLINE static inline __attribute__((always_inline))
 #define GRAIN 32768
 
-/* option flags */
-enum {
-  F_MAX = 1,    /* maximize */
-  F_WD = 2,     /* weight decay as L2 (added to the gradient) */
-  F_MOM = 4,    /* SGD / RMSprop momentum */
-  F_FIRST = 8,  /* SGD: the momentum buffer starts as the gradient */
-  F_NEST = 16,  /* SGD: nesterov */
-  F_DEC = 4,    /* Adam: decoupled weight decay */
-  F_AMS = 8,    /* Adam: amsgrad */
-  F_LARGE = 16, /* lerp weight >= 0.5 (Adam exp_avg, RMSprop grad_avg) */
-  F_CENT = 8,   /* RMSprop: centered */
-};
-
-/* Scalars of one update (in double; the kernels round them to the dtype as ATen converts a Scalar). */
 typedef tc__optim_scal scal;
 typedef tc__optim_job job;
 
 #define CASES8(X, o) X((o) + 0) X((o) + 1) X((o) + 2) X((o) + 3) X((o) + 4) X((o) + 5) X((o) + 6) X((o) + 7)
 #define CASES32(X) CASES8(X, 0) CASES8(X, 8) CASES8(X, 16) CASES8(X, 24)
 
-/* NaN-propagating maximum, as torch.maximum. */
-#define MAXIMUM(a, b) (((a) > (b) || (a) != (a)) ? (a) : (b))
-
+/* The per-element updates (option flags, bodies) are shared with the CUDA backend: optim_update.h. */
 #define DEFINE_KERNELS(T, SFX, FMA, SQRT)                                                                             \
-  /* SGD: a = weight_decay, b = momentum, c = 1 - dampening, d = -lr */                                               \
   INLINE void sgd_##SFX(T *restrict p, const T *restrict g, T *restrict buf, int64_t n, const scal *k, const int f) { \
-    const T wd = (T)k->a, mom = (T)k->b, damp1 = (T)k->c, nlr = (T)k->d;                                              \
-    for (int64_t i = 0; i < n; i++) {                                                                                 \
-      T d = g[i];                                                                                                     \
-      if (f & F_MAX) d = -d;                                                                                          \
-      if (f & F_WD) d = FMA(p[i], wd, d);                                                                             \
-      if (f & F_MOM) {                                                                                                \
-        T bv = (f & F_FIRST) ? d : FMA(d, damp1, buf[i] * mom);                                                       \
-        buf[i] = bv;                                                                                                  \
-        d = (f & F_NEST) ? FMA(bv, mom, d) : bv;                                                                      \
-      }                                                                                                               \
-      p[i] = FMA(d, nlr, p[i]);                                                                                       \
-    }                                                                                                                 \
+    TC__SGD_CONSTS(T, k);                                                                                             \
+    for (int64_t i = 0; i < n; i++) TC__SGD_BODY(T, FMA, i);                                                          \
   }                                                                                                                   \
-  /* Adam: a = weight_decay (L2) or 1 - lr * wd (decoupled), b = 1 - beta1, c = beta2, d = 1 - beta2,                 \
-   * e = sqrt(bias_correction2), f = eps, h = -step_size */                                                           \
   INLINE void adam_##SFX(T *restrict p, const T *restrict g, T *restrict m_, T *restrict v_, T *restrict mx_,         \
                          int64_t n, const scal *k, const int f) {                                                     \
-    const T wd = (T)k->a, w = (T)k->b, b2 = (T)k->c, b2c = (T)k->d, bc2s = (T)k->e, eps = (T)k->f, nss = (T)k->h;     \
-    const T w1 = w - (T)1;                                                                                            \
-    for (int64_t i = 0; i < n; i++) {                                                                                 \
-      T pi = p[i];                                                                                                    \
-      if (f & F_DEC) pi = pi * wd;                                                                                    \
-      T d = g[i];                                                                                                     \
-      if (f & F_MAX) d = -d;                                                                                          \
-      if (f & F_WD) d = FMA(pi, wd, d);                                                                               \
-      T m = m_[i];                                                                                                    \
-      T diff = d - m;                                                                                                 \
-      m = (f & F_LARGE) ? FMA(w1, diff, d) : FMA(w, diff, m);                                                         \
-      m_[i] = m;                                                                                                      \
-      T v = FMA(b2c * d, d, v_[i] * b2);                                                                              \
-      v_[i] = v;                                                                                                      \
-      if (f & F_AMS) {                                                                                                \
-        T mx = mx_[i];                                                                                                \
-        mx = MAXIMUM(mx, v);                                                                                          \
-        mx_[i] = mx;                                                                                                  \
-        v = mx;                                                                                                       \
-      }                                                                                                               \
-      T den = SQRT(v) / bc2s + eps;                                                                                   \
-      p[i] = pi + (nss * m) / den;                                                                                    \
-    }                                                                                                                 \
+    TC__ADAM_CONSTS(T, k);                                                                                            \
+    for (int64_t i = 0; i < n; i++) TC__ADAM_BODY(T, FMA, SQRT, i);                                                   \
   }                                                                                                                   \
-  /* RMSprop: a = weight_decay, b = alpha, c = 1 - alpha, d = eps, e = momentum, h = -lr */                           \
   INLINE void rmsprop_##SFX(T *restrict p, const T *restrict g, T *restrict sq_, T *restrict buf_, T *restrict ga_,   \
                             int64_t n, const scal *k, const int f) {                                                  \
-    const T wd = (T)k->a, al = (T)k->b, al1 = (T)k->c, eps = (T)k->d, mom = (T)k->e, nlr = (T)k->h;                   \
-    const T w1 = al1 - (T)1;                                                                                          \
-    for (int64_t i = 0; i < n; i++) {                                                                                 \
-      T d = g[i];                                                                                                     \
-      if (f & F_MAX) d = -d;                                                                                          \
-      if (f & F_WD) d = FMA(p[i], wd, d);                                                                             \
-      T v = FMA(al1 * d, d, sq_[i] * al);                                                                             \
-      sq_[i] = v;                                                                                                     \
-      T avg;                                                                                                          \
-      if (f & F_CENT) {                                                                                               \
-        T ga = ga_[i];                                                                                                \
-        T diff = d - ga;                                                                                              \
-        ga = (f & F_LARGE) ? FMA(w1, diff, d) : FMA(al1, diff, ga);                                                   \
-        ga_[i] = ga;                                                                                                  \
-        avg = SQRT(FMA(-ga, ga, v));                                                                                  \
-      } else {                                                                                                        \
-        avg = SQRT(v);                                                                                                \
-      }                                                                                                               \
-      avg = avg + eps;                                                                                                \
-      if (f & F_MOM) {                                                                                                \
-        T bv = buf_[i] * mom + d / avg;                                                                               \
-        buf_[i] = bv;                                                                                                 \
-        p[i] = FMA(bv, nlr, p[i]);                                                                                    \
-      } else {                                                                                                        \
-        p[i] = p[i] + (nlr * d) / avg;                                                                                \
-      }                                                                                                               \
-    }                                                                                                                 \
+    TC__RMSPROP_CONSTS(T, k);                                                                                         \
+    for (int64_t i = 0; i < n; i++) TC__RMSPROP_BODY(T, FMA, SQRT, i);                                                \
   }                                                                                                                   \
-  /* Adagrad: a = weight_decay, b = eps, h = -clr */                                                                  \
   INLINE void adagrad_##SFX(T *restrict p, const T *restrict g, T *restrict sum_, int64_t n, const scal *k,           \
                             const int f) {                                                                            \
-    const T wd = (T)k->a, eps = (T)k->b, nclr = (T)k->h;                                                              \
-    for (int64_t i = 0; i < n; i++) {                                                                                 \
-      T d = g[i];                                                                                                     \
-      if (f & F_MAX) d = -d;                                                                                          \
-      if (f & F_WD) d = FMA(p[i], wd, d);                                                                             \
-      T s = FMA(d, d, sum_[i]);                                                                                       \
-      sum_[i] = s;                                                                                                    \
-      T sd = SQRT(s) + eps;                                                                                           \
-      p[i] = p[i] + (nclr * d) / sd;                                                                                  \
-    }                                                                                                                 \
+    TC__ADAGRAD_CONSTS(T, k);                                                                                         \
+    for (int64_t i = 0; i < n; i++) TC__ADAGRAD_BODY(T, FMA, SQRT, i);                                                \
   }                                                                                                                   \
   /* Runs job j over its elements [b, e) with its flags as a compile-time constant. */                                \
   static void run_##SFX(const job *j, int64_t b, int64_t e) {                                                         \

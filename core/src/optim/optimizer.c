@@ -98,7 +98,7 @@ static tc_status validate(const char *fn, tc_optim_kind k, const tc__optim_opts 
   return TC_OK;
 }
 
-/* params: n >= 1 distinct f32/f64 CPU leaves, none already in opt. */
+/* params: n >= 1 distinct f32/f64 leaves (on any device), none already in opt. */
 static tc_status check_params(const char *fn, const tc_optimizer *opt, tc_tensor *const *params, int64_t n) {
   if (!params) return tc__null_arg(fn, "params");
   if (n < 1) return tc__error(TC_ERR_ARG, "%s: optimizer got an empty parameter list (n = %lld)", fn, (long long)n);
@@ -108,8 +108,6 @@ static tc_status check_params(const char *fn, const tc_optimizer *opt, tc_tensor
     if (p->dtype != TC_F32 && p->dtype != TC_F64)
       return tc__error(TC_ERR_DTYPE, "%s: params[%lld] has dtype %s; optimizers take float32 and float64 parameters",
                        fn, (long long)i, tc_dtype_name(p->dtype));
-    tc_status st = tc__require_cpu(fn, p);
-    if (st) return st;
     if (!tc_tensor_is_leaf(p))
       return tc__error(TC_ERR_ARG, "%s: params[%lld] is not a leaf tensor (can't optimize a non-leaf tensor)", fn,
                        (long long)i);
@@ -133,7 +131,10 @@ static tc_tensor *state_like(const tc_tensor *p, bool fill, double v) {
   int was = tc__scope_pause();
   tc_tensor *t = tc__empty(p->sizes, p->ndim, p->dtype, p->storage->device);
   tc__scope_resume(was);
-  if (t && fill) tc__cpu_fill(t, v);
+  if (t && fill && tc__fill(t, v)) {
+    tc_tensor_release(t);
+    return NULL;
+  }
   return t;
 }
 
@@ -375,14 +376,42 @@ static void undo_state(work *w) {
   if (w->made_state) w->pp->has_state = false;
 }
 
+/* Runs the prepared updates (jobs[i] is ws[i]'s): the CPU's in one pass over the thread pool, each
+ * CUDA device's in one launch of its backend. */
+/* batch and taken: room for n (allocated before any state changes, so a step cannot fail here for
+ * memory after its step counts moved). */
+static tc_status run_jobs(const work *ws, const tc__optim_job *jobs, int64_t n, tc__optim_job *batch, bool *taken) {
+  tc_status st = TC_OK;
+  memset(taken, 0, (size_t)n * sizeof *taken);
+  for (int64_t i = 0; i < n && !st; i++) {
+    if (taken[i]) continue;
+    tc_device d = ws[i].pp->param->storage->device;
+    int64_t m = 0;
+    for (int64_t k = i; k < n; k++) /* every job on ws[i]'s device */
+      if (!taken[k] && tc_device_equal(ws[k].pp->param->storage->device, d)) {
+        batch[m++] = jobs[k];
+        taken[k] = true;
+      }
+    if (d.type == TC_DEVICE_CPU) {
+      tc__optim_run(batch, m);
+    } else {
+      const tc__device_api *api = tc__backend(ws[i].pp->param);
+      st = api && api->optim_run ? api->optim_run(d.index, batch, m) : tc__kernel_missing("tc_optim_step", ws[i].pp->param);
+    }
+  }
+  return st;
+}
+
 tc_status tc_optim_step(tc_optimizer *opt) {
   const char *fn = "tc_optim_step";
   TC__NONNULL_S(opt, fn);
   work *ws = tc__calloc((size_t)opt->n_params * sizeof *ws);
-  tc__optim_job *jobs = tc__malloc((size_t)opt->n_params * sizeof *jobs);
-  if (!ws || !jobs) {
+  tc__optim_job *jobs = tc__malloc((size_t)opt->n_params * 2 * sizeof *jobs); /* jobs, then a batch */
+  bool *taken = tc__malloc((size_t)opt->n_params * sizeof *taken);
+  if (!ws || !jobs || !taken) {
     tc__free(ws);
     tc__free(jobs);
+    tc__free(taken);
     return TC_ERR_NOMEM;
   }
   int was = tc__scope_pause();
@@ -401,7 +430,7 @@ tc_status tc_optim_step(tc_optimizer *opt) {
                        (long long)(g->first + k), tc__tshape(p), tc__tshape(grad));
         break;
       }
-      if ((st = tc__require_cpu(fn, grad))) break;
+      if ((st = tc__check_same_device(fn, p, grad))) break;
       work *w = &ws[nw++];
       w->pp = pp;
       w->g = g;
@@ -437,10 +466,10 @@ tc_status tc_optim_step(tc_optimizer *opt) {
       tc__optim_prepare(&jobs[i], opt->kind, &w->g->o, w->pp, tc__ptr(pd), tc__ptr(gd), tc__numel(p->sizes, p->ndim),
                         p->dtype, (w->made & 1u) != 0);
     }
-    tc__optim_run(jobs, nw);
+    st = run_jobs(ws, jobs, nw, jobs + opt->n_params, taken);
     for (int64_t i = 0; i < nw; i++) {
       work *w = &ws[i];
-      if (w->pc) tc__cpu_copy(w->pp->param, w->pc);
+      if (w->pc && !st) st = tc__copy(w->pp->param, w->pc);
       tc__bump_version(w->pp->param);
       tc_tensor_release(w->pc);
       tc_tensor_release(w->gc);
@@ -450,6 +479,7 @@ tc_status tc_optim_step(tc_optimizer *opt) {
   tc__scope_resume(was);
   tc__free(ws);
   tc__free(jobs);
+  tc__free(taken);
   return st;
 }
 
@@ -464,10 +494,9 @@ tc_status tc_optim_zero_grad(tc_optimizer *opt, bool set_to_none) {
       m->grad = NULL;
       tc_tensor_release(g);
     } else {
-      tc_status st = tc__require_cpu("tc_optim_zero_grad", m->grad);
-      if (st) return st;
-      tc__cpu_fill(m->grad, 0.0);
+      tc_status st = tc__fill(m->grad, 0.0);
       tc__bump_version(m->grad);
+      if (st) return st;
     }
   }
   return TC_OK;
@@ -820,8 +849,12 @@ static tc_status load_body(tc_optimizer *opt, const tc_state_dict *sd, const cha
         tc_tensor_release(t);
         return TC_ERR_NOMEM;
       }
-      st = tc__require_cpu(fn, t);
-      if (!st) tc__cpu_copy(c, t);
+      if (!tc_device_equal(t->storage->device, c->storage->device)) { /* to the parameter's device */
+        tc_tensor *moved = tc_tensor_to(t, c->storage->device);
+        tc_tensor_release(t);
+        t = moved;
+      }
+      st = t ? tc__copy(c, t) : tc_last_status();
       tc_tensor_release(t);
       s->state[i * TC__OPTIM_NSTATE + k] = c;
       if (st) return st;
