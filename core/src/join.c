@@ -172,7 +172,7 @@ static tc_tensor *cat_core(const char *fn, const tc_tensor *const *ts, int64_t n
     }
     if (ref < 0 && (stack || !legacy_empty(t))) ref = i;
   }
-  if (tc__require_cpu(fn, ts[0])) return NULL;
+  const bool on_cpu = tc__is_cpu(ts[0]); /* devices take every part through the copy kernel */
   if (ref < 0) { /* every input is a legacy empty [0] */
     int64_t zero = 0;
     return tc__empty(&zero, 1, dt, ts[0]->storage->device);
@@ -234,7 +234,7 @@ static tc_tensor *cat_core(const char *fn, const tc_tensor *const *ts, int64_t n
     if (p->chunk == 0) continue;
     p->row_off = row;
     row += p->chunk;
-    p->fast = t->dtype == dt && tc__is_contiguous(t);
+    p->fast = on_cpu && t->dtype == dt && tc__is_contiguous(t);
     p->src = p->fast ? tc__ptr(t) : NULL;
     any_fast |= p->fast;
     np++;
@@ -271,10 +271,10 @@ static tc_tensor *cat_core(const char *fn, const tc_tensor *const *ts, int64_t n
     osizes[dim] = p->dim_size;
     tc_tensor *dst = tc__view(out, osizes, out->strides, ond, p->dim_off * out->strides[dim]);
     tc_tensor *src = dst ? tc__view(t, ssz, sst, ond, t->offset) : NULL;
-    if (src) tc__cpu_copy(dst, src);
+    tc_status st = src ? tc__copy(dst, src) : tc_last_status();
     tc_tensor_release(dst);
     tc_tensor_release(src);
-    if (!src) goto fail;
+    if (st) goto fail;
   }
   if (parts != local) tc__free(parts);
   return out;

@@ -382,6 +382,7 @@ static void undo_state(work *w) {
  * memory after its step counts moved). */
 static tc_status run_jobs(const work *ws, const tc__optim_job *jobs, int64_t n, tc__optim_job *batch, bool *taken) {
   tc_status st = TC_OK;
+  if (n <= 0) return st;
   memset(taken, 0, (size_t)n * sizeof *taken);
   for (int64_t i = 0; i < n && !st; i++) {
     if (taken[i]) continue;
