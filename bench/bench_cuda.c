@@ -4,7 +4,8 @@
  * Each benchmark sets up device tensors, warms up, then times `--reps` samples of `inner`
  * back-to-back operations ended by tc_cuda_synchronize (kernels are asynchronous; the inner count
  * makes one sample last about --target-ms). Output: `result <name> <inner> <ms per op>...`.
- * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192 train_mlp_1024
+ * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192 layer_norm_8192
+ * (weight, no bias) train_mlp_1024
  * (MLP 784-512-256-10, batch 1024: forward, cross-entropy, backward, SGD with momentum).
  */
 #include <ctorch/ctorch.h>
@@ -30,7 +31,7 @@ typedef struct bench {
   const char *name;
   tc_dtype dtype;
   int64_t n;
-  int kind; /* 0 mm, 1 add, 2 softmax, 3 MLP training step */
+  int kind; /* 0 mm, 1 add, 2 softmax, 3 MLP training step, 4 layer norm */
   tc_tensor *x, *y;
 } bench;
 
@@ -57,8 +58,9 @@ static void setup(bench *b) {
   } else if (b->kind == 1) {
     b->x = rand_dev((int64_t[]){b->n}, 1, b->dtype);
     b->y = rand_dev((int64_t[]){b->n}, 1, b->dtype);
-  } else if (b->kind == 2) {
+  } else if (b->kind == 2 || b->kind == 4) {
     b->x = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
+    if (b->kind == 4) b->y = rand_dev((int64_t[]){b->n}, 1, b->dtype); /* the weight; no bias */
   } else {
     model = tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
                                                    tc_linear_create(512, 256, true), tc_relu_create(),
@@ -91,7 +93,10 @@ static void run(bench *b) {
     train_step(b);
     return;
   }
-  tc_tensor *r = b->kind == 0 ? tc_mm(b->x, b->y) : b->kind == 1 ? tc_add(b->x, b->y, 1.0) : tc_softmax(b->x, -1);
+  tc_tensor *r = b->kind == 0   ? tc_mm(b->x, b->y)
+                 : b->kind == 1 ? tc_add(b->x, b->y, 1.0)
+                 : b->kind == 4 ? tc_layer_norm(b->x, 1, b->y, NULL, 1e-5)
+                                : tc_softmax(b->x, -1);
   check(r, b->name);
   tc_tensor_release(r); /* back to the caching allocator */
 }
@@ -100,7 +105,7 @@ static void run(bench *b) {
 static bench benches[] = {
     B("mm_f32_4096", TC_F32, 4096, 0),   B("mm_f32_8192", TC_F32, 8192, 0), B("mm_bf16_4096", TC_BF16, 4096, 0),
     B("mm_bf16_8192", TC_BF16, 8192, 0), B("add_2p28", TC_F32, (int64_t)1 << 28, 1),
-    B("softmax_8192", TC_F32, 8192, 2),  B("train_mlp_1024", TC_F32, 1024, 3),
+    B("softmax_8192", TC_F32, 8192, 2),  B("layer_norm_8192", TC_F32, 8192, 4), B("train_mlp_1024", TC_F32, 1024, 3),
 };
 
 int main(int argc, char **argv) {

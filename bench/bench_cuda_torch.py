@@ -37,6 +37,10 @@ def main():
         a = torch.rand(8192, 8192, device=dev)
         return lambda: torch.softmax(a, -1)
 
+    def layer_norm():
+        a, w = torch.rand(8192, 8192, device=dev), torch.rand(8192, device=dev)
+        return lambda: torch.nn.functional.layer_norm(a, (8192,), w, None, 1e-5)
+
     def train_mlp():
         nn = torch.nn
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)).to(dev)
@@ -60,6 +64,7 @@ def main():
         "add_2p28": add,
         "copy_2p28": copy,
         "softmax_8192": softmax,
+        "layer_norm_8192": layer_norm,
         "train_mlp_1024": train_mlp,
     }
     for name, make in benches.items():

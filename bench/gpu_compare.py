@@ -18,6 +18,7 @@ ROWS = [
     ("mm_bf16_8192", "matmul bf16 8192", "flop", 2 * 8192**3),
     ("add_2p28", "add 2^28 f32", "byte", 3 * 4 * (1 << 28)),
     ("softmax_8192", "softmax 8192x8192 f32", "byte", 2 * 4 * 8192 * 8192),
+    ("layer_norm_8192", "layer norm 8192x8192 f32", "byte", 2 * 4 * 8192 * 8192),
     ("train_mlp_1024", "MLP train step, batch 1024", "step", 1),
 ]
 

@@ -145,6 +145,13 @@ typedef struct tc__device_api {
                               const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps, double W,
                               const void *g, int64_t g_stride, void *gx);
 
+  /* layer norm over contiguous (M, K) rows of dtype (f32/f64); w, b (K) or NULL; mean and rstd
+   * (M) written by the forward for the backward; gx/gw/gb NULL when not wanted. */
+  tc_status (*layer_norm_fwd)(int index, tc_dtype dt, const void *x, const void *w, const void *b, int64_t M,
+                              int64_t K, double eps, void *y, void *mean, void *rstd);
+  tc_status (*layer_norm_bwd)(int index, tc_dtype dt, const void *x, const void *g, const void *w, const void *mean,
+                              const void *rstd, int64_t M, int64_t K, void *gx, void *gw, void *gb);
+
   /* Runs optimizer updates (all on this device) in one launch. */
   tc_status (*optim_run)(int index, const tc__optim_job *jobs, int64_t njobs);
 

@@ -370,6 +370,53 @@ static void test_softmax(void) {
   }
 }
 
+/* ---- layer norm, cat/stack ---------------------------------------------------------------------------------- */
+static void test_layer_norm_join(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16};
+  for (size_t k = 0; k < 3; k++) {
+    for (int big = 0; big < 2; big++) {
+      tc_scope_push();
+      tc_dtype d = ds[k];
+      /* (6, 5, 40) normalised over the last two dims, or rows of 16384 (beyond the row cache) */
+      tc_tensor *x = big ? input(d, 3, 16384, 200 + k, false, false)
+                         : tc_reshape(input(d, 30, 40, 200 + k, false, false), SHAPE_OF(6, 5, 40), 3);
+      x = tc_add_scalar(x, 5.0); /* a mean well away from 0 */
+      int64_t n_norm = big ? 1 : 2;
+      const int64_t *ns = big ? SHAPE_OF(16384) : SHAPE_OF(5, 40);
+      tc_tensor *w = tc_to_dtype(tc_add_scalar(tc_rand(ns, n_norm, NULL), 0.5), d == TC_F16 ? TC_F32 : d);
+      tc_tensor *b = tc_to_dtype(tc_rand(ns, n_norm, NULL), d == TC_F16 ? TC_F32 : d);
+      tc_tensor *in[2][3] = {{tc_clone(x), tc_clone(w), tc_clone(b)}, {on_gpu(x), on_gpu(w), on_gpu(b)}};
+      tc_tensor *y[2];
+      for (int dv = 0; dv < 2; dv++) {
+        for (int j = 0; j < 3; j++) tc_tensor_requires_grad_(in[dv][j], true);
+        y[dv] = tc_layer_norm(in[dv][0], n_norm, in[dv][1], in[dv][2], 1e-5);
+        tc_tensor *l = tc_sum(tc_mul(y[dv], tc_sin(in[dv][0])), NULL, 0, false);
+        EXPECT(l && tc_backward(l) == TC_OK, "layer norm backward on %s", dv ? "gpu" : "cpu");
+      }
+      double rt = d == TC_F64 ? 1e-10 : d == TC_F32 ? 1e-4 : 2e-2;
+      char what[64];
+      snprintf(what, sizeof what, "layer_norm %s%s", tc_dtype_name(d), big ? " long rows" : "");
+      same(y[0], y[1], rt, 1e-4, what);
+      const char *gn[3] = {"grad x", "grad w", "grad b"};
+      for (int j = 0; j < 3; j++) {
+        snprintf(what, sizeof what, "layer_norm %s%s %s", tc_dtype_name(d), big ? " long rows" : "", gn[j]);
+        same(tc_tensor_grad(in[0][j]), tc_tensor_grad(in[1][j]), rt * 10, 1e-3, what);
+      }
+      tc_scope_pop();
+    }
+  }
+  tc_scope_push();
+  tc_tensor *a = input(TC_F32, 4, 6, 210, false, false), *b = input(TC_F32, 3, 6, 211, false, false);
+  tc_tensor *i = input(TC_I32, 4, 6, 212, false, false);
+  const tc_tensor *cl[3] = {a, b, tc_t(tc_contiguous(tc_t(a)))};
+  const tc_tensor *gl[3] = {on_gpu(a), on_gpu(b), tc_t(tc_contiguous(tc_t(on_gpu(a))))};
+  same(tc_cat(cl, 3, 0), tc_cat(gl, 3, 0), 0, 0, "cat dim 0 (a strided part)");
+  const tc_tensor *cs[2] = {a, i}, *gs[2] = {on_gpu(a), on_gpu(i)};
+  same(tc_stack(cs, 2, 1), tc_stack(gs, 2, 1), 0, 0, "stack dim 1 with promotion");
+  same(tc_cat(cs, 2, 1), tc_cat(gs, 2, 1), 0, 0, "cat dim 1");
+  tc_scope_pop();
+}
+
 /* ---- matrix products ---------------------------------------------------------------------------------------- */
 static void test_matmul(void) {
   static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16};
@@ -657,6 +704,7 @@ int main(void) {
   test_convert();
   test_reduce();
   test_softmax();
+  test_layer_norm_join();
   test_matmul();
   test_autograd();
   test_class_losses();

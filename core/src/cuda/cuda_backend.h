@@ -54,6 +54,13 @@ tc_status tc__cuda_class_loss_bwd(int index, tc_dtype dt, bool nll, const void *
                                   const void *lse, int64_t P, int64_t C, int64_t S, int64_t ignore, double eps,
                                   double W, const void *g, int64_t g_stride, void *gx);
 
+/* layer_norm.cu */
+tc_status tc__cuda_layer_norm_fwd(int index, tc_dtype dt, const void *x, const void *w, const void *b, int64_t M,
+                                  int64_t K, double eps, void *y, void *mean, void *rstd);
+tc_status tc__cuda_layer_norm_bwd(int index, tc_dtype dt, const void *x, const void *g, const void *w,
+                                  const void *mean, const void *rstd, int64_t M, int64_t K, void *gx, void *gw,
+                                  void *gb);
+
 /* optim.cu */
 tc_status tc__cuda_optim_run(int index, const tc__optim_job *jobs, int64_t njobs);
 

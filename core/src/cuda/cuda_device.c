@@ -126,6 +126,8 @@ static const tc__device_api api = {
     .softmax = tc__cuda_softmax,
     .class_loss_fwd = tc__cuda_class_loss_fwd,
     .class_loss_bwd = tc__cuda_class_loss_bwd,
+    .layer_norm_fwd = tc__cuda_layer_norm_fwd,
+    .layer_norm_bwd = tc__cuda_layer_norm_bwd,
     .optim_run = tc__cuda_optim_run,
     .gemm = tc__cuda_gemm,
 };

@@ -95,6 +95,12 @@ static tc_tensor *finish(tc_tensor *r, tc_dtype dt) {
 
 static bool low_precision(tc_dtype d) { return d == TC_F16 || d == TC_BF16; }
 
+static tc_status check_float(const char *fn, const tc_tensor *x) {
+  if (!tc_dtype_is_floating(x->dtype))
+    return tc__error(TC_ERR_DTYPE, "%s: expected a floating-point input, got %s", fn, tc_dtype_name(x->dtype));
+  return TC_OK;
+}
+
 static tc_status check_input(const char *fn, const tc_tensor *x) {
   if (tc__require_cpu(fn, x)) return tc_last_status();
   if (!tc_dtype_is_floating(x->dtype))
@@ -575,11 +581,99 @@ typedef struct {
 
 static tc_status ln_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi);
 
+/* ---- layer norm on a device: the backend's kernels (cuda/layer_norm.cu) -------------------------- */
+typedef struct {
+  int64_t n_norm;
+  bool has_w, has_b;
+  tc_dtype x_dtype, w_dtype, b_dtype, cdt;
+} ln_dev_ctx;
+
+/* saved: 0 x (contiguous, compute dtype), 1 stats (2, M): mean, rstd; 2 weight (compute dtype) */
+static tc_status ln_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const ln_dev_ctx *lc = tc__node_ctx(n);
+  const tc_tensor *x = tc__node_saved(n, 0), *stats = tc__node_saved(n, 1);
+  const tc_tensor *w = lc->has_w ? tc__node_saved(n, 2) : NULL;
+  if (!x || !stats || (lc->has_w && !w)) return tc_last_status();
+  bool need_x = n->next[0].node, need_w = lc->has_w && n->next[1].node, need_b = lc->has_b && n->next[2].node;
+  int nb = x->ndim - (int)lc->n_norm;
+  const int64_t *ns = x->sizes + nb;
+  int64_t M = tc__numel(x->sizes, nb), K = tc__numel(ns, (int)lc->n_norm);
+  tc_device dev = x->storage->device;
+  tc_tensor *g = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
+  tc_status st = TC_OK;
+  if (!(g = tc__to_dtype_contig(go[0], lc->cdt))) st = tc_last_status();
+  if (!st && need_x && !(gx = tc__empty(x->sizes, x->ndim, lc->cdt, dev))) st = tc_last_status();
+  if (!st && need_w && !(gw = tc__empty(ns, (int)lc->n_norm, lc->cdt, dev))) st = tc_last_status();
+  if (!st && need_b && !(gb = tc__empty(ns, (int)lc->n_norm, lc->cdt, dev))) st = tc_last_status();
+  if (!st) {
+    const char *sp = tc__ptr(stats);
+    st = tc__backend(x)->layer_norm_bwd(tc__dev_index(x), lc->cdt, tc__ptr(x), tc__ptr(g), w ? tc__ptr(w) : NULL, sp,
+                                        sp + (size_t)M * tc_dtype_size(lc->cdt), M, K, gx ? tc__ptr(gx) : NULL,
+                                        gw ? tc__ptr(gw) : NULL, gb ? tc__ptr(gb) : NULL);
+  }
+  tc_tensor_release(g);
+  if (!st && gx && !(gx = finish(gx, lc->x_dtype))) st = tc_last_status();
+  if (!st && gw && !(gw = finish(gw, lc->w_dtype))) st = tc_last_status();
+  if (!st && gb && !(gb = finish(gb, lc->b_dtype))) st = tc_last_status();
+  if (st) {
+    tc_tensor_release(gx);
+    tc_tensor_release(gw);
+    tc_tensor_release(gb);
+    return st;
+  }
+  gi[0] = gx;
+  if (lc->has_w) gi[1] = gw;
+  if (lc->has_b) gi[2] = gb;
+  return TC_OK;
+}
+
+static tc_tensor *device_layer_norm(const char *fn, const tc_tensor *x, int64_t n_norm, const tc_tensor *weight,
+                                    const tc_tensor *bias, double eps) {
+  const tc__device_api *api = tc__backend(x);
+  if (!api || !api->layer_norm_fwd) {
+    tc__kernel_missing(fn, x);
+    return NULL;
+  }
+  tc_dtype cdt = tc__compute_dtype(x->dtype);
+  tc_device dev = x->storage->device;
+  int nb = x->ndim - (int)n_norm;
+  int64_t M = tc__numel(x->sizes, nb), K = tc__numel(x->sizes + nb, (int)n_norm);
+  tc_tensor *xs = NULL, *ws = NULL, *bs = NULL, *y = NULL, *stats = NULL;
+  if (!(xs = tc__to_dtype_contig(x, cdt))) goto fail;
+  if (weight && !(ws = tc__to_dtype_contig(weight, cdt))) goto fail;
+  if (bias && !(bs = tc__to_dtype_contig(bias, cdt))) goto fail;
+  if (!(y = tc__empty(x->sizes, x->ndim, cdt, dev)) || !(stats = tc__empty((int64_t[]){2, M}, 2, cdt, dev))) goto fail;
+  char *sp = tc__ptr(stats);
+  if (api->layer_norm_fwd(tc__dev_index(x), cdt, tc__ptr(xs), ws ? tc__ptr(ws) : NULL, bs ? tc__ptr(bs) : NULL, M, K,
+                          eps, tc__ptr(y), sp, sp + (size_t)M * tc_dtype_size(cdt)))
+    goto fail;
+  if (!(y = finish(y, x->dtype))) goto fail;
+  const tc_tensor *in[3] = {x, weight, bias};
+  if (tc__grad_needed(3, in)) {
+    ln_dev_ctx lc = {n_norm, weight != NULL, bias != NULL, x->dtype, weight ? weight->dtype : x->dtype,
+                     bias ? bias->dtype : x->dtype, cdt};
+    const tc_tensor *save[3] = {xs, stats, ws};
+    y = tc__record(y, "NativeLayerNormBackward0", ln_device_backward, 3, in, weight ? 3 : 2, save, &lc, sizeof lc);
+  }
+  tc_tensor_release(xs);
+  tc_tensor_release(ws);
+  tc_tensor_release(bs);
+  tc_tensor_release(stats);
+  return y;
+fail:
+  tc_tensor_release(xs);
+  tc_tensor_release(ws);
+  tc_tensor_release(bs);
+  tc_tensor_release(stats);
+  tc_tensor_release(y);
+  return NULL;
+}
+
 tc_tensor *tc_layer_norm(const tc_tensor *x, int64_t n_norm, const tc_tensor *weight, const tc_tensor *bias,
                          double eps) {
   const char *fn = "tc_layer_norm";
   TC__NONNULL_T(x, fn);
-  if (check_input(fn, x)) return NULL;
+  if (tc__is_cpu(x) ? check_input(fn, x) : check_float(fn, x)) return NULL;
   if (n_norm < 0 || n_norm > x->ndim) {
     tc__error(TC_ERR_ARG, "%s: cannot normalise over the last %lld dims of an input of shape %s", fn,
               (long long)n_norm, tc__tshape(x));
@@ -602,6 +696,7 @@ tc_tensor *tc_layer_norm(const tc_tensor *x, int64_t n_norm, const tc_tensor *we
       return NULL;
     }
   }
+  if (!tc__is_cpu(x)) return device_layer_norm(fn, x, n_norm, weight, bias, eps);
   tc_dtype cdt = tc__compute_dtype(x->dtype);
   tc_device dev = x->storage->device;
   int64_t M = tc__numel(x->sizes, nb), K = tc__numel(ns, (int)n_norm);

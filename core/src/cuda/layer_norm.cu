@@ -1,0 +1,197 @@
+/* core/src/cuda/layer_norm.cu — layer norm over the last K elements of contiguous (M, K) rows,
+ * f32 or f64 (the core converts f16/bf16 to f32 first, as the CPU does).
+ *
+ * Forward: one block per row; the row is cached in shared memory when it fits (48 KB); mean and
+ * variance in two passes over the cached row (accurate when |mean| >> std), rstd = 1 / sqrt(var +
+ * eps), y = (x - mean) * rstd * w + b. mean and rstd are written per row for the backward.
+ * Backward, xhat = (x - mean) * rstd, h = g * w:
+ *   gx = rstd * (h - mean_k(h) - xhat * mean_k(h * xhat))        one block per row
+ *   gw = sum_rows g * xhat, gb = sum_rows g                      columns: rows split in fixed chunks,
+ *                                                                chunk partials summed in order
+ * No atomics: results are bit-identical from run to run.
+ */
+#include <stdint.h>
+#include "cuda_backend.h"
+
+namespace {
+
+constexpr int kSmemBytes = 48 * 1024;
+constexpr int kColThreads = 256;
+
+__device__ __forceinline__ float rsqrt_exact(float v) { return 1.0f / sqrtf(v); }
+__device__ __forceinline__ double rsqrt_exact(double v) { return 1.0 / sqrt(v); }
+
+template <typename T>
+__device__ T block_sum(T v, T *scratch) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < nwarps ? scratch[lane] : (T)0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    if (lane == 0) scratch[32] = v;
+  }
+  __syncthreads();
+  T r = scratch[32];
+  __syncthreads();
+  return r;
+}
+
+template <typename T, bool SMEM>
+__global__ void ln_fwd(const T *x, const T *w, const T *b, int64_t M, int64_t K, T eps, T *y, T *mean_out,
+                       T *rstd_out) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T *row = reinterpret_cast<T *>(smem_raw);
+  __shared__ T scratch[33];
+  for (int64_t r = blockIdx.x; r < M; r += gridDim.x) {
+    const T *xr = x + r * K;
+    T s = 0;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+      T v = xr[i];
+      if (SMEM) row[i] = v;
+      s += v;
+    }
+    T mean = block_sum(s, scratch) / (T)K;
+    T q = 0;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+      T d = (SMEM ? row[i] : xr[i]) - mean;
+      q += d * d;
+    }
+    T rstd = rsqrt_exact(block_sum(q, scratch) / (T)K + eps);
+    T *yr = y + r * K;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+      T v = ((SMEM ? row[i] : xr[i]) - mean) * rstd;
+      if (w) v = v * w[i];
+      if (b) v = v + b[i];
+      yr[i] = v;
+    }
+    if (threadIdx.x == 0) {
+      mean_out[r] = mean;
+      rstd_out[r] = rstd;
+    }
+    __syncthreads();
+  }
+}
+
+template <typename T>
+__global__ void ln_bwd_rows(const T *x, const T *g, const T *w, const T *mean, const T *rstd, int64_t M, int64_t K,
+                            T *gx) {
+  __shared__ T scratch[33];
+  for (int64_t r = blockIdx.x; r < M; r += gridDim.x) {
+    const T *xr = x + r * K, *gr = g + r * K;
+    T mu = mean[r], rs = rstd[r], sh = 0, shx = 0;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+      T h = gr[i] * (w ? w[i] : (T)1), xh = (xr[i] - mu) * rs;
+      sh += h;
+      shx += h * xh;
+    }
+    sh = block_sum(sh, scratch) / (T)K;
+    shx = block_sum(shx, scratch) / (T)K;
+    T *o = gx + r * K;
+    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+      T h = gr[i] * (w ? w[i] : (T)1), xh = (xr[i] - mu) * rs;
+      o[i] = rs * (h - sh - xh * shx);
+    }
+  }
+}
+
+/* partial column sums of chunk c (rows [c*R/chunks, (c+1)*R/chunks)) for each column k */
+template <typename T>
+__global__ void ln_bwd_cols(const T *x, const T *g, const T *mean, const T *rstd, int64_t M, int64_t K,
+                            int64_t chunks, T *pw, T *pb) {
+  int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, c = blockIdx.y;
+  if (k >= K) return;
+  int64_t r0 = c * M / chunks, r1 = (c + 1) * M / chunks;
+  T sw = 0, sb = 0;
+  for (int64_t r = r0; r < r1; r++) {
+    T gv = g[r * K + k];
+    sw += gv * ((x[r * K + k] - mean[r]) * rstd[r]);
+    sb += gv;
+  }
+  if (pw) pw[c * K + k] = sw;
+  if (pb) pb[c * K + k] = sb;
+}
+
+template <typename T>
+__global__ void sum_chunks(const T *part, int64_t chunks, int64_t K, T *out) {
+  int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= K) return;
+  T s = 0;
+  for (int64_t c = 0; c < chunks; c++) s += part[c * K + k];
+  out[k] = s;
+}
+
+int threads_for(int64_t K) {
+  int t = 32;
+  while (t < 1024 && t * 8 < K) t *= 2;
+  return t;
+}
+
+unsigned grid_rows(int64_t M) { return (unsigned)(M < 65535 * 16 ? M : 65535 * 16); }
+
+template <typename T>
+tc_status fwd(int index, const T *x, const T *w, const T *b, int64_t M, int64_t K, double eps, T *y, T *mean,
+              T *rstd) {
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  if (M == 0 || K == 0) return TC_OK;
+  size_t smem = (size_t)K * sizeof(T);
+  if (smem <= (size_t)kSmemBytes)
+    ln_fwd<T, true><<<grid_rows(M), threads_for(K), smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  else
+    ln_fwd<T, false><<<grid_rows(M), threads_for(K), 0, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "layer norm kernel", index);
+}
+
+template <typename T>
+tc_status bwd(int index, const T *x, const T *g, const T *w, const T *mean, const T *rstd, int64_t M, int64_t K, T *gx,
+              T *gw, T *gb) {
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  if (M == 0 || K == 0) return TC_OK;
+  if (gx) ln_bwd_rows<T><<<grid_rows(M), threads_for(K), 0, s>>>(x, g, w, mean, rstd, M, K, gx);
+  if (gw || gb) {
+    /* enough chunks of rows to fill the device, at least 32 rows each */
+    int64_t cblocks = (K + kColThreads - 1) / kColThreads, chunks = (4 * 132 + cblocks - 1) / cblocks;
+    if (chunks > M / 32) chunks = M / 32;
+    if (chunks < 1) chunks = 1;
+    if (chunks > 65535) chunks = 65535;
+    T *part = (T *)tc__cuda_alloc((size_t)(2 * chunks * K) * sizeof(T), index);
+    if (!part) return TC_ERR_NOMEM;
+    dim3 grid((unsigned)cblocks, (unsigned)chunks);
+    ln_bwd_cols<T><<<grid, kColThreads, 0, s>>>(x, g, mean, rstd, M, K, chunks, gw ? part : NULL,
+                                                gb ? part + chunks * K : NULL);
+    if (gw) sum_chunks<T><<<(unsigned)cblocks, kColThreads, 0, s>>>(part, chunks, K, gw);
+    if (gb) sum_chunks<T><<<(unsigned)cblocks, kColThreads, 0, s>>>(part + chunks * K, chunks, K, gb);
+    tc__cuda_free(part, index); /* reused only by later work on the same stream */
+  }
+  cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "layer norm backward kernel", index);
+}
+
+}  // namespace
+
+extern "C" tc_status tc__cuda_layer_norm_fwd(int index, tc_dtype dt, const void *x, const void *w, const void *b,
+                                             int64_t M, int64_t K, double eps, void *y, void *mean, void *rstd) {
+  if (dt == TC_F32)
+    return fwd<float>(index, (const float *)x, (const float *)w, (const float *)b, M, K, eps, (float *)y,
+                      (float *)mean, (float *)rstd);
+  if (dt == TC_F64)
+    return fwd<double>(index, (const double *)x, (const double *)w, (const double *)b, M, K, eps, (double *)y,
+                       (double *)mean, (double *)rstd);
+  return tc__cuda_set_error(TC_ERR_DTYPE, "cuda layer norm: dtype %d is not supported", (int)dt);
+}
+
+extern "C" tc_status tc__cuda_layer_norm_bwd(int index, tc_dtype dt, const void *x, const void *g, const void *w,
+                                             const void *mean, const void *rstd, int64_t M, int64_t K, void *gx,
+                                             void *gw, void *gb) {
+  if (dt == TC_F32)
+    return bwd<float>(index, (const float *)x, (const float *)g, (const float *)w, (const float *)mean,
+                      (const float *)rstd, M, K, (float *)gx, (float *)gw, (float *)gb);
+  if (dt == TC_F64)
+    return bwd<double>(index, (const double *)x, (const double *)g, (const double *)w, (const double *)mean,
+                       (const double *)rstd, M, K, (double *)gx, (double *)gw, (double *)gb);
+  return tc__cuda_set_error(TC_ERR_DTYPE, "cuda layer norm: dtype %d is not supported", (int)dt);
+}
