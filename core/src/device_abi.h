@@ -125,10 +125,20 @@ typedef struct tc__device_api {
   tc_status (*copy)(int index, const tc__kplan *p);
   tc_status (*fill)(int index, const tc__kplan *p, double v, int64_t iv);
 
+  /* gather / scatter in elementwise form over a plan {out or dst, src, idx (int32/int64)}:
+   * out[i] = src[i + idx[i] * mul], dst[i + idx[i] * mul] = src[i] (mul: elements). */
+  tc_status (*index_gather)(int index, const tc__kplan *p, int64_t mul);
+  tc_status (*index_scatter)(int index, const tc__kplan *p, int64_t mul);
+
   /* in (rows, n) contiguous of dtype -> out (rows) of out_dtype, in a fixed order (bit-identical
    * from run to run); f16/bf16 accumulate in f32, f32 in f32 with a tree, integers in int64. */
   tc_status (*reduce_rows)(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
                            tc_dtype out_dtype, void *out);
+
+  /* max (is_max) or min of each row of a contiguous (rows, n) tensor with the first index of the
+   * extreme (a NaN wins): val (rows) in dtype (may be NULL), idx (rows) int64. */
+  tc_status (*arg_reduce_rows)(int index, bool is_max, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
+                               void *val, int64_t *idx);
 
   /* softmax (log: log_softmax) over the last dim of a contiguous (rows, d) tensor of dtype
    * (f32/f64/f16/bf16; the half types computed in f32), out the same layout and dtype. */

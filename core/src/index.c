@@ -145,7 +145,6 @@ static tc_status dscat_run(tc_tensor *self, int64_t dim, const tc_tensor *idx, c
 static tc_status common_checks(const char *fn, const tc_tensor *t, const tc_tensor *index, const tc_tensor *src) {
   if (tc__check_same_device(fn, t, index)) return tc_last_status();
   if (src && tc__check_same_device(fn, t, src)) return tc_last_status();
-  if (tc__require_cpu(fn, t)) return tc_last_status();
   return tc__check_index_dtype(fn, "index", index);
 }
 
@@ -191,7 +190,7 @@ static tc_tensor *index_select_impl(const char *fn, const tc_tensor *t, int64_t 
   tc_tensor *out = tc__empty(sizes, t->ndim, t->dtype, t->storage->device);
   if (!out || tc__numel(sizes, t->ndim) == 0) return out;
   size_t es = tc_dtype_size(t->dtype);
-  if (t->ndim > 0 && tc__is_contiguous(t)) {
+  if (t->ndim > 0 && tc__is_contiguous(t) && tc__is_cpu(t)) {
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < dim; d++) outer *= t->sizes[d];
     for (int d = (int)dim + 1; d < t->ndim; d++) inner *= t->sizes[d];
@@ -210,9 +209,13 @@ static tc_tensor *index_select_impl(const char *fn, const tc_tensor *t, int64_t 
     tc_tensor_release(out);
     return NULL;
   }
-  tc__index_gather(out, sv, iv, ne_stride(t, (int)dim) * (int64_t)es);
+  tc_status st = tc__index_gather(out, sv, iv, ne_stride(t, (int)dim) * (int64_t)es);
   tc_tensor_release(sv);
   tc_tensor_release(iv);
+  if (st) {
+    tc_tensor_release(out);
+    return NULL;
+  }
   return out;
 }
 
@@ -269,8 +272,12 @@ static tc_tensor *gather_impl(const char *fn, const tc_tensor *t, int64_t dim, c
     tc_tensor_release(out);
     return NULL;
   }
-  tc__index_gather(out, sv, index, ne_stride(t, (int)dim) * (int64_t)tc_dtype_size(t->dtype));
+  tc_status st = tc__index_gather(out, sv, index, ne_stride(t, (int)dim) * (int64_t)tc_dtype_size(t->dtype));
   tc_tensor_release(sv);
+  if (st) {
+    tc_tensor_release(out);
+    return NULL;
+  }
   return out;
 }
 
@@ -305,10 +312,39 @@ static tc_status scatter_prepare(const char *fn, const tc_tensor *self, int64_t 
 }
 
 /* Writes into target (self or its clone); arguments already checked. */
+/* On a device (scatter and scatter_value; the additive forms run on the CPU only so far): target
+ * viewed over index's shape with stride 0 along dim, the kernel adds index * stride. */
+static tc_status device_scatter(tc_tensor *target, int64_t dim, const tc_tensor *index, const tc_tensor *src,
+                                double value, scat_mode mode) {
+  if (mode == SCAT_ADD)
+    return tc__error(TC_ERR_UNSUPPORTED, "scatter_add: runs on the CPU only so far (deterministic device accumulation "
+                                         "is not implemented)");
+  int nd = index->ndim;
+  int64_t tstr[TC_MAX_DIMS] = {0}, sstr[TC_MAX_DIMS] = {0};
+  for (int d = 0; d < nd && target->ndim == nd; d++) tstr[d] = d == dim ? 0 : target->strides[d];
+  tc_tensor *s = NULL;
+  if (mode == SCAT_VALUE) {
+    s = tc_scalar_tensor(value, TC_OPTS(.dtype = target->dtype, .device = target->storage->device));
+  } else {
+    for (int d = 0; d < nd && src->ndim == nd; d++) sstr[d] = src->strides[d];
+    s = tc_tensor_retain((tc_tensor *)src);
+  }
+  tc_tensor *sv = s ? tc__view(s, index->sizes, mode == SCAT_VALUE ? (int64_t[TC_MAX_DIMS]){0} : sstr, nd,
+                               s->offset)
+                    : NULL;
+  tc_tensor *tv = sv ? tc__view(target, index->sizes, tstr, nd, target->offset) : NULL;
+  tc_status st = tv ? tc__device_index_scatter(tv, sv, index, ne_stride(target, (int)dim)) : tc_last_status();
+  tc_tensor_release(tv);
+  tc_tensor_release(sv);
+  tc_tensor_release(s);
+  return st;
+}
+
 static tc_status scatter_apply(tc_tensor *target, int64_t dim, const tc_tensor *index, const tc_tensor *src,
                                double value, scat_mode mode) {
   int64_t n = tc__numel(index->sizes, index->ndim);
   if (n == 0) return TC_OK;
+  if (!tc__is_cpu(target)) return device_scatter(target, dim, index, src, value, mode);
   int nd = ne_ndim(index);
   int64_t shape[TC_MAX_DIMS];
   for (int d = 0; d < nd; d++) shape[d] = ne_size(index, d);
@@ -408,7 +444,7 @@ tc_status tc_scatter_add_inplace(tc_tensor *self, int64_t dim, const tc_tensor *
 
 static tc_status index_add_prepare(const char *fn, const tc_tensor *self, int64_t *dim, const tc_tensor *index,
                                    const tc_tensor *src, double alpha) {
-  if (common_checks(fn, self, index, src)) return tc_last_status();
+  if (common_checks(fn, self, index, src) || tc__require_cpu(fn, self)) return tc_last_status();
   if (index->ndim > 1)
     return tc__error(TC_ERR_SHAPE, "%s: index must be 0-d or 1-d, got shape %s", fn, tc__tshape(index));
   if (src->dtype != self->dtype)

@@ -48,6 +48,12 @@ static void range_loop(char **p, const int64_t *st, int64_t n, void *vctx) {
 }
 
 tc_status tc__check_index_range(const char *fn, const tc_tensor *idx, int64_t size, int64_t dim, bool allow_neg) {
+  if (!tc__is_cpu(idx)) { /* device indices are checked on the host: a device assert would abort */
+    tc_tensor *h = tc_tensor_to(idx, tc_cpu());
+    tc_status s = h ? tc__check_index_range(fn, h, size, dim, allow_neg) : tc_last_status();
+    tc_tensor_release(h);
+    return s;
+  }
   range_ctx c = {allow_neg ? -size : 0, size, idx->dtype, false, 0};
   const tc_tensor *ops[1] = {idx};
   tc__foreach(1, ops, range_loop, &c, 0); /* serial: the first bad value in row-major order */
@@ -127,10 +133,27 @@ COPY_SIZES(DEF_GATHER_BOTH)
 static const tc__loop_fn gather_fns[4][2] = {
     {gather_1_i64, gather_1_i32}, {gather_2_i64, gather_2_i32}, {gather_4_i64, gather_4_i32}, {gather_8_i64, gather_8_i32}};
 
-void tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul) {
+tc_status tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul) {
   const tc_tensor *ops[3] = {out, src, idx};
+  if (!tc__is_cpu(out)) {
+    const tc__device_api *api = tc__backend(out);
+    if (!api || !api->index_gather) return tc__kernel_missing("gather", out);
+    tc__kplan kp;
+    tc__kplan_make(3, ops, &kp);
+    return api->index_gather(tc__dev_index(out), &kp, mul / (int64_t)tc_dtype_size(out->dtype));
+  }
   tc__loop_fn fn = gather_fns[tc__size_slot(tc_dtype_size(out->dtype))][idx->dtype == TC_I32];
   tc__foreach(3, ops, fn, &mul, TC__GRAIN_ELEMENTWISE);
+  return TC_OK;
+}
+
+tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul) {
+  const tc__device_api *api = tc__backend(dst);
+  if (!api || !api->index_scatter) return tc__kernel_missing("scatter", dst);
+  const tc_tensor *ops[3] = {dst, src, idx};
+  tc__kplan kp;
+  tc__kplan_make(3, ops, &kp);
+  return api->index_scatter(tc__dev_index(dst), &kp, mul);
 }
 
 /* ---- scatter, elementwise form (int64 offsets; used by index_put) -------------------------------- */

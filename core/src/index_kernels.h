@@ -29,8 +29,11 @@ tc_status tc__check_no_overlap(const char *fn, const tc_tensor *self);
 /* Gather, elementwise form. out, src and idx have one shape (views with any strides, src and idx
  * usually with stride 0 on some dims); for every element:
  *   out[i] = *(src_ptr[i] + idx[i] * mul)      (mul in bytes; idx already validated and >= 0)
- * out and src share a dtype (copied by element size). Parallel over the pool when large. */
-void tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
+ * out and src share a dtype (copied by element size). Parallel over the pool when large; on a
+ * device, the backend's gather kernel. */
+tc_status tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
+/* On a device: dst[i + idx[i] * mul] = src[i] (mul in elements; distinct targets), the backend's kernel. */
+tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
 
 /* Scatter, elementwise form (index_put). dst, src and idx have one shape:
  *   *(dst_ptr[i] + idx[i] * mul) = src[i]     (or += when accumulate; f16/bf16 round per step)

@@ -143,7 +143,7 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   int64_t zero = 0;
   tc_tensor *src = out ? tc__view(t, off->sizes, &zero, 1, t->offset) : NULL; /* t's first element, n times */
   if (src) {
-    tc__index_gather(out, src, off, (int64_t)tc_dtype_size(t->dtype));
+    tc__index_gather(out, src, off, (int64_t)tc_dtype_size(t->dtype)); /* CPU: cannot fail */
   } else {
     tc_tensor_release(out);
     out = NULL;

@@ -291,17 +291,7 @@ static tc_status setup(const char *fn, const tc_tensor *t, const int64_t *dims, 
 /* ---- device reductions ---------------------------------------------------------------------------
  * The reduced dims moved last (a permuted view), made contiguous on the device, then the
  * backend's deterministic row reduction: (onumel rows, rnumel each) -> onumel results. */
-static tc_tensor *device_reduce(const char *fn, const tc_tensor *t, const tc__rshape *rs, tc__red_kind kind,
-                                tc_dtype out_dtype) {
-  const tc__device_api *api = tc__backend(t);
-  if (!api || !api->reduce_rows) {
-    tc__kernel_missing(fn, t);
-    return NULL;
-  }
-  if (t->dtype == TC_C64) {
-    tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 reductions run on the CPU only", fn);
-    return NULL;
-  }
+tc_tensor *tc__reduced_last(const tc_tensor *t, const tc__rshape *rs) {
   int64_t sizes[TC_MAX_DIMS], strides[TC_MAX_DIMS];
   int nd = 0;
   for (int pass = 0; pass < 2; pass++)
@@ -313,6 +303,21 @@ static tc_tensor *device_reduce(const char *fn, const tc_tensor *t, const tc__rs
   tc_tensor *v = tc__view(t, sizes, strides, nd, t->offset);
   tc_tensor *c = v && !tc__is_contiguous(v) ? tc__to_dtype_contig(v, v->dtype) : tc_tensor_retain(v);
   tc_tensor_release(v);
+  return c;
+}
+
+tc_tensor *tc__device_reduce(const char *fn, const tc_tensor *t, const tc__rshape *rs, tc__red_kind kind,
+                             tc_dtype out_dtype) {
+  const tc__device_api *api = tc__backend(t);
+  if (!api || !api->reduce_rows) {
+    tc__kernel_missing(fn, t);
+    return NULL;
+  }
+  if (t->dtype == TC_C64) {
+    tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 reductions run on the CPU only", fn);
+    return NULL;
+  }
+  tc_tensor *c = tc__reduced_last(t, rs);
   tc_tensor *out = c ? tc__empty(rs->out_shape, rs->out_ndim, out_dtype, t->storage->device) : NULL;
   if (out && rs->onumel > 0 &&
       api->reduce_rows(tc__dev_index(t), kind, c->dtype, tc__ptr(c), rs->onumel, rs->rnumel, out_dtype,
@@ -383,7 +388,7 @@ tc_tensor *tc__sum_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, b
   tc__rshape rs;
   if (!tc__is_cpu(t)) {
     if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs)) return NULL;
-    return device_reduce(fn, t, &rs, TC__RED_SUM, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
+    return tc__device_reduce(fn, t, &rs, TC__RED_SUM, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
   }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   if (t->dtype == TC_C64) return complex_sum(t, &rs, false);
@@ -400,7 +405,7 @@ tc_tensor *tc__prod_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, 
   }
   if (!tc__is_cpu(t)) {
     if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs)) return NULL;
-    return device_reduce(fn, t, &rs, TC__RED_PROD, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
+    return tc__device_reduce(fn, t, &rs, TC__RED_PROD, tc_dtype_is_floating(t->dtype) ? t->dtype : TC_I64);
   }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   return sum_prod(t, &rs, true);
@@ -424,7 +429,7 @@ tc_tensor *tc__mean_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, 
   tc__rshape rs;
   if (!tc__is_cpu(t)) {
     if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs) || need_float(fn, t, "needs")) return NULL;
-    return device_reduce(fn, t, &rs, TC__RED_MEAN, t->dtype);
+    return tc__device_reduce(fn, t, &rs, TC__RED_MEAN, t->dtype);
   }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   if (t->dtype == TC_C64) return complex_sum(t, &rs, true);

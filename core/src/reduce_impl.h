@@ -66,6 +66,13 @@ typedef struct tc__rkern {
 tc_status tc__reduce_run(const tc__rkern *k, const tc_tensor *t, const bool *mask, const void *param, double g,
                          void *out);
 
+/* Device reductions: t with its kept dims first and reduced dims last, contiguous (a new reference;
+ * t itself viewed when it already is), and the backend's row reduction of it into a new tensor of
+ * rs's shape and out_dtype. */
+tc_tensor *tc__reduced_last(const tc_tensor *t, const tc__rshape *rs);
+tc_tensor *tc__device_reduce(const char *fn, const tc_tensor *t, const tc__rshape *rs, tc__red_kind kind,
+                             tc_dtype out_dtype);
+
 /* Runs fn over [0, n) in blocks of `block` iterations that the pool's threads take in turn from a
  * shared counter (a thread that starts late, e.g. on a busy shared machine, simply takes fewer
  * blocks). Inline when n <= block, with one thread, or inside a parallel region. Results must not

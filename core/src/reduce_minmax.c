@@ -30,7 +30,6 @@ static tc_tensor *finish(tc_tensor *r, tc_dtype d) {
 }
 
 static tc_status check_input(const char *fn, const tc_tensor *t) {
-  if (tc__require_cpu(fn, t)) return tc_last_status();
   if (t->dtype == TC_C64) return tc__error(TC_ERR_DTYPE, "%s: complex64 input is not supported", fn);
   return TC_OK;
 }
@@ -49,6 +48,7 @@ static tc_tensor *extreme_all(const char *fn, const tc_tensor *t, bool is_max) {
   }
   tc__rshape rs;
   if (tc__reduce_dims(fn, t, NULL, 0, false, &rs)) return NULL;
+  if (!tc__is_cpu(t)) return tc__device_reduce(fn, t, &rs, is_max ? TC__RED_MAX : TC__RED_MIN, t->dtype);
   tc_dtype cd = compute_dtype(t->dtype);
   tc_tensor *src = as_dtype(t, cd);
   if (!src) return NULL;
@@ -242,6 +242,44 @@ static void run_dim(const tc_tensor *src, const bool *mask, bool is_max, void *v
   }
 }
 
+/* On a device: the reduced dim last and contiguous, then the backend's (value, first index) rows. */
+static tc_status device_extreme_dim(const char *fn, const tc_tensor *t, int64_t dim, bool keepdim, bool is_max,
+                                    tc_tensor **values, tc_tensor **indices) {
+  const tc__device_api *api = tc__backend(t);
+  if (!api || !api->arg_reduce_rows) return tc__kernel_missing(fn, t);
+  tc__rshape rs;
+  if (dim == TC_ALL_DIMS) {
+    if (tc__numel(t->sizes, t->ndim) == 0)
+      return tc__error(TC_ERR_ARG, "%s: expected a non-empty input (shape %s) when no dim is given", fn,
+                       tc__tshape(t));
+    if (tc__reduce_dims(fn, t, NULL, 0, keepdim, &rs)) return tc_last_status();
+  } else {
+    if (tc__reduce_dim1(fn, t, dim, keepdim, &rs)) return tc_last_status();
+    if (rs.rnumel == 0) {
+      int64_t d = dim < 0 ? dim + t->ndim : dim;
+      return tc__error(TC_ERR_ARG, "%s: cannot reduce dim %lld of size 0 (input shape %s): there is no identity", fn,
+                       (long long)d, tc__tshape(t));
+    }
+  }
+  tc_tensor *c = tc__reduced_last(t, &rs);
+  tc_tensor *val = c && values ? tc__empty(rs.out_shape, rs.out_ndim, t->dtype, t->storage->device) : NULL;
+  tc_tensor *idx = c && (val || !values) ? tc__empty(rs.out_shape, rs.out_ndim, TC_I64, t->storage->device) : NULL;
+  tc_status st = idx ? TC_OK : tc_last_status();
+  if (!st && rs.onumel > 0)
+    st = api->arg_reduce_rows(tc__dev_index(t), is_max, t->dtype, tc__ptr(c), rs.onumel, rs.rnumel,
+                              val ? tc__ptr(val) : NULL, (int64_t *)(void *)tc__ptr(idx));
+  tc_tensor_release(c);
+  if (st) {
+    tc_tensor_release(val);
+    tc_tensor_release(idx);
+    return st;
+  }
+  if (values) *values = val;
+  if (indices) *indices = idx;
+  else tc_tensor_release(idx);
+  return TC_OK;
+}
+
 /* Shared by max_dim/min_dim/argmax/argmin. dim == TC_ALL_DIMS (argmax only) flattens first. */
 static tc_status extreme_dim(const char *fn, const tc_tensor *t, int64_t dim, bool keepdim, bool is_max,
                              tc_tensor **values, tc_tensor **indices) {
@@ -249,6 +287,7 @@ static tc_status extreme_dim(const char *fn, const tc_tensor *t, int64_t dim, bo
   if (indices) *indices = NULL;
   TC__NONNULL_S(t, fn);
   if (check_input(fn, t)) return tc_last_status();
+  if (!tc__is_cpu(t)) return device_extreme_dim(fn, t, dim, keepdim, is_max, values, indices);
   tc_dtype cd = compute_dtype(t->dtype);
   tc__rshape rs;
   tc_tensor *src;

@@ -337,6 +337,73 @@ static void test_reduce(void) {
   tc_scope_pop();
 }
 
+/* ---- max/min/argmax, gather, index_select, scatter ------------------------------------------------------------ */
+static void test_extremes_indexing(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_I64, TC_I32, TC_U8};
+  for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+    tc_scope_push();
+    tc_dtype d = ds[k];
+    /* small integers: many ties (the first index wins); floats with NaN planted in some rows */
+    tc_tensor *x = input(d, 12, 33, 160 + k, tc_dtype_is_floating(d), false), *xg = on_gpu(x);
+    char what[64];
+    snprintf(what, sizeof what, "max %s", tc_dtype_name(d));
+    same(tc_max(x), tc_max(xg), 0, 0, what);
+    snprintf(what, sizeof what, "min %s", tc_dtype_name(d));
+    same(tc_min(x), tc_min(xg), 0, 0, what);
+    for (int dim = 0; dim < 2; dim++) {
+      tc_tensor *vc, *ic, *vg, *ig;
+      EXPECT(tc_max_dim(x, dim, dim == 1, &vc, &ic) == TC_OK && tc_max_dim(xg, dim, dim == 1, &vg, &ig) == TC_OK,
+             "max_dim %s", tc_dtype_name(d));
+      snprintf(what, sizeof what, "max_dim %s dim %d values", tc_dtype_name(d), dim);
+      same(vc, vg, 0, 0, what);
+      snprintf(what, sizeof what, "max_dim %s dim %d indices", tc_dtype_name(d), dim);
+      same(ic, ig, 0, 0, what);
+      EXPECT(tc_min_dim(tc_t(x), dim, false, &vc, &ic) == TC_OK && tc_min_dim(tc_t(xg), dim, false, &vg, &ig) == TC_OK,
+             "min_dim %s", tc_dtype_name(d));
+      snprintf(what, sizeof what, "min_dim %s dim %d transposed indices", tc_dtype_name(d), dim);
+      same(ic, ig, 0, 0, what);
+      snprintf(what, sizeof what, "argmax %s dim %d", tc_dtype_name(d), dim);
+      same(tc_argmax(x, dim, false), tc_argmax(xg, dim, false), 0, 0, what);
+    }
+    snprintf(what, sizeof what, "argmin %s all", tc_dtype_name(d));
+    same(tc_argmin(x, TC_ALL_DIMS, false), tc_argmin(xg, TC_ALL_DIMS, false), 0, 0, what);
+    /* gather / index_select / scatter with int64 and int32 indices */
+    tc_generator *gen = tc_generator_create(170 + k);
+    tc_tensor *gi = tc_randint(0, 33, SHAPE_OF(12, 20), 2, TC_OPTS(.generator = gen));
+    tc_tensor *si = tc_randint(0, 12, SHAPE_OF(7), 1, TC_OPTS(.generator = gen));
+    tc_generator_destroy(gen);
+    tc_tensor *gi32 = tc_to_dtype(gi, TC_I32);
+    snprintf(what, sizeof what, "gather %s", tc_dtype_name(d));
+    same(tc_gather(x, 1, gi), tc_gather(xg, 1, on_gpu(gi)), 0, 0, what);
+    snprintf(what, sizeof what, "gather %s int32 transposed", tc_dtype_name(d));
+    same(tc_gather(tc_t(x), 0, tc_t(gi32)), tc_gather(tc_t(xg), 0, tc_t(on_gpu(gi32))), 0, 0, what);
+    snprintf(what, sizeof what, "index_select %s dim 0", tc_dtype_name(d));
+    same(tc_index_select(x, 0, si), tc_index_select(xg, 0, on_gpu(si)), 0, 0, what);
+    snprintf(what, sizeof what, "index_select %s dim 1", tc_dtype_name(d));
+    same(tc_index_select(x, 1, si), tc_index_select(xg, 1, on_gpu(si)), 0, 0, what);
+    tc_scope_pop();
+  }
+  tc_scope_push();
+  /* scatter with distinct targets per row, and the max_dim backward that uses it */
+  tc_tensor *x = input(TC_F32, 6, 9, 180, false, false), *xg = on_gpu(x);
+  tc_tensor *idx = tc_tensor_from_data((int64_t[]){8, 0, 3, 1, 7, 2, 5, 4, 6, 0, 1, 2}, SHAPE_OF(6, 2), 2, TC_I64);
+  tc_tensor *src = input(TC_F32, 6, 2, 181, false, false);
+  same(tc_scatter(x, 1, idx, src), tc_scatter(xg, 1, on_gpu(idx), on_gpu(src)), 0, 0, "scatter");
+  same(tc_scatter_value(x, 1, idx, -7), tc_scatter_value(xg, 1, on_gpu(idx), -7), 0, 0, "scatter value");
+  EXPECT(tc_scatter_add(xg, 1, on_gpu(idx), on_gpu(src)) == NULL && tc_last_status() == TC_ERR_UNSUPPORTED,
+         "scatter_add on CUDA says it is not supported yet");
+  tc_tensor *xc = tc_clone(x), *xgg = on_gpu(x);
+  tc_tensor_requires_grad_(xc, true);
+  tc_tensor_requires_grad_(xgg, true);
+  tc_tensor *v[2], *ii[2];
+  tc_max_dim(xc, 1, false, &v[0], &ii[0]);
+  tc_max_dim(xgg, 1, false, &v[1], &ii[1]);
+  EXPECT(tc_backward(tc_sum(v[0], NULL, 0, false)) == TC_OK && tc_backward(tc_sum(v[1], NULL, 0, false)) == TC_OK,
+         "max_dim backward");
+  same(tc_tensor_grad(xc), tc_tensor_grad(xgg), 0, 0, "max_dim grad");
+  tc_scope_pop();
+}
+
 /* ---- softmax, log_softmax ------------------------------------------------------------------------------------ */
 static void test_softmax(void) {
   static const tc_dtype ds[] = {TC_F32, TC_F64, TC_F16, TC_BF16};
@@ -703,6 +770,7 @@ int main(void) {
   test_binary();
   test_convert();
   test_reduce();
+  test_extremes_indexing();
   test_softmax();
   test_layer_norm_join();
   test_matmul();

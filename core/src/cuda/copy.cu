@@ -115,3 +115,44 @@ extern "C" tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int6
     default: return tc__cuda_set_error(TC_ERR_DTYPE, "cuda fill: unknown dtype %d", (int)p->dtype[0]);
   }
 }
+
+/* ---- gather and scatter, elementwise form (index.c): ops {out or dst, src, idx} --------------------
+ * gather:  out[i] = src[i + idx[i] * mul]     scatter: dst[i + idx[i] * mul] = src[i]
+ * (i: the operand's own offset; mul: the indexed dim's stride in elements). Indices were
+ * validated by the core. A scatter with repeated targets keeps one of the writes (as PyTorch on
+ * CUDA); the core uses it where targets are distinct. */
+namespace {
+
+template <typename T, typename I, bool SCATTER>
+struct index_fn {
+  void *o;
+  const void *s;
+  const void *ix;
+  int64_t mul;
+  __device__ void operator()(const int64_t *off) const {
+    int64_t k = (int64_t)((const I *)ix)[off[2]];
+    if (SCATTER) ((T *)o)[off[0] + k * mul] = ((const T *)s)[off[1]];
+    else ((T *)o)[off[0]] = ((const T *)s)[off[1] + k * mul];
+  }
+};
+
+template <bool SCATTER, typename I>
+tc_status index_by_size(int index, const tc__kplan *p, int64_t mul) {
+  const char *what = SCATTER ? "scatter kernel" : "gather kernel";
+  switch (elem_size(p->dtype[0])) {
+    case 1: return launch<3>(index, p, index_fn<uint8_t, I, SCATTER>{p->data[0], p->data[1], p->data[2], mul}, what);
+    case 2: return launch<3>(index, p, index_fn<uint16_t, I, SCATTER>{p->data[0], p->data[1], p->data[2], mul}, what);
+    case 4: return launch<3>(index, p, index_fn<uint32_t, I, SCATTER>{p->data[0], p->data[1], p->data[2], mul}, what);
+    default: return launch<3>(index, p, index_fn<uint64_t, I, SCATTER>{p->data[0], p->data[1], p->data[2], mul}, what);
+  }
+}
+
+}  // namespace
+
+extern "C" tc_status tc__cuda_index_gather(int index, const tc__kplan *p, int64_t mul) {
+  return p->dtype[2] == TC_I32 ? index_by_size<false, int32_t>(index, p, mul) : index_by_size<false, int64_t>(index, p, mul);
+}
+
+extern "C" tc_status tc__cuda_index_scatter(int index, const tc__kplan *p, int64_t mul) {
+  return p->dtype[2] == TC_I32 ? index_by_size<true, int32_t>(index, p, mul) : index_by_size<true, int64_t>(index, p, mul);
+}

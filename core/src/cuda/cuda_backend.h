@@ -38,10 +38,15 @@ tc_status tc__cuda_binary(int index, tc__binary_op op, tc_dtype compute, const t
 tc_status tc__cuda_clamp(int index, tc_dtype compute, const tc__kplan *p, const tc__clamp_ctx *c);
 tc_status tc__cuda_copy(int index, const tc__kplan *p);
 tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int64_t iv);
+tc_status tc__cuda_index_gather(int index, const tc__kplan *p, int64_t mul);
+tc_status tc__cuda_index_scatter(int index, const tc__kplan *p, int64_t mul);
 
 /* reduce.cu */
 tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
                                tc_dtype out_dtype, void *out);
+
+tc_status tc__cuda_arg_reduce_rows(int index, bool is_max, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
+                                   void *val, int64_t *idx);
 
 /* softmax.cu */
 tc_status tc__cuda_softmax(int index, tc_dtype dtype, const void *in, void *out, int64_t rows, int64_t d, bool log);

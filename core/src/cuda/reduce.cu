@@ -173,3 +173,82 @@ extern "C" tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype
     default: return tc__cuda_set_error(TC_ERR_ARG, "cuda reduction: unknown kind %d", (int)kind);
   }
 }
+
+/* ---- max/min with the first index of the extreme (max_dim, min_dim, argmax, argmin) -----------------
+ * One block per row. A NaN is the extreme once seen (as PyTorch); ties keep the first index. Each
+ * thread scans a strided subset, then the block combines (value, index) pairs, which is
+ * order-independent given the tie rule, so the result is exact and deterministic. */
+namespace {
+
+template <typename AT, bool MAX>
+__device__ __forceinline__ bool takes(AT v, int64_t i, AT b, int64_t bi) {
+  bool vn = v != v, bn = b != b;
+  if (vn || bn) return vn && (!bn || i < bi);
+  if (v == b) return i < bi;
+  return MAX ? v > b : v < b;
+}
+
+template <typename IT, typename AT, bool MAX>
+__global__ void arg_kernel(const IT *in, int64_t rows, int64_t n, IT *val, int64_t *idx) {
+  __shared__ AT sv[kThreads];
+  __shared__ int64_t si[kThreads];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const IT *x = in + r * n;
+    AT best = 0;
+    int64_t bi = -1;
+    for (int64_t i = threadIdx.x; i < n; i += kThreads) {
+      AT v = to_acc<AT>(x[i]);
+      if (bi < 0 || takes<AT, MAX>(v, i, best, bi)) best = v, bi = i;
+    }
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = bi;
+    __syncthreads();
+    for (int s = kThreads / 2; s > 0; s >>= 1) {
+      if ((int)threadIdx.x < s) {
+        int64_t j = si[threadIdx.x + s];
+        if (j >= 0 && (si[threadIdx.x] < 0 || takes<AT, MAX>(sv[threadIdx.x + s], j, sv[threadIdx.x], si[threadIdx.x]))) {
+          sv[threadIdx.x] = sv[threadIdx.x + s];
+          si[threadIdx.x] = j;
+        }
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+      if (val) val[r] = x[si[0]]; /* the element itself: exact in its own dtype */
+      idx[r] = si[0];
+    }
+    __syncthreads();
+  }
+}
+
+template <typename IT, typename AT>
+tc_status arg_run(int index, bool is_max, const void *in, int64_t rows, int64_t n, void *val, int64_t *idx) {
+  cudaStream_t s = tc__cuda_stream(index);
+  if (!s) return TC_ERR_CUDA;
+  if (rows == 0 || n == 0) return TC_OK;
+  unsigned grid = (unsigned)(rows < 65535 * 8 ? rows : 65535 * 8);
+  if (is_max) arg_kernel<IT, AT, true><<<grid, kThreads, 0, s>>>((const IT *)in, rows, n, (IT *)val, idx);
+  else arg_kernel<IT, AT, false><<<grid, kThreads, 0, s>>>((const IT *)in, rows, n, (IT *)val, idx);
+  cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "arg reduction kernel", index);
+}
+
+}  // namespace
+
+extern "C" tc_status tc__cuda_arg_reduce_rows(int index, bool is_max, tc_dtype dtype, const void *in, int64_t rows,
+                                              int64_t n, void *val, int64_t *idx) {
+  switch (dtype) {
+    case TC_F32: return arg_run<float, float>(index, is_max, in, rows, n, val, idx);
+    case TC_F64: return arg_run<double, double>(index, is_max, in, rows, n, val, idx);
+    case TC_F16: return arg_run<__half, float>(index, is_max, in, rows, n, val, idx);
+    case TC_BF16: return arg_run<__nv_bfloat16, float>(index, is_max, in, rows, n, val, idx);
+    case TC_I64: return arg_run<int64_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_I32: return arg_run<int32_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_I16: return arg_run<int16_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_I8: return arg_run<int8_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_U8: return arg_run<uint8_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_U16: return arg_run<uint16_t, int64_t>(index, is_max, in, rows, n, val, idx);
+    case TC_BOOL: return arg_run<bool, int64_t>(index, is_max, in, rows, n, val, idx);
+    default: return tc__cuda_set_error(TC_ERR_DTYPE, "cuda arg reduction: dtype %d is not supported", (int)dtype);
+  }
+}
