@@ -691,11 +691,13 @@ static void test_training(void) {
         opt[k] = tc_adam_create(params[k].data, params[k].n, &o);
       } else {
         tc_sgd_opts o = tc_sgd_defaults();
-        o.lr = 0.05, o.momentum = 0.9;
+        o.lr = 0.01, o.momentum = 0.9;
         opt[k] = tc_sgd_create(params[k].data, params[k].n, &o);
       }
     }
-    double worst = 0;
+    /* the first step differs only by summation order (cuBLAS vs OpenBLAS); later ones drift as
+     * training amplifies those differences */
+    double worst = 0, first = 0;
     for (int step = 0; step < 20; step++) {
       double l[2] = {0, 0};
       for (int k = 0; k < 2; k++) {
@@ -707,13 +709,15 @@ static void test_training(void) {
         tc_scope_pop();
       }
       double rel = fabs(l[0] - l[1]) / fabs(l[0]);
+      if (step == 0) first = rel;
       if (rel > worst) worst = rel;
     }
+    EXPECT(first < 1e-6, "%s: the first loss agrees (relative difference %.3g)", adam ? "Adam" : "SGD", first);
     EXPECT(worst < 1e-4, "%s: per-step losses agree (worst relative difference %.3g)", adam ? "Adam" : "SGD", worst);
     for (int64_t i = 0; i < params[0].n; i++) {
       char what[64];
       snprintf(what, sizeof what, "%s: parameter %lld after 20 steps", adam ? "Adam" : "SGD", (long long)i);
-      same(params[0].data[i], params[1].data[i], adam ? 1e-3 : 1e-4, 1e-5, what);
+      same(params[0].data[i], params[1].data[i], 1e-3, 1e-4, what);
     }
     for (int k = 0; k < 2; k++) {
       tc_optim_destroy(opt[k]);

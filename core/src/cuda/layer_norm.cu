@@ -1,7 +1,8 @@
 /* core/src/cuda/layer_norm.cu — layer norm over the last K elements of contiguous (M, K) rows,
  * f32 or f64 (the core converts f16/bf16 to f32 first, as the CPU does).
  *
- * Forward: one block per row; the row is cached in shared memory when it fits (48 KB); mean and
+ * Forward: one block per row, at least 16 elements per thread (16-byte accesses for float rows of
+ * a multiple of 4); the row is cached in shared memory when it fits (48 KB); mean and
  * variance in two passes over the cached row (accurate when |mean| >> std), rstd = 1 / sqrt(var +
  * eps), y = (x - mean) * rstd * w + b. mean and rstd are written per row for the backward.
  * Backward, xhat = (x - mean) * rstd, h = g * w:
@@ -38,7 +39,8 @@ __device__ T block_sum(T v, T *scratch) {
   return r;
 }
 
-template <typename T, bool SMEM>
+/* VEC (float, K % 4 == 0, 16-byte aligned): 16-byte loads and stores of x, w, b and y. */
+template <typename T, bool SMEM, bool VEC>
 __global__ void ln_fwd(const T *x, const T *w, const T *b, int64_t M, int64_t K, T eps, T *y, T *mean_out,
                        T *rstd_out) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -46,11 +48,20 @@ __global__ void ln_fwd(const T *x, const T *w, const T *b, int64_t M, int64_t K,
   __shared__ T scratch[33];
   for (int64_t r = blockIdx.x; r < M; r += gridDim.x) {
     const T *xr = x + r * K;
+    T *yr = y + r * K;
     T s = 0;
-    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
-      T v = xr[i];
-      if (SMEM) row[i] = v;
-      s += v;
+    if constexpr (VEC) {
+      for (int64_t i = threadIdx.x; i < K / 4; i += blockDim.x) {
+        float4 v = reinterpret_cast<const float4 *>(xr)[i];
+        if (SMEM) reinterpret_cast<float4 *>(row)[i] = v;
+        s += (v.x + v.y) + (v.z + v.w);
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+        T v = xr[i];
+        if (SMEM) row[i] = v;
+        s += v;
+      }
     }
     T mean = block_sum(s, scratch) / (T)K;
     T q = 0;
@@ -59,12 +70,28 @@ __global__ void ln_fwd(const T *x, const T *w, const T *b, int64_t M, int64_t K,
       q += d * d;
     }
     T rstd = rsqrt_exact(block_sum(q, scratch) / (T)K + eps);
-    T *yr = y + r * K;
-    for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
-      T v = ((SMEM ? row[i] : xr[i]) - mean) * rstd;
-      if (w) v = v * w[i];
-      if (b) v = v + b[i];
-      yr[i] = v;
+    if constexpr (VEC) {
+      const float4 *src = reinterpret_cast<const float4 *>(SMEM ? (const T *)row : xr);
+      for (int64_t i = threadIdx.x; i < K / 4; i += blockDim.x) {
+        float4 v = src[i];
+        v = make_float4((v.x - mean) * rstd, (v.y - mean) * rstd, (v.z - mean) * rstd, (v.w - mean) * rstd);
+        if (w) {
+          float4 wv = reinterpret_cast<const float4 *>(w)[i];
+          v = make_float4(v.x * wv.x, v.y * wv.y, v.z * wv.z, v.w * wv.w);
+        }
+        if (b) {
+          float4 bv = reinterpret_cast<const float4 *>(b)[i];
+          v = make_float4(v.x + bv.x, v.y + bv.y, v.z + bv.z, v.w + bv.w);
+        }
+        reinterpret_cast<float4 *>(yr)[i] = v;
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < K; i += blockDim.x) {
+        T v = ((SMEM ? row[i] : xr[i]) - mean) * rstd;
+        if (w) v = v * w[i];
+        if (b) v = v + b[i];
+        yr[i] = v;
+      }
     }
     if (threadIdx.x == 0) {
       mean_out[r] = mean;
@@ -122,11 +149,14 @@ __global__ void sum_chunks(const T *part, int64_t chunks, int64_t K, T *out) {
   out[k] = s;
 }
 
+/* at least 16 elements per thread: work to overlap the loads */
 int threads_for(int64_t K) {
   int t = 32;
-  while (t < 1024 && t * 8 < K) t *= 2;
+  while (t < 1024 && t * 16 < K) t *= 2;
   return t;
 }
+
+bool aligned16(const void *p) { return p == nullptr || ((uintptr_t)p % 16) == 0; }
 
 unsigned grid_rows(int64_t M) { return (unsigned)(M < 65535 * 16 ? M : 65535 * 16); }
 
@@ -137,10 +167,14 @@ tc_status fwd(int index, const T *x, const T *w, const T *b, int64_t M, int64_t 
   if (!s) return TC_ERR_CUDA;
   if (M == 0 || K == 0) return TC_OK;
   size_t smem = (size_t)K * sizeof(T);
-  if (smem <= (size_t)kSmemBytes)
-    ln_fwd<T, true><<<grid_rows(M), threads_for(K), smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
-  else
-    ln_fwd<T, false><<<grid_rows(M), threads_for(K), 0, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  bool cache = smem <= (size_t)kSmemBytes;
+  bool vec = sizeof(T) == 4 && K % 4 == 0 && aligned16(x) && aligned16(w) && aligned16(b) && aligned16(y);
+  unsigned g = grid_rows(M);
+  int t = threads_for(K);
+  if (vec && cache) ln_fwd<T, true, sizeof(T) == 4><<<g, t, smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  else if (vec) ln_fwd<T, false, sizeof(T) == 4><<<g, t, 0, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  else if (cache) ln_fwd<T, true, false><<<g, t, smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
+  else ln_fwd<T, false, false><<<g, t, 0, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
   cudaError_t e = cudaGetLastError();
   return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "layer norm kernel", index);
 }
