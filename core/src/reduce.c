@@ -329,6 +329,47 @@ tc_tensor *tc__device_reduce(const char *fn, const tc_tensor *t, const tc__rshap
   return out;
 }
 
+/* Device forms of var/std/norm composed of device ops (no history: the public op records its own). */
+static tc_tensor *device_var_std(const char *fn, const tc_tensor *t, const tc__rshape *rs, const int64_t *dims,
+                                 int64_t ndims, double correction, bool keepdim, bool take_sqrt) {
+  double n = (double)rs->rnumel, div = n - correction > 0 ? n - correction : 0;
+  tc_no_grad_push();
+  tc_scope_push();
+  tc_tensor *x = tc_to_dtype(t, tc__compute_dtype(t->dtype));
+  tc_tensor *mu = tc_mean(x, dims, ndims, true);
+  tc_tensor *d = tc_sub(x, mu, 1.0);
+  tc_tensor *m2 = tc_sum(tc_mul(d, d), dims, ndims, keepdim);
+  tc_tensor *v = tc_div_scalar(m2, div);
+  tc_tensor *r = take_sqrt ? tc_sqrt(v) : v;
+  r = tc_scope_keep(tc_to_dtype(r, t->dtype));
+  tc_scope_pop();
+  tc_no_grad_pop();
+  (void)fn;
+  return r;
+}
+
+static tc_tensor *device_norm(const tc_tensor *t, const tc__rshape *rs, double p, const int64_t *dims, int64_t ndims,
+                              bool keepdim) {
+  tc_dtype cd = tc__compute_dtype(t->dtype);
+  tc_no_grad_push();
+  tc_scope_push();
+  tc_tensor *a = tc_abs(tc_to_dtype(t, cd)), *r;
+  if (p == INFINITY || p == -INFINITY)
+    r = a ? tc__device_reduce("tc_norm", a, rs, p > 0 ? TC__RED_MAX : TC__RED_MIN, cd) : NULL;
+  else if (p == 0)
+    r = tc_sum(tc_to_dtype(tc_ne_scalar(a, 0), cd), dims, ndims, keepdim);
+  else if (p == 1)
+    r = tc_sum(a, dims, ndims, keepdim);
+  else if (p == 2)
+    r = tc_sqrt(tc_sum(tc_mul(a, a), dims, ndims, keepdim));
+  else
+    r = tc_pow_scalar(tc_sum(tc_pow_scalar(a, p), dims, ndims, keepdim), 1.0 / p);
+  r = tc_scope_keep(tc_to_dtype(r, t->dtype));
+  tc_scope_pop();
+  tc_no_grad_pop();
+  return r;
+}
+
 static tc_status need_float(const char *fn, const tc_tensor *t, const char *what) {
   if (tc_dtype_is_floating(t->dtype)) return TC_OK;
   return tc__error(TC_ERR_DTYPE, "%s: %s a floating point input, got %s", fn, what, tc_dtype_name(t->dtype));
@@ -451,6 +492,10 @@ static tc_tensor *var_std(const char *fn, const tc_tensor *t, const int64_t *dim
                           bool keepdim, bool take_sqrt) {
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
+  if (!tc__is_cpu(t)) {
+    if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs) || need_float(fn, t, "std and var need")) return NULL;
+    return device_var_std(fn, t, &rs, dims, ndims, correction, keepdim, take_sqrt);
+  }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   if (need_float(fn, t, "std and var need")) return NULL;
   tc_dtype cd = tc__compute_dtype(t->dtype);
@@ -491,7 +536,8 @@ tc_tensor *tc__norm_fwd(const tc_tensor *t, double p, const int64_t *dims, int64
   const char *fn = "tc_norm";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
-  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (tc__is_cpu(t) ? setup(fn, t, dims, ndims, keepdim, &rs) : tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs))
+    return NULL;
   if (need_float(fn, t, "needs")) return NULL;
   if (isnan(p)) {
     tc__error(TC_ERR_ARG, "%s: p is NaN", fn);
@@ -502,6 +548,7 @@ tc_tensor *tc__norm_fwd(const tc_tensor *t, double p, const int64_t *dims, int64
               fn, p, tc__tshape(t));
     return NULL;
   }
+  if (!tc__is_cpu(t)) return device_norm(t, &rs, p, dims, ndims, keepdim);
   tc_dtype cd = tc__compute_dtype(t->dtype);
   int ki = kidx(cd);
   const tc__rkern *k = p == 0 ? &rk_n0[ki] : p == 1 ? &rk_n1[ki] : p == 2 ? &rk_n2[ki]
@@ -574,6 +621,27 @@ static tc_tensor *all_any(const char *fn, const tc_tensor *t, const int64_t *dim
                           bool any) {
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
+  if (!tc__is_cpu(t)) { /* truth values, then max (any) or min (all) over bool */
+    if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+    tc_tensor *r;
+    if (rs.rnumel == 0) { /* nothing reduced: all is true, any false */
+      r = tc__empty(rs.out_shape, rs.out_ndim, TC_BOOL, t->storage->device);
+      if (r && tc__fill(r, any ? 0.0 : 1.0)) {
+        tc_tensor_release(r);
+        r = NULL;
+      }
+    } else {
+      tc_tensor *b = tc__to_dtype_contig(t, TC_BOOL);
+      r = b ? tc__device_reduce(fn, b, &rs, any ? TC__RED_MAX : TC__RED_MIN, TC_BOOL) : NULL;
+      tc_tensor_release(b);
+    }
+    if (r && t->dtype == TC_U8) {
+      tc_tensor *u = tc__to_dtype_contig(r, TC_U8);
+      tc_tensor_release(r);
+      r = u;
+    }
+    return r;
+  }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   const tc__rkern *k = any ? &rk_any : &rk_all;
   tc_tensor *src;

@@ -316,6 +316,22 @@ static void test_reduce(void) {
              tc_mean(xg, cases[c].dims, cases[c].n, cases[c].keep), rt, 1e-6, what);
       }
     }
+    char what[64];
+    if (tc_dtype_is_floating(d)) {
+      const double pn[] = {2, 1, 3, INFINITY, -INFINITY, 0};
+      for (size_t q = 0; q < sizeof pn / sizeof pn[0]; q++) {
+        snprintf(what, sizeof what, "norm %g %s", pn[q], tc_dtype_name(d));
+        same(tc_norm(x, pn[q], d2, 1, false), tc_norm(xg, pn[q], d2, 1, false), rt * 4, 1e-6, what);
+      }
+      snprintf(what, sizeof what, "var %s", tc_dtype_name(d));
+      same(tc_var(x, d02, 2, 1.0, true), tc_var(xg, d02, 2, 1.0, true), rt * 4, 1e-6, what);
+      snprintf(what, sizeof what, "std %s", tc_dtype_name(d));
+      same(tc_std(x, NULL, 0, 0.0, false), tc_std(xg, NULL, 0, 0.0, false), rt * 4, 1e-6, what);
+    }
+    snprintf(what, sizeof what, "any %s", tc_dtype_name(d));
+    same(tc_any(x, d2, 1, false), tc_any(xg, d2, 1, false), 0, 0, what);
+    snprintf(what, sizeof what, "all %s", tc_dtype_name(d));
+    same(tc_all(x, d0, 1, true), tc_all(xg, d0, 1, true), 0, 0, what);
     if (tc_dtype_is_floating(d)) {
       tc_tensor *small = tc_mul_scalar(x, 0.3);
       same(tc_prod(small, d2, 1, false), tc_prod(on_gpu(small), d2, 1, false), rt * 10, 1e-30, "prod");
@@ -719,6 +735,21 @@ static void test_training(void) {
       snprintf(what, sizeof what, "%s: parameter %lld after 20 steps", adam ? "Adam" : "SGD", (long long)i);
       same(params[0].data[i], params[1].data[i], 1e-3, 1e-4, what);
     }
+    /* gradient clipping on both devices after one more backward */
+    double tn[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+      tc_scope_push();
+      tc_optim_zero_grad(opt[k], true);
+      tc_tensor *loss = tc_cross_entropy(tc_module_forward(m[k], k ? xg : x), k ? yg : y, NULL);
+      EXPECT(loss && tc_backward(loss) == TC_OK, "backward for clipping");
+      EXPECT(tc_clip_grad_norm_(params[k].data, params[k].n, 0.5, 2.0, &tn[k]) == TC_OK &&
+                 tc_clip_grad_value_(params[k].data, params[k].n, 0.01) == TC_OK,
+             "clip_grad on %s", k ? "gpu" : "cpu");
+      tc_scope_pop();
+    }
+    EXPECT(fabs(tn[0] - tn[1]) <= 1e-3 * tn[0], "total grad norms %.9g vs %.9g", tn[0], tn[1]);
+    for (int64_t i = 0; i < params[0].n; i++)
+      same(tc_tensor_grad(params[0].data[i]), tc_tensor_grad(params[1].data[i]), 1e-2, 1e-5, "clipped grad");
     for (int k = 0; k < 2; k++) {
       tc_optim_destroy(opt[k]);
       tc_tensor_list_clear(&params[k]);

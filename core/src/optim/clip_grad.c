@@ -9,6 +9,7 @@
 #include <math.h>
 #include "../autograd/autograd_internal.h"
 #include "optim_internal.h"
+#include "../reduce_backward.h"
 
 #define CHUNK 65536
 
@@ -138,7 +139,7 @@ static tc_tensor *grad_of(const tc_tensor *p) {
   return m ? m->grad : NULL;
 }
 
-/* Checks params and their grads (f32/f64 on the CPU). */
+/* Checks params and their grads (f32/f64, any device). */
 static tc_status check_grads(const char *fn, tc_tensor *const *params, int64_t n) {
   if (n < 0) return tc__error(TC_ERR_ARG, "%s: n = %lld < 0", fn, (long long)n);
   if (n > 0 && !params) return tc__null_arg(fn, "params");
@@ -149,10 +150,16 @@ static tc_status check_grads(const char *fn, tc_tensor *const *params, int64_t n
     if (g->dtype != TC_F32 && g->dtype != TC_F64)
       return tc__error(TC_ERR_DTYPE, "%s: the grad of params[%lld] has dtype %s; float32 and float64 are supported", fn,
                        (long long)i, tc_dtype_name(g->dtype));
-    tc_status st = tc__require_cpu(fn, g);
-    if (st) return st;
   }
   return TC_OK;
+}
+
+/* The p-norm of a device grad, computed there and read back (one synchronisation per grad). */
+static tc_status device_norm(const tc_tensor *g, double p, double *out) {
+  tc_tensor *nt = tc__norm_fwd(g, p, NULL, 0, false);
+  tc_status st = nt ? tc_item_double(nt, out) : tc_last_status();
+  tc_tensor_release(nt);
+  return st;
 }
 
 typedef struct {
@@ -208,7 +215,9 @@ tc_status tc_clip_grad_norm_(tc_tensor *const *params, int64_t n, double max_nor
     const tc_tensor *g = grad_of(params[i]);
     if (!g) continue;
     int64_t numel = tc__numel(g->sizes, g->ndim);
-    if (tc__is_contiguous(g)) {
+    if (!tc__is_cpu(g)) {
+      st = device_norm(g, norm_type, &norms[k++]);
+    } else if (tc__is_contiguous(g)) {
       st = buffer_norm(tc__ptr(g), g->dtype, numel, norm_type, &norms[k++]);
     } else {
       tc_tensor *c = tc__to_dtype_contig(g, g->dtype);
@@ -246,6 +255,13 @@ tc_status tc_clip_grad_norm_(tc_tensor *const *params, int64_t n, double max_nor
   for (int64_t i = 0; i < n; i++) {
     tc_tensor *g = grad_of(params[i]);
     if (!g) continue;
+    if (!tc__is_cpu(g)) { /* the coefficient rounded to the grad's dtype, as the CPU loop does */
+      tc_no_grad_push();
+      st = tc_mul_scalar_inplace(g, coef);
+      tc_no_grad_pop();
+      if (st) return st;
+      continue;
+    }
     scal2 c = {.a = coef, .b = (double)tc_dtype_size(g->dtype)};
     tc__foreach(1, (const tc_tensor *const *)&g, scale_loop, &c, TC__GRAIN_ELEMENTWISE);
     tc__bump_version(g);
@@ -289,6 +305,13 @@ tc_status tc_clip_grad_value_(tc_tensor *const *params, int64_t n, double clip) 
   for (int64_t i = 0; i < n; i++) {
     tc_tensor *g = grad_of(params[i]);
     if (!g) continue;
+    if (!tc__is_cpu(g)) {
+      tc_no_grad_push();
+      st = tc_clamp_inplace(g, -clip, clip);
+      tc_no_grad_pop();
+      if (st) return st;
+      continue;
+    }
     double c[3] = {-clip, clip, (double)tc_dtype_size(g->dtype)};
     tc__foreach(1, (const tc_tensor *const *)&g, clamp_loop, c, TC__GRAIN_ELEMENTWISE);
     tc__bump_version(g);
