@@ -130,6 +130,12 @@ typedef struct tc__device_api {
   tc_status (*index_gather)(int index, const tc__kplan *p, int64_t mul);
   tc_status (*index_scatter)(int index, const tc__kplan *p, int64_t mul);
 
+  /* Philox4x32-10 Bernoulli draws into contiguous noise (n elements, f32/f64/f16/bf16):
+   * keep_value where u < keep_prob, else 0; u from the counter (element / 4, offset) under seed.
+   * A draw spans (n + 3) / 4 counters: the caller advances its offset by that much. */
+  tc_status (*bernoulli_scaled)(int index, tc_dtype dt, void *noise, int64_t n, double keep_prob, double keep_value,
+                                uint64_t seed, uint64_t offset);
+
   /* in (rows, n) contiguous of dtype -> out (rows) of out_dtype, in a fixed order (bit-identical
    * from run to run); f16/bf16 accumulate in f32, f32 in f32 with a tree, integers in int64. */
   tc_status (*reduce_rows)(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,

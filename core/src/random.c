@@ -32,6 +32,7 @@ static void seed_state(tc_generator *g, uint64_t seed) {
   g->next = TC__MT_N; /* twist before the first draw, as PyTorch's left_ = 1 */
   g->has_normal = false;
   g->next_normal = 0;
+  g->philox_offset = 0;
 }
 
 static inline uint32_t twist(uint32_t u, uint32_t v) {

@@ -27,6 +27,10 @@ struct tc_generator {
   bool has_normal;    /* a cached second Box-Muller sample is pending */
   double next_normal; /* that sample (standard normal, before mean/std) */
   bool is_default;    /* the process-wide generator, guarded by a mutex */
+  /* Device draws (Philox, counter-based: cuda/random.cu) use the seed as key and this counter
+   * offset, advanced by every device draw; reset by seeding. Not part of the CPU state bytes
+   * (torch.get_rng_state() does not hold the CUDA generator's either). */
+  uint64_t philox_offset;
 };
 
 /* Regenerates the 624 state words (the MT19937 "twist"); sets next = 0. */

@@ -762,6 +762,45 @@ static void test_training(void) {
   tc_tensor_release(yg);
 }
 
+/* ---- dropout: the device generator ---------------------------------------------------------------------------- */
+static void test_dropout(void) {
+  tc_scope_push();
+  const double p = 0.3;
+  tc_tensor *x = on_gpu(tc_add_scalar(tc_rand(SHAPE_OF(1000, 1000), 2, NULL), 1.0)); /* no zeros */
+  tc_manual_seed(5);
+  tc_tensor *y1 = tc_dropout(x, p, true, NULL), *y2 = tc_dropout(x, p, true, NULL);
+  tc_manual_seed(5);
+  tc_tensor *y3 = tc_dropout(x, p, true, NULL);
+  same(y1, y3, 0, 0, "dropout repeats after manual_seed");
+  double kept = 0, differ = 0, scaled = 0;
+  tc_item_double(tc_mean(tc_to_dtype(tc_ne_scalar(y1, 0), TC_F64), NULL, 0, false), &kept);
+  tc_item_double(tc_sum(tc_to_dtype(tc_ne(y1, y2), TC_F64), NULL, 0, false), &differ);
+  /* kept entries are x / (1 - p) (x * keep_value): |y - x / 0.7| where kept */
+  tc_tensor *dev = tc_abs(tc_sub(y1, tc_mul(tc_mul_scalar(x, 1.0 / 0.7), tc_to_dtype(tc_ne_scalar(y1, 0), TC_F32)), 1));
+  tc_item_double(tc_max(dev), &scaled);
+  EXPECT(fabs(kept - 0.7) < 0.003, "dropout keeps 0.7 of the entries (kept %.4f)", kept);
+  EXPECT(differ > 1e5, "two draws differ (%g entries)", differ);
+  EXPECT(scaled < 1e-5, "kept entries are scaled by 1 / (1 - p) (max error %g)", scaled);
+  /* backward multiplies by the same mask */
+  tc_tensor *xg = tc_clone(x);
+  tc_tensor_requires_grad_(xg, true);
+  tc_tensor *y = tc_dropout(xg, p, true, NULL);
+  EXPECT(y && tc_backward(tc_sum(y, NULL, 0, false)) == TC_OK, "dropout backward");
+  same(tc_div(y, xg), tc_tensor_grad(xg), 1e-6, 0, "dropout grad is the mask");
+  /* dropout2d: whole channels */
+  tc_tensor *x4 = on_gpu(tc_add_scalar(tc_rand(SHAPE_OF(8, 16, 5, 5), 4, NULL), 1.0));
+  tc_tensor *z = tc_dropout2d(x4, 0.5, true, NULL);
+  tc_tensor *per = tc_sum(tc_to_dtype(tc_ne_scalar(z, 0), TC_F32), SHAPE_OF(2, 3), 2, false); /* 0 or 25 */
+  tc_tensor *bad = tc_mul(per, tc_rsub_scalar(per, 25));
+  double worst = 1;
+  tc_item_double(tc_max(tc_abs(bad)), &worst);
+  EXPECT(worst == 0, "dropout2d drops whole channels");
+  EXPECT(tc_dropout(tc_ones(SHAPE_OF(3), 1, TC_OPTS(.dtype = TC_I64, .device = gpu)), 0.5, true, NULL) == NULL &&
+             tc_last_status() == TC_ERR_DTYPE,
+         "dropout of integers is refused");
+  tc_scope_pop();
+}
+
 /* ---- allocator, errors ------------------------------------------------------------------------------------------ */
 static void test_memory(void) {
   EXPECT(tc_cuda_synchronize(0) == TC_OK, "synchronize");
@@ -813,6 +852,7 @@ int main(void) {
   test_class_losses();
   test_optimizers();
   test_training();
+  test_dropout();
   test_memory();
   printf("cuda ops: %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;

@@ -41,6 +41,10 @@ tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int64_t iv);
 tc_status tc__cuda_index_gather(int index, const tc__kplan *p, int64_t mul);
 tc_status tc__cuda_index_scatter(int index, const tc__kplan *p, int64_t mul);
 
+/* random.cu */
+tc_status tc__cuda_bernoulli_scaled(int index, tc_dtype dt, void *noise, int64_t n, double keep_prob,
+                                    double keep_value, uint64_t seed, uint64_t offset);
+
 /* reduce.cu */
 tc_status tc__cuda_reduce_rows(int index, tc__red_kind kind, tc_dtype dtype, const void *in, int64_t rows, int64_t n,
                                tc_dtype out_dtype, void *out);

@@ -124,6 +124,7 @@ static const tc__device_api api = {
     .fill = tc__cuda_fill,
     .index_gather = tc__cuda_index_gather,
     .index_scatter = tc__cuda_index_scatter,
+    .bernoulli_scaled = tc__cuda_bernoulli_scaled,
     .reduce_rows = tc__cuda_reduce_rows,
     .arg_reduce_rows = tc__cuda_arg_reduce_rows,
     .softmax = tc__cuda_softmax,

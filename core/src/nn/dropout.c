@@ -14,10 +14,14 @@
  * (x.size(0), x.size(1)) channel, noise shaped (N, C, 1, ..., 1); as in F.dropout2d today a 3-D
  * input is taken as (N, C, L) (PyTorch warns it may become (C, H, W) one day), and inputs with
  * fewer than 2 dims are an error.
+ *
+ * On a CUDA device the noise comes from a counter-based Philox draw (cuda/random.cu) keyed by the
+ * generator's seed: the same statistics and kept value, not torch's CUDA bits.
  */
 #include <math.h>
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_functional.h"
+#include "../random_internal.h"
 
 static tc_status dropout_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
   const tc_tensor *mask = tc__node_saved(n, 0);
@@ -116,8 +120,33 @@ static tc_tensor *apply_noise(const tc_tensor *x, tc_tensor *noise) {
   return y;
 }
 
+/* On a device: contiguous noise from the backend's Philox draw, keyed by the generator's seed at
+ * its device offset (advanced past this draw's counters). */
+static tc_tensor *device_noise(const tc_tensor *x, const int64_t *shape, double p, tc_generator *gen) {
+  const tc__device_api *api = tc__backend(x);
+  if (!api || !api->bernoulli_scaled) {
+    tc__kernel_missing("tc_dropout", x);
+    return NULL;
+  }
+  tc_tensor *noise = tc__empty(shape ? shape : x->sizes, x->ndim, x->dtype, x->storage->device);
+  if (!noise) return NULL;
+  int64_t n = tc__numel(noise->sizes, noise->ndim);
+  tc_generator *g = tc__gen_or_default(gen);
+  tc__gen_lock(g);
+  uint64_t seed = g->seed, offset = g->philox_offset;
+  g->philox_offset += (uint64_t)((n + 3) / 4);
+  tc__gen_unlock(g);
+  if (api->bernoulli_scaled(tc__dev_index(x), x->dtype, tc__ptr(noise), n, 1.0 - p, keep_value(x->dtype, p), seed,
+                            offset)) {
+    tc_tensor_release(noise);
+    return NULL;
+  }
+  return noise;
+}
+
 /* noise of the given shape (or like x when shape is NULL), 0 or 1/(1-p), drawn from gen. */
 static tc_tensor *draw_noise(const tc_tensor *x, const int64_t *shape, double p, tc_generator *gen) {
+  if (!tc__is_cpu(x)) return device_noise(x, shape, p, gen);
   tc_tensor *noise = shape ? tc__empty(shape, x->ndim, x->dtype, x->storage->device) : empty_like_dense(x);
   if (!noise) return NULL;
   if (tc_bernoulli_inplace(noise, 1.0 - p, gen)) {
@@ -136,15 +165,17 @@ static tc_status check_float(const char *fn, const tc_tensor *x) {
 /* x * 0 as PyTorch's p = 1 branch (multiply by a 0-d zero). */
 static tc_tensor *drop_all(const tc_tensor *x) {
   tc_tensor *zero = tc__empty(NULL, 0, x->dtype, x->storage->device);
-  if (!zero) return NULL;
-  tc__cpu_fill(zero, 0.0);
+  if (!zero || tc__fill(zero, 0.0)) {
+    tc_tensor_release(zero);
+    return NULL;
+  }
   return apply_noise(x, zero);
 }
 
 tc_tensor *tc_dropout(const tc_tensor *x, double p, bool training, tc_generator *gen) {
   const char *fn = "tc_dropout";
   TC__NONNULL_T(x, fn);
-  if (check_p(fn, p) || tc__require_cpu(fn, x)) return NULL;
+  if (check_p(fn, p)) return NULL;
   if (p == 0.0 || !training || tc__numel(x->sizes, x->ndim) == 0) return alias(x);
   if (check_float(fn, x)) return NULL;
   if (p == 1.0) return drop_all(x);
@@ -155,7 +186,7 @@ tc_tensor *tc_dropout(const tc_tensor *x, double p, bool training, tc_generator 
 tc_tensor *tc_dropout2d(const tc_tensor *x, double p, bool training, tc_generator *gen) {
   const char *fn = "tc_dropout2d";
   TC__NONNULL_T(x, fn);
-  if (check_p(fn, p) || tc__require_cpu(fn, x)) return NULL;
+  if (check_p(fn, p)) return NULL;
   if (p == 0.0 || !training || tc__numel(x->sizes, x->ndim) == 0) return alias(x);
   if (check_float(fn, x)) return NULL;
   if (p == 1.0) return drop_all(x);
