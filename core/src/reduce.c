@@ -329,44 +329,55 @@ tc_tensor *tc__device_reduce(const char *fn, const tc_tensor *t, const tc__rshap
   return out;
 }
 
-/* Device forms of var/std/norm composed of device ops (no history: the public op records its own). */
-static tc_tensor *device_var_std(const char *fn, const tc_tensor *t, const tc__rshape *rs, const int64_t *dims,
-                                 int64_t ndims, double correction, bool keepdim, bool take_sqrt) {
+/* Device forms of var/std/norm composed of device ops, without history (the public op records its
+ * own) and releasing every intermediate itself (callers may run with scopes paused). */
+static void drop_all(tc_tensor **ts, int n) {
+  for (int i = 0; i < n; i++) tc_tensor_release(ts[i]);
+}
+
+static tc_tensor *device_var_std(const tc_tensor *t, const tc__rshape *rs, const int64_t *dims, int64_t ndims,
+                                 double correction, bool keepdim, bool take_sqrt) {
   double n = (double)rs->rnumel, div = n - correction > 0 ? n - correction : 0;
+  tc_tensor *k[7] = {0};
   tc_no_grad_push();
-  tc_scope_push();
-  tc_tensor *x = tc_to_dtype(t, tc__compute_dtype(t->dtype));
-  tc_tensor *mu = tc_mean(x, dims, ndims, true);
-  tc_tensor *d = tc_sub(x, mu, 1.0);
-  tc_tensor *m2 = tc_sum(tc_mul(d, d), dims, ndims, keepdim);
-  tc_tensor *v = tc_div_scalar(m2, div);
-  tc_tensor *r = take_sqrt ? tc_sqrt(v) : v;
-  r = tc_scope_keep(tc_to_dtype(r, t->dtype));
-  tc_scope_pop();
+  k[0] = tc_to_dtype(t, tc__compute_dtype(t->dtype));
+  k[1] = tc_mean(k[0], dims, ndims, true);
+  k[2] = tc_sub(k[0], k[1], 1.0);
+  k[3] = tc_mul(k[2], k[2]);
+  k[4] = tc_sum(k[3], dims, ndims, keepdim);
+  k[5] = tc_div_scalar(k[4], div);
+  if (take_sqrt) k[6] = tc_sqrt(k[5]);
+  tc_tensor *r = tc_to_dtype(take_sqrt ? k[6] : k[5], t->dtype);
   tc_no_grad_pop();
-  (void)fn;
+  drop_all(k, 7);
   return r;
 }
 
 static tc_tensor *device_norm(const tc_tensor *t, const tc__rshape *rs, double p, const int64_t *dims, int64_t ndims,
                               bool keepdim) {
   tc_dtype cd = tc__compute_dtype(t->dtype);
+  tc_tensor *k[5] = {0}, *r = NULL;
   tc_no_grad_push();
-  tc_scope_push();
-  tc_tensor *a = tc_abs(tc_to_dtype(t, cd)), *r;
-  if (p == INFINITY || p == -INFINITY)
-    r = a ? tc__device_reduce("tc_norm", a, rs, p > 0 ? TC__RED_MAX : TC__RED_MIN, cd) : NULL;
-  else if (p == 0)
-    r = tc_sum(tc_to_dtype(tc_ne_scalar(a, 0), cd), dims, ndims, keepdim);
-  else if (p == 1)
-    r = tc_sum(a, dims, ndims, keepdim);
-  else if (p == 2)
-    r = tc_sqrt(tc_sum(tc_mul(a, a), dims, ndims, keepdim));
-  else
-    r = tc_pow_scalar(tc_sum(tc_pow_scalar(a, p), dims, ndims, keepdim), 1.0 / p);
-  r = tc_scope_keep(tc_to_dtype(r, t->dtype));
-  tc_scope_pop();
+  k[0] = tc_to_dtype(t, cd);
+  k[1] = tc_abs(k[0]);
+  if (!k[1]) {
+  } else if (p == INFINITY || p == -INFINITY) {
+    k[2] = tc__device_reduce("tc_norm", k[1], rs, p > 0 ? TC__RED_MAX : TC__RED_MIN, cd);
+  } else if (p == 0) {
+    k[3] = tc_to_dtype(k[4] = tc_ne_scalar(k[1], 0), cd);
+    k[2] = tc_sum(k[3], dims, ndims, keepdim);
+  } else if (p == 1) {
+    k[2] = tc_sum(k[1], dims, ndims, keepdim);
+  } else if (p == 2) {
+    k[3] = tc_sum(k[4] = tc_mul(k[1], k[1]), dims, ndims, keepdim);
+    k[2] = tc_sqrt(k[3]);
+  } else {
+    k[3] = tc_sum(k[4] = tc_pow_scalar(k[1], p), dims, ndims, keepdim);
+    k[2] = tc_pow_scalar(k[3], 1.0 / p);
+  }
+  if (k[2]) r = tc_to_dtype(k[2], t->dtype);
   tc_no_grad_pop();
+  drop_all(k, 5);
   return r;
 }
 
@@ -494,7 +505,7 @@ static tc_tensor *var_std(const char *fn, const tc_tensor *t, const int64_t *dim
   tc__rshape rs;
   if (!tc__is_cpu(t)) {
     if (tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs) || need_float(fn, t, "std and var need")) return NULL;
-    return device_var_std(fn, t, &rs, dims, ndims, correction, keepdim, take_sqrt);
+    return device_var_std(t, &rs, dims, ndims, correction, keepdim, take_sqrt);
   }
   if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
   if (need_float(fn, t, "std and var need")) return NULL;

@@ -834,26 +834,33 @@ static void test_memory(void) {
   tc_scope_pop();
 }
 
+/* progress on stderr (unbuffered): a crash shows which part was running */
+#define RUN(f)                              \
+  do {                                      \
+    fprintf(stderr, "-- %s\n", #f);          \
+    f();                                    \
+  } while (0)
+
 int main(void) {
   if (tc_cuda_device_count() <= 0) {
     printf("no CUDA device: skipped\n");
     return 77;
   }
   gpu = tc_cuda(0);
-  test_unary();
-  test_binary();
-  test_convert();
-  test_reduce();
-  test_extremes_indexing();
-  test_softmax();
-  test_layer_norm_join();
-  test_matmul();
-  test_autograd();
-  test_class_losses();
-  test_optimizers();
-  test_training();
-  test_dropout();
-  test_memory();
+  RUN(test_unary);
+  RUN(test_binary);
+  RUN(test_convert);
+  RUN(test_reduce);
+  RUN(test_extremes_indexing);
+  RUN(test_softmax);
+  RUN(test_layer_norm_join);
+  RUN(test_matmul);
+  RUN(test_autograd);
+  RUN(test_class_losses);
+  RUN(test_optimizers);
+  RUN(test_training);
+  RUN(test_dropout);
+  RUN(test_memory);
   printf("cuda ops: %d checks, %d failed\n", checks, failures);
   return failures ? 1 : 0;
 }
