@@ -40,8 +40,8 @@ static double rtol_of(tc_dtype d) {
   }
 }
 
-/* Compares a GPU result with the CPU one: same shape and dtype, values within rtol (NaN matches
- * NaN, infinities match exactly). */
+/* Compares a GPU result with the reference (the CPU's, or another GPU result): same shape and
+ * dtype, values within rtol (NaN matches NaN, infinities match exactly). */
 static void same(const tc_tensor *cpu, const tc_tensor *dev, double rtol, double atol, const char *what) {
   checks++;
   if (!cpu || !dev) {
@@ -57,11 +57,12 @@ static void same(const tc_tensor *cpu, const tc_tensor *dev, double rtol, double
     return;
   }
   tc_scope_push();
-  tc_tensor *h = tc_tensor_to(dev, tc_cpu());
-  tc_tensor *a = tc_contiguous(tc_to_dtype(cpu, TC_F64)), *b = tc_contiguous(tc_to_dtype(h, TC_F64));
+  /* both to the host (the reference may itself be a device result) */
+  tc_tensor *hc = tc_tensor_to(cpu, tc_cpu()), *h = tc_tensor_to(dev, tc_cpu());
+  tc_tensor *a = tc_contiguous(tc_to_dtype(hc, TC_F64)), *b = tc_contiguous(tc_to_dtype(h, TC_F64));
   bool integral = !tc_dtype_is_floating(tc_tensor_dtype(cpu));
   if (integral) { /* exact: compare as int64 (f64 cannot hold every int64) */
-    a = tc_contiguous(tc_to_dtype(cpu, TC_I64));
+    a = tc_contiguous(tc_to_dtype(hc, TC_I64));
     b = tc_contiguous(tc_to_dtype(h, TC_I64));
   }
   if (!a || !b) {
