@@ -242,6 +242,15 @@ static void run_dim(const tc_tensor *src, const bool *mask, bool is_max, void *v
   }
 }
 
+/* tc__reduce_dim1, refusing a dim of size 0 (max/min have no identity). */
+static tc_status reduce_dim1_nonempty(const char *fn, const tc_tensor *t, int64_t dim, bool keepdim, tc__rshape *rs) {
+  if (tc__reduce_dim1(fn, t, dim, keepdim, rs)) return tc_last_status();
+  if (rs->rnumel > 0) return TC_OK;
+  int64_t d = dim < 0 ? dim + t->ndim : dim;
+  return tc__error(TC_ERR_ARG, "%s: cannot reduce dim %lld of size 0 (input shape %s): there is no identity", fn,
+                   (long long)d, tc__tshape(t));
+}
+
 /* On a device: the reduced dim last and contiguous, then the backend's (value, first index) rows. */
 static tc_status device_extreme_dim(const char *fn, const tc_tensor *t, int64_t dim, bool keepdim, bool is_max,
                                     tc_tensor **values, tc_tensor **indices) {
@@ -254,12 +263,7 @@ static tc_status device_extreme_dim(const char *fn, const tc_tensor *t, int64_t 
                        tc__tshape(t));
     if (tc__reduce_dims(fn, t, NULL, 0, keepdim, &rs)) return tc_last_status();
   } else {
-    if (tc__reduce_dim1(fn, t, dim, keepdim, &rs)) return tc_last_status();
-    if (rs.rnumel == 0) {
-      int64_t d = dim < 0 ? dim + t->ndim : dim;
-      return tc__error(TC_ERR_ARG, "%s: cannot reduce dim %lld of size 0 (input shape %s): there is no identity", fn,
-                       (long long)d, tc__tshape(t));
-    }
+    if (reduce_dim1_nonempty(fn, t, dim, keepdim, &rs)) return tc_last_status();
   }
   tc_tensor *c = tc__reduced_last(t, &rs);
   tc_tensor *val = c && values ? tc__empty(rs.out_shape, rs.out_ndim, t->dtype, t->storage->device) : NULL;
@@ -309,12 +313,7 @@ static tc_status extreme_dim(const char *fn, const tc_tensor *t, int64_t dim, bo
     rs.out_ndim = keepdim ? t->ndim : 0;
     for (int d = 0; d < rs.out_ndim; d++) rs.out_shape[d] = 1;
   } else {
-    if (tc__reduce_dim1(fn, t, dim, keepdim, &rs)) return tc_last_status();
-    if (rs.rnumel == 0) {
-      int64_t d = dim < 0 ? dim + t->ndim : dim;
-      return tc__error(TC_ERR_ARG, "%s: cannot reduce dim %lld of size 0 (input shape %s): there is no identity", fn,
-                       (long long)d, tc__tshape(t));
-    }
+    if (reduce_dim1_nonempty(fn, t, dim, keepdim, &rs)) return tc_last_status();
     src = as_dtype(t, cd);
     if (!src) return tc_last_status();
   }

@@ -13,6 +13,9 @@
  */
 #include <stdint.h>
 #include "cuda_backend.h"
+#include "device_math.cuh"
+
+using namespace tcu;
 
 namespace {
 
@@ -23,20 +26,8 @@ __device__ __forceinline__ float rsqrt_exact(float v) { return 1.0f / sqrtf(v); 
 __device__ __forceinline__ double rsqrt_exact(double v) { return 1.0 / sqrt(v); }
 
 template <typename T>
-__device__ T block_sum(T v, T *scratch) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < nwarps ? scratch[lane] : (T)0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    if (lane == 0) scratch[32] = v;
-  }
-  __syncthreads();
-  T r = scratch[32];
-  __syncthreads();
-  return r;
+__device__ __forceinline__ T block_sum(T v, T *scratch) {
+  return block_reduce<T, false>(v, scratch);
 }
 
 /* VEC (float, K % 4 == 0, 16-byte aligned): 16-byte loads and stores of x, w, b and y. */

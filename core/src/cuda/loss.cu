@@ -16,30 +16,13 @@
  */
 #include <stdint.h>
 #include "cuda_backend.h"
+#include "device_math.cuh"
+
+using namespace tcu;
 
 namespace {
 
 constexpr int kWarps = 8;
-
-template <typename T>
-__device__ __forceinline__ T nan_max(T a, T b) {
-  return (a > b || a != a) ? a : b;
-}
-__device__ __forceinline__ float ex(float v) { return expf(v); }
-__device__ __forceinline__ double ex(double v) { return exp(v); }
-__device__ __forceinline__ float lg(float v) { return logf(v); }
-__device__ __forceinline__ double lg(double v) { return log(v); }
-
-template <typename T>
-__device__ __forceinline__ T warp_sum(T v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-template <typename T>
-__device__ __forceinline__ T warp_max(T v) {
-  for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
 
 template <typename T, bool NLL>
 __global__ void class_fwd(const T *x, const int64_t *t, const T *w, int64_t P, int64_t C, int64_t S, int64_t ignore,
