@@ -149,6 +149,9 @@ char *tc__strdup(const char *s) {
 }
 
 void tc_free(void *p) { tc__free(p); }
+void *tc_malloc(size_t n) { return tc__malloc(n); }
+void *tc_calloc(size_t n) { return tc__calloc(n); }
+char *tc_strdup(const char *s) { return tc__strdup(s); }
 
 int64_t tc_debug_live_bytes(void) { return atomic_load(&live_bytes); }
 int64_t tc_debug_live_allocations(void) { return atomic_load(&live_count); }

@@ -44,6 +44,12 @@ TC_API int tc_scope_depth(void);
 
 /* Memory that a ctorch call returned to the caller (strings from tc_tensor_format, ...). */
 TC_API void tc_free(void *p);
+/* ctorch's host allocator, for the domain libraries and for objects a caller hands to ctorch to
+ * free with tc_free: counted by the debug allocator (and failing when told to), NULL with
+ * TC_ERR_NOMEM on failure. */
+TC_API void *tc_malloc(size_t n);
+TC_API void *tc_calloc(size_t n);
+TC_API char *tc_strdup(const char *s);
 
 /* Live host bytes and allocations made through ctorch's allocator (all threads). */
 TC_API int64_t tc_debug_live_bytes(void);

@@ -1,0 +1,113 @@
+/* ctorch/transforms.h — libctorch_transforms (tr_): the transform interface that datasets apply to
+ * samples (`transform`) and labels (`target_transform`), the containers of torchvision.transforms.v2
+ * (Compose, RandomApply, RandomChoice, RandomOrder, Lambda) and generic transforms (ToDtype with
+ * scaling, one-hot labels, pad/truncate to a length).
+ *
+ * A transform maps one value (a tensor, an integer, a float or a string) to a new one. Random
+ * transforms draw only from the generator they are given (a DataLoader derives one per sample, so a
+ * run is reproducible for any number of workers); they refuse a NULL generator.
+ *
+ *   // the Fashion-MNIST tutorial: uint8 image -> float in [0, 1]; label -> one-hot float32
+ *   tr_transform *t = tr_compose(2, (tr_transform *[]){tr_to_dtype(TC_F32, true), tr_lambda(fn, NULL, "flatten")});
+ *   tr_transform *target = tr_one_hot(10);
+ *   tr_value out;
+ *   if (tr_apply(t, &(tr_value){.kind = TR_TENSOR, .tensor = image}, &out, gen)) puts(tc_last_error());
+ *   char *s = tr_describe(t);    // "Compose(\n      ToDtype(dtype=float32, scale=True)\n ... )"
+ *   tc_free(s);
+ *   tr_value_clear(&out);
+ *   tr_destroy(t);
+ *
+ * Ownership: tr_apply borrows `in` and fills `out` with new references (clear it with
+ * tr_value_clear); on failure `out` is TR_NONE and holds nothing. Containers take ownership of the
+ * transforms they are given (also when their creation fails); tr_destroy frees a transform and
+ * everything it owns.
+ */
+#ifndef CTORCH_TRANSFORMS_H
+#define CTORCH_TRANSFORMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctorch/ctorch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- values -------------------------------------------------------------------------------------- */
+typedef enum tr_kind { TR_NONE = 0, TR_TENSOR, TR_INT, TR_FLOAT, TR_STRING } tr_kind;
+
+typedef struct tr_value {
+  tr_kind kind;
+  tc_tensor *tensor; /* TR_TENSOR: a reference the value owns */
+  int64_t i;         /* TR_INT */
+  double f;          /* TR_FLOAT */
+  char *s;           /* TR_STRING: owned, allocated with tc_malloc */
+} tr_value;
+
+/* Constructors: the tensor reference is taken over (NULL gives TR_NONE); the string is copied. */
+TC_API tr_value tr_tensor_value(tc_tensor *t);
+TC_API tr_value tr_int_value(int64_t i);
+TC_API tr_value tr_float_value(double f);
+TC_API tr_value tr_string_value(const char *s); /* TR_NONE with TC_ERR_NOMEM when the copy fails */
+/* dst = a copy of src (tensors shared by reference, strings copied). */
+TC_API tc_status tr_value_copy(tr_value *dst, const tr_value *src);
+/* Releases what v owns and makes it TR_NONE. */
+TC_API void tr_value_clear(tr_value *v);
+/* "tensor", "int", "float", "string" or "none" */
+TC_API const char *tr_kind_name(tr_kind k);
+
+/* ---- the transform interface ---------------------------------------------------------------------- */
+typedef struct tr_transform tr_transform;
+
+typedef struct tr_transform_vtable {
+  const char *name; /* "ToDtype" */
+  /* out = f(in): in borrowed; out filled only on success */
+  tc_status (*apply)(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen);
+  /* A new tc_malloc'd description, or NULL for "<name>()". */
+  char *(*describe)(const tr_transform *self);
+  /* Frees the state (not the transform itself); may be NULL. */
+  void (*destroy)(void *state);
+} tr_transform_vtable;
+
+/* A transform of your own: vt must outlive it; state is owned (vt->destroy frees it, also when
+ * this call fails). */
+TC_API tr_transform *tr_transform_create(const tr_transform_vtable *vt, void *state);
+TC_API void *tr_transform_state(const tr_transform *t);
+
+TC_API tc_status tr_apply(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen);
+TC_API const char *tr_name(const tr_transform *t);
+/* As PyTorch prints it; free with tc_free. */
+TC_API char *tr_describe(const tr_transform *t);
+TC_API void tr_destroy(tr_transform *t);
+
+/* ---- containers (each takes ownership of its n transforms) ---------------------------------------- */
+/* Applies them in order. */
+TC_API tr_transform *tr_compose(int64_t n, tr_transform *const *transforms);
+/* Applies them all (in order) with probability p, else passes the value through: one uniform draw u
+ * (as torch.rand(1)), applied when u < p. */
+TC_API tr_transform *tr_random_apply(double p, int64_t n, tr_transform *const *transforms);
+/* Applies one of them, picked with probability weights[i] / sum (weights NULL: uniform). */
+TC_API tr_transform *tr_random_choice(int64_t n, tr_transform *const *transforms, const double *weights);
+/* Applies them all in a random order (a permutation as torch.randperm(n)). */
+TC_API tr_transform *tr_random_order(int64_t n, tr_transform *const *transforms);
+/* A C callback with user data (not owned); name shows in the description. */
+typedef tc_status (*tr_lambda_fn)(const tr_value *in, tr_value *out, tc_generator *gen, void *user);
+TC_API tr_transform *tr_lambda(tr_lambda_fn fn, void *user, const char *name);
+
+/* ---- generic transforms ----------------------------------------------------------------------------- */
+/* torchvision.transforms.v2.ToDtype(dtype, scale) on a tensor. With scale: integers -> floats divide
+ * by the input type's maximum (255 for uint8; as x * (1 / max)); floats -> integers multiply by
+ * (max + 1 - 1e-3) and truncate (float32 -> int32/int64 and float64 -> int64 are refused: not
+ * exact); integers -> integers shift by the difference in value bits. Integer and float values
+ * become 0-d tensors first. */
+TC_API tr_transform *tr_to_dtype(tc_dtype dtype, bool scale);
+/* A class label (an int, or an integer 0-d/1-d tensor) -> a float32 one-hot vector of
+ * num_classes (the tutorial's target_transform). Labels outside [0, num_classes) are an error. */
+TC_API tr_transform *tr_one_hot(int64_t num_classes);
+/* Pads with `value` at the end, or truncates, a tensor along dim to exactly `length`. */
+TC_API tr_transform *tr_pad_truncate(int64_t dim, int64_t length, double value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
