@@ -1,0 +1,87 @@
+/* ctorch/dataloader.h — the DataLoader every domain feeds (torch.utils.data.DataLoader).
+ *
+ * A loader walks a dataset in batches: a sampler (or sequential order, or a shuffle seeded from
+ * `seed` and the epoch) gives the sample order, samples are loaded by `num_workers` threads over
+ * the shared dataset (0: on the calling thread), collated into one batch of named fields, and
+ * handed out in order. Each sample's random transforms draw from a generator seeded from
+ * (seed, epoch, sample index), so the batches of a run are bit-identical for any number of
+ * workers.
+ *
+ *   td_loader_opts o = TD_LOADER_DEFAULTS;
+ *   o.batch_size = 64; o.shuffle = true; o.num_workers = 2; o.seed = 0;
+ *   td_loader *dl = td_loader_create(train, &o);
+ *   for (int epoch = 0; epoch < 5; epoch++) {
+ *     td_sample batch;
+ *     bool end;
+ *     while (td_loader_next(dl, &batch, &end) == TC_OK && !end) {
+ *       const tc_tensor *x = td_sample_field(&batch, "input")->tensor;   // (64, ...)
+ *       ...
+ *       td_sample_clear(&batch);
+ *     }
+ *   }
+ *   td_loader_destroy(dl);
+ *
+ * Collate (per field, over the batch's samples): tensors are stacked (TD_COLLATE_STACK), or
+ * padded along dim 0 to the longest with `pad_value` plus a field "<name>_lengths" (TD_COLLATE_PAD),
+ * or concatenated along dim 0 plus "<name>_offsets", each sample's start (TD_COLLATE_OFFSETS, what
+ * EmbeddingBag takes); ints become an int64 vector and floats a float64 one (as default_collate);
+ * strings need a collate_fn of your own.
+ *
+ * Errors: a failing sample makes td_loader_next return its error, naming the worker and the
+ * sample index; with skip_errors the sample is left out and counted (td_loader_skipped).
+ * Destroying a loader mid-epoch stops and joins its workers.
+ */
+#ifndef CTORCH_DATALOADER_H
+#define CTORCH_DATALOADER_H
+
+#include "ctorch/datasets.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_loader td_loader;
+
+typedef enum td_collate_mode { TD_COLLATE_STACK = 0, TD_COLLATE_PAD, TD_COLLATE_OFFSETS } td_collate_mode;
+
+/* Collates n samples into batch (initialised, empty). */
+typedef tc_status (*td_collate_fn)(const td_sample *samples, int64_t n, td_sample *batch, void *user);
+
+typedef struct td_loader_opts {
+  int64_t batch_size;     /* samples per batch (>= 1) */
+  bool shuffle;           /* a fresh permutation per epoch, from (seed, epoch) */
+  td_sampler *sampler;    /* owned by the loader; NULL: sequential or shuffled */
+  int num_workers;        /* loading threads; 0 loads on the calling thread */
+  td_collate_mode collate;
+  double pad_value;       /* TD_COLLATE_PAD */
+  td_collate_fn collate_fn; /* replaces the built-in collate when set */
+  void *collate_user;
+  bool drop_last;
+  int prefetch_factor;    /* batches queued ahead per worker (>= 1) */
+  uint64_t seed;          /* base of the shuffles and of each sample's generator */
+  bool skip_errors;       /* leave failing samples out (counted) instead of failing the batch */
+} td_loader_opts;
+
+#define TD_LOADER_DEFAULTS {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false}
+
+/* ds is retained; opts->sampler is taken over (also on failure). */
+TC_API td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts);
+/* The next batch of the current epoch (starting one when none runs). At the epoch's end *end is
+ * true and batch is empty; the next call starts the following epoch. */
+TC_API tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end);
+/* Batches per epoch. */
+TC_API int64_t td_loader_len(const td_loader *l);
+/* The epoch the next batch belongs to (0 first). */
+TC_API int64_t td_loader_epoch(const td_loader *l);
+/* Samples left out so far because they failed (skip_errors). */
+TC_API int64_t td_loader_skipped(const td_loader *l);
+TC_API void td_loader_destroy(td_loader *l);
+
+/* The built-in collate of n samples (mode as above), for collate functions that extend it. */
+TC_API tc_status td_collate(const td_sample *samples, int64_t n, td_collate_mode mode, double pad_value,
+                            td_sample *batch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

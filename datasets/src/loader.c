@@ -1,0 +1,306 @@
+/* datasets/src/loader.c — the DataLoader: epochs of batches, worker threads, in-order delivery.
+ *
+ * An epoch: the sample order (the sampler's, a permutation from (seed, epoch) when shuffling, or
+ * 0..n-1) is cut into batches of batch_size (the last kept short unless drop_last). Batch b is
+ * loaded by worker b % W (as PyTorch assigns them) into ring slot b % C, C = W * prefetch_factor;
+ * a worker waits while its slot still holds an undelivered batch, and the consumer takes batches
+ * strictly in order. With no workers the consumer loads each batch itself.
+ *
+ * Sample i of epoch e is loaded with a generator seeded from mix(seed, e, i) (one generator per
+ * worker, reseeded per sample), so the data never depends on which thread loaded it.
+ *
+ * One mutex guards the ring and the epoch; workers sleep on `work_cv`, the consumer on `ready_cv`.
+ * Destroy (or a new epoch) sets `stop`, wakes everyone and joins: nothing is left running.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "ctorch/dataloader.h"
+#include "datasets_internal.h"
+
+typedef struct {
+  int64_t batch; /* the batch this slot holds, -1 when free */
+  bool done;
+  tc_status status;
+  char message[512];
+  td_sample data;
+} slot;
+
+struct td_loader {
+  td_dataset *ds;
+  td_loader_opts o;
+  td_sampler *sampler;
+  /* the current epoch */
+  int64_t epoch;
+  bool running;
+  int64_t *order, norder, nbatches, next; /* next: the batch to deliver */
+  int64_t skipped;
+  /* workers */
+  int nw;
+  pthread_t *threads;
+  bool threads_up, stop;
+  slot *ring;
+  int64_t cap;
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv, ready_cv;
+};
+
+typedef struct {
+  td_loader *l;
+  int id;
+} worker_arg;
+
+/* splitmix64 finaliser over (seed, epoch, index) */
+static uint64_t mix(uint64_t seed, uint64_t epoch, uint64_t index) {
+  uint64_t z = seed ^ (epoch * 0x9E3779B97F4A7C15ull) ^ (index * 0xD1B54A32D192ED03ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int64_t batch_start(const td_loader *l, int64_t b) { return b * l->o.batch_size; }
+static int64_t batch_end(const td_loader *l, int64_t b) {
+  int64_t e = (b + 1) * l->o.batch_size;
+  return e < l->norder ? e : l->norder;
+}
+
+/* Loads and collates batch b (outside the lock). On failure fills message with the context. */
+static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int worker, td_sample *out, char *message,
+                            size_t msize, int64_t *skipped) {
+  int64_t s0 = batch_start(l, b), s1 = batch_end(l, b), n = 0;
+  td_sample *ss = tc_calloc(sizeof *ss * (size_t)(s1 - s0));
+  if (!ss) {
+    snprintf(message, msize, "%s", tc_last_error());
+    return TC_ERR_NOMEM;
+  }
+  tc_status st = TC_OK;
+  for (int64_t k = s0; k < s1 && !st; k++) {
+    int64_t idx = l->order[k];
+    tc_generator_manual_seed(gen, mix(l->o.seed, (uint64_t)l->epoch, (uint64_t)idx));
+    tc_status gs = td_get(l->ds, idx, &ss[n], gen);
+    if (!gs) {
+      n++;
+    } else if (l->o.skip_errors) {
+      (*skipped)++;
+    } else {
+      st = gs;
+      snprintf(message, msize, "td_loader_next: worker %d, sample %lld: %s", worker, (long long)idx, tc_last_error());
+    }
+  }
+  if (!st && n == 0) {
+    st = TC_ERR_ARG;
+    snprintf(message, msize, "td_loader_next: every sample of batch %lld failed and was skipped", (long long)b);
+  } else if (!st) {
+    st = l->o.collate_fn ? l->o.collate_fn(ss, n, out, l->o.collate_user)
+                         : td_collate(ss, n, l->o.collate, l->o.pad_value, out);
+    if (st) snprintf(message, msize, "td_loader_next: worker %d, batch %lld: %s", worker, (long long)b, tc_last_error());
+  }
+  for (int64_t k = 0; k < n; k++) td_sample_clear(&ss[k]);
+  tc_free(ss);
+  if (st) td_sample_clear(out);
+  return st;
+}
+
+static void *worker_main(void *varg) {
+  worker_arg *a = varg;
+  td_loader *l = a->l;
+  int id = a->id;
+  tc_free(a);
+  tc_generator *gen = tc_generator_create(0);
+  pthread_mutex_lock(&l->mu);
+  for (int64_t b = id;; b += l->nw) {
+    /* wait for the epoch to have batch b and for its slot to be free */
+    while (!l->stop && b < l->nbatches && l->ring[b % l->cap].batch != -1) pthread_cond_wait(&l->work_cv, &l->mu);
+    if (l->stop || b >= l->nbatches) break;
+    slot *s = &l->ring[b % l->cap];
+    s->batch = b;
+    s->done = false;
+    pthread_mutex_unlock(&l->mu);
+    td_sample data;
+    td_sample_init(&data);
+    char message[512] = "";
+    int64_t skipped = 0;
+    tc_status st = gen ? load_batch(l, b, gen, id, &data, message, sizeof message, &skipped) : TC_ERR_NOMEM;
+    if (!gen) snprintf(message, sizeof message, "td_loader_next: worker %d could not make its generator", id);
+    pthread_mutex_lock(&l->mu);
+    s->data = data;
+    s->status = st;
+    memcpy(s->message, message, sizeof message);
+    s->done = true;
+    l->skipped += skipped;
+    pthread_cond_broadcast(&l->ready_cv);
+  }
+  pthread_mutex_unlock(&l->mu);
+  tc_generator_destroy(gen);
+  return NULL;
+}
+
+/* Stops and joins the workers; frees undelivered batches. */
+static void stop_workers(td_loader *l) {
+  if (!l->threads_up) return;
+  pthread_mutex_lock(&l->mu);
+  l->stop = true;
+  pthread_cond_broadcast(&l->work_cv);
+  pthread_mutex_unlock(&l->mu);
+  for (int i = 0; i < l->nw; i++) pthread_join(l->threads[i], NULL);
+  l->threads_up = false;
+  l->stop = false;
+  for (int64_t k = 0; k < l->cap; k++) {
+    if (l->ring[k].batch != -1 && l->ring[k].done) td_sample_clear(&l->ring[k].data);
+    l->ring[k].batch = -1;
+    l->ring[k].done = false;
+  }
+}
+
+/* The sample order and batch count of a new epoch; starts the workers. */
+static tc_status start_epoch(td_loader *l) {
+  tc_free(l->order);
+  l->order = NULL;
+  int64_t n = 0;
+  tc_status st = TC_OK;
+  if (l->sampler) {
+    st = td_sampler_indices(l->sampler, &l->order, &n);
+  } else {
+    n = td_len(l->ds);
+    if (l->o.shuffle) {
+      tc_generator *g = tc_generator_create(mix(l->o.seed, (uint64_t)l->epoch, UINT64_MAX));
+      l->order = g ? td__randperm(n, g) : NULL;
+      tc_generator_destroy(g);
+    } else if ((l->order = tc_malloc(sizeof(int64_t) * (size_t)(n ? n : 1)))) {
+      for (int64_t i = 0; i < n; i++) l->order[i] = i;
+    }
+    if (!l->order) st = tc_last_status();
+  }
+  if (st) return st;
+  l->norder = n;
+  l->nbatches = l->o.drop_last ? n / l->o.batch_size : (n + l->o.batch_size - 1) / l->o.batch_size;
+  l->next = 0;
+  l->running = true;
+  if (l->nw == 0) return TC_OK;
+  for (int i = 0; i < l->nw; i++) {
+    worker_arg *a = tc_malloc(sizeof *a);
+    if (a) *a = (worker_arg){l, i};
+    if (!a || pthread_create(&l->threads[i], NULL, worker_main, a)) {
+      tc_free(a);
+      /* the ones started see stop and leave */
+      int started = i;
+      pthread_mutex_lock(&l->mu);
+      l->stop = true;
+      pthread_cond_broadcast(&l->work_cv);
+      pthread_mutex_unlock(&l->mu);
+      for (int k = 0; k < started; k++) pthread_join(l->threads[k], NULL);
+      l->stop = false;
+      l->running = false;
+      return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
+    }
+  }
+  l->threads_up = true;
+  return TC_OK;
+}
+
+td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
+  const char *fn = "td_loader_create";
+  td_loader_opts o = TD_LOADER_DEFAULTS;
+  if (opts) o = *opts;
+  const char *bad = !ds                      ? "the dataset is NULL"
+                    : o.batch_size < 1       ? "batch_size must be >= 1"
+                    : o.num_workers < 0      ? "num_workers must be >= 0"
+                    : o.num_workers > 256    ? "num_workers must be <= 256"
+                    : o.prefetch_factor < 1  ? "prefetch_factor must be >= 1"
+                    : o.sampler && o.shuffle ? "sampler option is mutually exclusive with shuffle"
+                                             : NULL;
+  if (bad) {
+    td_sampler_destroy(o.sampler);
+    tc_set_error(TC_ERR_ARG, "%s: %s", fn, bad);
+    return NULL;
+  }
+  td_loader *l = tc_calloc(sizeof *l);
+  if (l) {
+    l->nw = o.num_workers;
+    l->cap = (int64_t)(l->nw ? l->nw : 1) * o.prefetch_factor;
+    l->ring = tc_calloc(sizeof *l->ring * (size_t)l->cap);
+    l->threads = l->nw ? tc_calloc(sizeof *l->threads * (size_t)l->nw) : NULL;
+  }
+  if (!l || !l->ring || (l->nw && !l->threads)) {
+    if (l) {
+      tc_free(l->ring);
+      tc_free(l->threads);
+    }
+    tc_free(l);
+    td_sampler_destroy(o.sampler);
+    return NULL;
+  }
+  for (int64_t k = 0; k < l->cap; k++) l->ring[k].batch = -1;
+  l->ds = td_retain(ds);
+  l->o = o;
+  l->sampler = o.sampler;
+  l->o.sampler = NULL;
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->work_cv, NULL);
+  pthread_cond_init(&l->ready_cv, NULL);
+  return l;
+}
+
+int64_t td_loader_len(const td_loader *l) {
+  if (!l) return -1;
+  int64_t n = l->sampler ? td_sampler_len(l->sampler) : td_len(l->ds);
+  return l->o.drop_last ? n / l->o.batch_size : (n + l->o.batch_size - 1) / l->o.batch_size;
+}
+
+int64_t td_loader_epoch(const td_loader *l) { return l ? l->epoch : -1; }
+int64_t td_loader_skipped(const td_loader *l) { return l ? l->skipped : -1; }
+
+tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
+  if (batch) td_sample_init(batch);
+  if (end) *end = false;
+  if (!l || !batch || !end) return tc_set_error(TC_ERR_ARG, "td_loader_next: NULL argument");
+  if (!l->running) {
+    tc_status st = start_epoch(l);
+    if (st) return st;
+  }
+  if (l->next >= l->nbatches) { /* the epoch is over: the next call starts another */
+    stop_workers(l);
+    l->running = false;
+    l->epoch++;
+    *end = true;
+    return TC_OK;
+  }
+  int64_t b = l->next++;
+  if (l->nw == 0) {
+    char message[512] = "";
+    tc_generator *gen = tc_generator_create(0);
+    if (!gen) return tc_last_status();
+    int64_t skipped = 0;
+    tc_status st = load_batch(l, b, gen, 0, batch, message, sizeof message, &skipped);
+    tc_generator_destroy(gen);
+    l->skipped += skipped;
+    return st ? tc_set_error(st, "%s", message) : TC_OK;
+  }
+  pthread_mutex_lock(&l->mu);
+  slot *s = &l->ring[b % l->cap];
+  while (!(s->batch == b && s->done)) pthread_cond_wait(&l->ready_cv, &l->mu);
+  tc_status st = s->status;
+  char message[512];
+  memcpy(message, s->message, sizeof message);
+  *batch = s->data;
+  td_sample_init(&s->data);
+  s->batch = -1; /* free: a worker may fill it with batch b + cap */
+  s->done = false;
+  pthread_cond_broadcast(&l->work_cv);
+  pthread_mutex_unlock(&l->mu);
+  return st ? tc_set_error(st, "%s", message) : TC_OK;
+}
+
+void td_loader_destroy(td_loader *l) {
+  if (!l) return;
+  stop_workers(l);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->work_cv);
+  pthread_cond_destroy(&l->ready_cv);
+  td_sampler_destroy(l->sampler);
+  td_release(l->ds);
+  tc_free(l->order);
+  tc_free(l->ring);
+  tc_free(l->threads);
+  tc_free(l);
+}
