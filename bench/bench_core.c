@@ -15,6 +15,7 @@
  */
 #include <cblas.h>
 #include <ctorch/ctorch.h>
+#include <ctorch/dataloader.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,52 @@ static void teardown_train(bench *b) {
   teardown_xy(b);
 }
 
+/* ---- the DataLoader: one epoch per run -------------------------------------------------------------
+ * loader_w<W>: TensorDataset of 60000 x 784 floats (+ labels), batch 64, W workers (pure overhead).
+ * xform_w<W>: 4000 samples whose transform busy-waits 50 us (a CPU-bound per-sample transform),
+ * batch 64, W workers: samples/s and how 2 workers scale against 1. n = workers, +10 for xform. */
+static td_dataset *data_ds;
+static td_loader *data_dl;
+
+static tc_status spin_50us(const tr_value *in, tr_value *out, tc_generator *gen, void *user) {
+  (void)gen, (void)user;
+  double t0 = now_ms();
+  while (now_ms() - t0 < 0.05) {
+  }
+  return tr_value_copy(out, in);
+}
+
+static void setup_data(bench *b) {
+  bool xform = b->n >= 10;
+  int64_t rows = xform ? 4000 : 60000;
+  b->x = rand_t((int64_t[]){rows, 784}, 2);
+  b->y = tc_randint(0, 10, (int64_t[]){rows}, 1, NULL);
+  td_dataset *base = td_tensor_dataset(2, (const tc_tensor *[]){b->x, b->y}, (const char *[]){"input", "target"});
+  data_ds = xform ? td_transformed(base, "input", tr_lambda(spin_50us, NULL, "spin"), NULL, NULL) : td_retain(base);
+  td_release(base);
+  td_loader_opts o = TD_LOADER_DEFAULTS;
+  o.batch_size = 64;
+  o.num_workers = (int)(b->n % 10);
+  data_dl = td_loader_create(data_ds, &o);
+  check(data_dl ? b->x : NULL, "loader");
+}
+
+static void run_data(bench *b) {
+  (void)b;
+  td_sample batch;
+  bool end = false;
+  while (td_loader_next(data_dl, &batch, &end) == TC_OK && !end) td_sample_clear(&batch);
+  check(end ? b->x : NULL, "loader epoch");
+}
+
+static void teardown_data(bench *b) {
+  td_loader_destroy(data_dl);
+  td_release(data_ds);
+  teardown_xy(b);
+}
+
 #define B(nm, size, su, fn) {.name = nm, .n = size, .setup = su, .run = fn, .teardown = teardown_xy}
+#define D(nm, size) {.name = nm, .n = size, .setup = setup_data, .run = run_data, .teardown = teardown_data}
 #define T(nm, size, fn) {.name = nm, .n = size, .setup = setup_train, .run = fn, .teardown = teardown_train}
 static bench benches[] = {
     B("mm256", 256, setup_mm, run_mm),
@@ -234,6 +280,7 @@ static bench benches[] = {
     T("infer_lenet", 1, run_infer),
     T("infer_convbn", 2, run_infer),
     T("infer_textbag", 3, run_infer),
+    D("loader_w0", 0), D("loader_w2", 2), D("xform_w0", 10), D("xform_w1", 11), D("xform_w2", 12),
 };
 
 /* ---- the clock: dependent adds retire one per cycle ------------------------------------------- */

@@ -108,6 +108,31 @@ def main():
 
         return step if train else infer
 
+    def loader(workers, xform):
+        from torch.utils.data import DataLoader, Dataset, TensorDataset
+        rows = 4000 if xform else 60000
+        base = TensorDataset(torch.rand(rows, 784), torch.randint(0, 10, (rows,)))
+
+        class Spin(Dataset):  # a CPU-bound per-sample transform: 50 us of busy waiting
+            def __len__(self):
+                return len(base)
+
+            def __getitem__(self, i):
+                x, y = base[i]
+                t0 = time.perf_counter()
+                while time.perf_counter() - t0 < 50e-6:
+                    pass
+                return x, y
+
+        dl = DataLoader(Spin() if xform else base, batch_size=64, num_workers=workers,
+                        persistent_workers=workers > 0)
+
+        def epoch():
+            for _ in dl:
+                pass
+
+        return epoch
+
     benches = {
         "mm256": lambda: mm(256),
         "mm1024": lambda: mm(1024),
@@ -128,6 +153,11 @@ def main():
         "infer_lenet": lambda: training("lenet", False),
         "infer_convbn": lambda: training("convbn", False),
         "infer_textbag": lambda: training("textbag", False),
+        "loader_w0": lambda: loader(0, False),
+        "loader_w2": lambda: loader(2, False),
+        "xform_w0": lambda: loader(0, True),
+        "xform_w1": lambda: loader(1, True),
+        "xform_w2": lambda: loader(2, True),
     }
     only = set(args.only.split(",")) if args.only else None
     for name, make in benches.items():

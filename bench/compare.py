@@ -43,6 +43,11 @@ COMPARISONS = {
     "infer_lenet": ("LeNet-5 no_grad inference, batch 64", "step", 1),
     "infer_convbn": ("conv block no_grad inference (eval mode), batch 32", "step", 1),
     "infer_textbag": ("EmbeddingBag + Linear no_grad inference, 64x50 tokens", "step", 1),
+    "loader_w0": ("DataLoader epoch, TensorDataset 60000x784, batch 64, 0 workers", "samples", 60000),
+    "loader_w2": ("DataLoader epoch, TensorDataset 60000x784, batch 64, 2 workers", "samples", 60000),
+    "xform_w0": ("DataLoader epoch, 4000 samples x 50 us transform, 0 workers", "samples", 4000),
+    "xform_w1": ("DataLoader epoch, 4000 samples x 50 us transform, 1 worker", "samples", 4000),
+    "xform_w2": ("DataLoader epoch, 4000 samples x 50 us transform, 2 workers", "samples", 4000),
 }
 MM = ("mm256", "mm1024", "mm2048")
 
@@ -145,6 +150,8 @@ def figure(name, ms):
         return "%.1f GB/s" % (amount / (ms * 1e-3) / 1e9)
     if kind == "step":
         return "%.3f ms per step" % ms
+    if kind == "samples":
+        return "%.0f samples/s" % (amount / (ms * 1e-3))
     return "%.0f ns/op" % (ms * 1e6 / amount)
 
 

@@ -25,10 +25,16 @@ static tc_generator default_gen;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
 
+void tc__gen_materialize(tc_generator *g) {
+  if (!g->lazy) return;
+  g->state[0] = (uint32_t)(g->seed & 0xffffffffu);
+  for (uint32_t j = 1; j < TC__MT_N; j++) g->state[j] = 1812433253u * (g->state[j - 1] ^ (g->state[j - 1] >> 30)) + j;
+  g->lazy = false;
+}
+
 static void seed_state(tc_generator *g, uint64_t seed) {
   g->seed = seed;
-  g->state[0] = (uint32_t)(seed & 0xffffffffu);
-  for (uint32_t j = 1; j < TC__MT_N; j++) g->state[j] = 1812433253u * (g->state[j - 1] ^ (g->state[j - 1] >> 30)) + j;
+  g->lazy = true;     /* the state words wait for the first draw (tc__mt_twist) */
   g->next = TC__MT_N; /* twist before the first draw, as PyTorch's left_ = 1 */
   g->has_normal = false;
   g->next_normal = 0;
@@ -40,6 +46,7 @@ static inline uint32_t twist(uint32_t u, uint32_t v) {
 }
 
 void tc__mt_twist(tc_generator *g) {
+  tc__gen_materialize(g); /* a fresh seed: next == N, so every first draw comes through here */
   uint32_t *s = g->state;
   int k = 0;
   for (; k < TC__MT_N - MT_M; k++) s[k] = s[k + MT_M] ^ twist(s[k], s[k + 1]);
@@ -213,6 +220,7 @@ tc_status tc_generator_get_state(const tc_generator *g, tc_tensor **state) {
   put_le(b, 8, (uint64_t)(TC__MT_N + 1 - d->next), 4);
   put_le(b, 12, 1, 4);
   put_le(b, 16, (uint64_t)d->next, 8);
+  tc__gen_materialize(d);
   for (int i = 0; i < TC__MT_N; i++) put_le(b, ST_WORDS + 8 * (size_t)i, d->state[i], 8);
   if (d->has_normal) {
     uint64_t bits;
@@ -271,6 +279,7 @@ tc_status tc_generator_set_state(tc_generator *g, const tc_tensor *state) {
   tc__gen_lock(d);
   d->seed = get_le(state, 0, 8);
   for (int i = 0; i < TC__MT_N; i++) d->state[i] = (uint32_t)get_le(state, ST_WORDS + 8 * (int64_t)i, 8);
+  d->lazy = false;
   d->next = TC__MT_N + 1 - (int)left;
   d->has_normal = valid == 1;
   d->next_normal = valid ? y : 0.0;

@@ -31,7 +31,13 @@ struct tc_generator {
    * offset, advanced by every device draw; reset by seeding. Not part of the CPU state bytes
    * (torch.get_rng_state() does not hold the CUDA generator's either). */
   uint64_t philox_offset;
+  /* Seeding only records the seed: the 624 state words are computed by the first draw (or a
+   * state read), so reseeding per sample (the DataLoader does) costs nothing until used. */
+  bool lazy;
 };
+
+/* Computes the state words of a lazily seeded generator (no-op otherwise). */
+void tc__gen_materialize(tc_generator *g);
 
 /* Regenerates the 624 state words (the MT19937 "twist"); sets next = 0. */
 void tc__mt_twist(tc_generator *g);
