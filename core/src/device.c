@@ -199,3 +199,32 @@ bool tc_cuda_matmul_allow_tf32(int set) {
   if (set < 0) return atomic_load(&allow_tf32);
   return atomic_exchange(&allow_tf32, set != 0);
 }
+
+/* ---- pinned host memory --------------------------------------------------------------------------- */
+static void pinned_free(void *data, void *ctx) {
+  (void)ctx;
+  if (cuda_api && cuda_api->host_free) cuda_api->host_free(data);
+}
+
+bool tc_tensor_is_pinned(const tc_tensor *t) {
+  return t && t->storage->deleter == pinned_free;
+}
+
+tc_tensor *tc_tensor_pin_memory(const tc_tensor *t) {
+  const char *fn = "tc_tensor_pin_memory";
+  TC__NONNULL_T(t, fn);
+  const tc__device_api *api = tc__device_api_for(tc_cuda(0), fn);
+  if (!api) return NULL;
+  tc_tensor *src = tc__is_cpu(t) ? tc_tensor_retain((tc_tensor *)t) : tc_tensor_to(t, tc_cpu());
+  if (!src) return NULL;
+  size_t nbytes = (size_t)tc__numel(t->sizes, t->ndim) * tc_dtype_size(t->dtype);
+  void *p = api->host_alloc(nbytes);
+  tc_tensor *out = p ? tc_tensor_from_blob(p, t->sizes, NULL, t->ndim, t->dtype, pinned_free, NULL) : NULL;
+  if (p && !out) api->host_free(p);
+  if (out && tc__copy(out, src)) {
+    tc_tensor_release(out);
+    out = NULL;
+  }
+  tc_tensor_release(src);
+  return out;
+}

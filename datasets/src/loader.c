@@ -12,7 +12,9 @@
  * One mutex guards the ring and the epoch; workers sleep on `work_cv`, the consumer on `ready_cv`.
  * Destroy (or a new epoch) sets `stop`, wakes everyone and joins: nothing is left running.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include "ctorch/dataloader.h"
@@ -33,8 +35,11 @@ struct td_loader {
   /* the current epoch */
   int64_t epoch;
   bool running;
-  int64_t *order, norder, nbatches, next; /* next: the batch to deliver */
+  int64_t *order, norder, nbatches, next; /* next: the batch to deliver (in order) or the count delivered */
+  int64_t start;                          /* the epoch's first batch (after a resume) */
+  int64_t resume;                         /* the batch the next epoch starts at (state_set) */
   int64_t skipped;
+  bool workers_inited;                    /* persistent_workers: worker_init already ran */
   /* workers */
   int nw;
   pthread_t *threads;
@@ -95,6 +100,17 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
                          : td_collate(ss, n, l->o.collate, l->o.pad_value, out);
     if (st) snprintf(message, msize, "td_loader_next: worker %d, batch %lld: %s", worker, (long long)b, tc_last_error());
   }
+  for (int f = 0; !st && l->o.pin_memory && f < out->n; f++) { /* pinned copies for fast device transfers */
+    if (out->values[f].kind != TR_TENSOR || !tc_cuda_is_available()) continue;
+    tc_tensor *p = tc_tensor_pin_memory(out->values[f].tensor);
+    if (!p) {
+      st = tc_last_status();
+      snprintf(message, msize, "td_loader_next: pinning batch %lld: %s", (long long)b, tc_last_error());
+      break;
+    }
+    tc_tensor_release(out->values[f].tensor);
+    out->values[f].tensor = p;
+  }
   for (int64_t k = 0; k < n; k++) td_sample_clear(&ss[k]);
   tc_free(ss);
   if (st) td_sample_clear(out);
@@ -107,8 +123,11 @@ static void *worker_main(void *varg) {
   int id = a->id;
   tc_free(a);
   tc_generator *gen = tc_generator_create(0);
+  if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(id, l->o.worker_init_user);
   pthread_mutex_lock(&l->mu);
-  for (int64_t b = id;; b += l->nw) {
+  /* the first batch of this worker's residue class at or after the epoch's start */
+  int64_t first = l->start + ((id - l->start % l->nw) % l->nw + l->nw) % l->nw;
+  for (int64_t b = first;; b += l->nw) {
     /* wait for the epoch to have batch b and for its slot to be free */
     while (!l->stop && b < l->nbatches && l->ring[b % l->cap].batch != -1) pthread_cond_wait(&l->work_cv, &l->mu);
     if (l->stop || b >= l->nbatches) break;
@@ -138,6 +157,7 @@ static void *worker_main(void *varg) {
 /* Stops and joins the workers; frees undelivered batches. */
 static void stop_workers(td_loader *l) {
   if (!l->threads_up) return;
+  l->workers_inited = true;
   pthread_mutex_lock(&l->mu);
   l->stop = true;
   pthread_cond_broadcast(&l->work_cv);
@@ -174,7 +194,9 @@ static tc_status start_epoch(td_loader *l) {
   if (st) return st;
   l->norder = n;
   l->nbatches = l->o.drop_last ? n / l->o.batch_size : (n + l->o.batch_size - 1) / l->o.batch_size;
-  l->next = 0;
+  l->start = l->resume < l->nbatches ? l->resume : l->nbatches;
+  l->resume = 0;
+  l->next = l->start;
   l->running = true;
   if (l->nw == 0) return TC_OK;
   for (int i = 0; i < l->nw; i++) {
@@ -248,6 +270,29 @@ int64_t td_loader_len(const td_loader *l) {
 }
 
 int64_t td_loader_epoch(const td_loader *l) { return l ? l->epoch : -1; }
+
+tc_status td_loader_state_get(const td_loader *l, td_loader_state *out) {
+  if (!l || !out) return tc_set_error(TC_ERR_ARG, "td_loader_state_get: NULL argument");
+  if (!l->o.in_order)
+    return tc_set_error(TC_ERR_STATE, "td_loader_state_get: a loader with in_order false has no resumable position");
+  *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, l->o.seed};
+  return TC_OK;
+}
+
+tc_status td_loader_state_set(td_loader *l, const td_loader_state *st) {
+  if (!l || !st) return tc_set_error(TC_ERR_ARG, "td_loader_state_set: NULL argument");
+  if (st->epoch < 0 || st->batch < 0)
+    return tc_set_error(TC_ERR_ARG, "td_loader_state_set: epoch %lld and batch %lld must be >= 0", (long long)st->epoch,
+                        (long long)st->batch);
+  if (st->seed != l->o.seed)
+    return tc_set_error(TC_ERR_ARG, "td_loader_state_set: the state is of a loader seeded %llu, this one has %llu",
+                        (unsigned long long)st->seed, (unsigned long long)l->o.seed);
+  stop_workers(l);
+  l->running = false;
+  l->epoch = st->epoch;
+  l->resume = st->batch;
+  return TC_OK;
+}
 int64_t td_loader_skipped(const td_loader *l) { return l ? l->skipped : -1; }
 
 tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
@@ -277,8 +322,31 @@ tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
     return st ? tc_set_error(st, "%s", message) : TC_OK;
   }
   pthread_mutex_lock(&l->mu);
-  slot *s = &l->ring[b % l->cap];
-  while (!(s->batch == b && s->done)) pthread_cond_wait(&l->ready_cv, &l->mu);
+  slot *s = l->o.in_order ? &l->ring[b % l->cap] : NULL;
+  struct timespec deadline;
+  if (l->o.timeout > 0) {
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    double sec = (double)deadline.tv_sec + (double)deadline.tv_nsec * 1e-9 + l->o.timeout;
+    deadline.tv_sec = (time_t)sec;
+    deadline.tv_nsec = (long)((sec - (double)deadline.tv_sec) * 1e9);
+  }
+  for (;;) {
+    if (!l->o.in_order) /* any finished batch */
+      for (int64_t k = 0; k < l->cap && !s; k++)
+        if (l->ring[k].batch != -1 && l->ring[k].done) s = &l->ring[k];
+    if (s && s->batch != -1 && s->done && (!l->o.in_order || s->batch == b)) break;
+    if (!l->o.in_order) s = NULL;
+    if (l->o.timeout > 0) {
+      if (pthread_cond_timedwait(&l->ready_cv, &l->mu, &deadline) == ETIMEDOUT) {
+        pthread_mutex_unlock(&l->mu);
+        l->next--; /* the batch is still owed */
+        return tc_set_error(TC_ERR_STATE, "td_loader_next: timed out after %g s waiting for batch %lld", l->o.timeout,
+                            (long long)b);
+      }
+    } else {
+      pthread_cond_wait(&l->ready_cv, &l->mu);
+    }
+  }
   tc_status st = s->status;
   char message[512];
   memcpy(message, s->message, sizeof message);

@@ -3,6 +3,7 @@
  * destroy, a sampler of its own. */
 #include <ctorch/dataloader.h>
 #include <string.h>
+#include <time.h>
 #include "test_util.h"
 
 /* sample i: "input" = arange(i % 4 + 1) as float32 (varying length), "target" = i, and a failure
@@ -248,6 +249,148 @@ START_TEST(test_errors_skip_and_early_destroy) {
 }
 END_TEST
 
+/* state save/resume: 2 epochs consumed with an interruption in the middle equal an uninterrupted run */
+static void collect(td_loader *dl, int64_t nbatches, const tc_tensor **xs, int *n) {
+  for (int64_t k = 0; k < nbatches; k++) {
+    td_sample b;
+    bool end;
+    ck_assert_int_eq(td_loader_next(dl, &b, &end), TC_OK);
+    if (end) { /* an epoch boundary does not count as a batch */
+      k--;
+      continue;
+    }
+    xs[(*n)++] = tc_tensor_retain(td_sample_field(&b, "input")->tensor);
+    td_sample_clear(&b);
+  }
+}
+
+START_TEST(test_resume) {
+  LEAK_BEGIN;
+  td_dataset *base = table(22);
+  td_dataset *ds = td_transformed(base, "input", tr_lambda(jitter, NULL, "jitter"), NULL, NULL);
+  td_loader_opts o = TD_LOADER_DEFAULTS;
+  o.batch_size = 4;
+  o.shuffle = true;
+  o.num_workers = 2;
+  o.seed = 99;
+  const tc_tensor *a[32], *b[32];
+  int na = 0, nb = 0;
+  td_loader *full = td_loader_create(ds, &o);
+  collect(full, 12, a, &na); /* 6 batches per epoch: two epochs */
+  td_loader_destroy(full);
+  td_loader *first = td_loader_create(ds, &o);
+  collect(first, 8, b, &nb); /* into the second epoch */
+  td_loader_state st;
+  ck_assert_int_eq(td_loader_state_get(first, &st), TC_OK);
+  ck_assert_int_eq(st.epoch, 1);
+  ck_assert_int_eq(st.batch, 2);
+  td_loader_destroy(first);
+  o.num_workers = 1; /* another worker count resumes the same */
+  td_loader *second = td_loader_create(ds, &o);
+  ck_assert_int_eq(td_loader_state_set(second, &st), TC_OK);
+  collect(second, 4, b, &nb);
+  td_loader_destroy(second);
+  ck_assert_int_eq(na, nb);
+  for (int i = 0; i < na; i++) {
+    assert_equal(b[i], a[i], "resumed batch");
+    tc_tensor_release((tc_tensor *)a[i]);
+    tc_tensor_release((tc_tensor *)b[i]);
+  }
+  st.seed = 1;
+  td_loader *other = td_loader_create(ds, &o);
+  ck_assert_int_eq(td_loader_state_set(other, &st), TC_ERR_ARG); /* another seed */
+  td_loader_destroy(other);
+  td_release(ds);
+  td_release(base);
+  LEAK_END;
+}
+END_TEST
+
+static int inits;
+static void count_init(int id, void *user) {
+  (void)id, (void)user;
+  __atomic_fetch_add(&inits, 1, __ATOMIC_SEQ_CST);
+}
+
+static void drain(td_loader *dl, int64_t *total, int64_t *sum_targets) {
+  td_sample b;
+  bool end;
+  while (td_loader_next(dl, &b, &end) == TC_OK && !end) {
+    const tc_tensor *t = td_sample_field(&b, "target")->tensor;
+    for (int64_t i = 0; i < tc_tensor_numel(t); i++) *sum_targets += ((const int64_t *)tc_tensor_data(t))[i];
+    *total += tc_tensor_numel(t);
+    td_sample_clear(&b);
+  }
+}
+
+/* a dataset slow to load: each sample takes 20 ms */
+static int64_t slow_len(void *s) { (void)s; return 4; }
+static tc_status slow_get(void *s, int64_t i, td_sample *out, tc_generator *gen) {
+  (void)s, (void)gen;
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  return td_sample_set(out, "target", tr_int_value(i));
+}
+static const td_dataset_vtable slow_vt = {"Slow", slow_len, slow_get, NULL};
+
+START_TEST(test_options) {
+  LEAK_BEGIN;
+  td_dataset *ds = table(30);
+  /* worker_init once per worker per epoch, or once for the loader's life with persistent workers */
+  for (int persistent = 0; persistent < 2; persistent++) {
+    td_loader_opts o = TD_LOADER_DEFAULTS;
+    o.batch_size = 4;
+    o.num_workers = 3;
+    o.worker_init = count_init;
+    o.persistent_workers = persistent;
+    o.pin_memory = true; /* without CUDA the batches stay as they are */
+    inits = 0;
+    td_loader *dl = td_loader_create(ds, &o);
+    for (int e = 0; e < 2; e++) {
+      int64_t total = 0, sum = 0;
+      drain(dl, &total, &sum);
+      ck_assert_int_eq(total, 30);
+      ck_assert_int_eq(sum, 29 * 30 / 2);
+    }
+    ck_assert_int_eq(inits, persistent ? 3 : 6);
+    td_loader_destroy(dl);
+  }
+  /* out of order: every sample once */
+  td_loader_opts o = TD_LOADER_DEFAULTS;
+  o.batch_size = 2;
+  o.num_workers = 2;
+  o.in_order = false;
+  td_loader *dl = td_loader_create(ds, &o);
+  int64_t total = 0, sum = 0;
+  drain(dl, &total, &sum);
+  ck_assert_int_eq(total, 30);
+  ck_assert_int_eq(sum, 29 * 30 / 2);
+  td_loader_state st;
+  ck_assert_int_eq(td_loader_state_get(dl, &st), TC_ERR_STATE);
+  td_loader_destroy(dl);
+  /* a timeout shorter than a batch's loading: TC_ERR_STATE, and the batch comes later */
+  td_dataset *slow = td_dataset_create(&slow_vt, NULL);
+  o = (td_loader_opts)TD_LOADER_DEFAULTS;
+  o.batch_size = 2;
+  o.num_workers = 1;
+  o.timeout = 0.005;
+  dl = td_loader_create(slow, &o);
+  td_sample b;
+  bool end;
+  int timeouts = 0;
+  tc_status s;
+  while ((s = td_loader_next(dl, &b, &end)) == TC_ERR_STATE) timeouts++;
+  ck_assert_int_eq(s, TC_OK);
+  ck_assert_int_ge(timeouts, 1);
+  ck_assert_int_eq(((const int64_t *)tc_tensor_data(td_sample_field(&b, "target")->tensor))[1], 1);
+  td_sample_clear(&b);
+  td_loader_destroy(dl);
+  td_release(slow);
+  td_release(ds);
+  LEAK_END;
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dataloader");
   TCase *tc = tcase_create("dataloader");
@@ -256,6 +399,8 @@ int main(void) {
   tcase_add_test(tc, test_identical_for_any_worker_count);
   tcase_add_test(tc, test_collate_modes);
   tcase_add_test(tc, test_errors_skip_and_early_destroy);
+  tcase_add_test(tc, test_resume);
+  tcase_add_test(tc, test_options);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

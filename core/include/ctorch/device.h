@@ -52,6 +52,12 @@ TC_API tc_status tc_cuda_reset_peak_memory_stats(int device);
 /* Returns cached blocks that no tensor uses to the driver (torch.cuda.empty_cache). */
 TC_API tc_status tc_cuda_empty_cache(int device);
 
+/* A CPU copy of t (any device) in pinned (page-locked) host memory, from which copies to a CUDA
+ * device run at full speed (torch.Tensor.pin_memory). TC_ERR_DEVICE when CUDA is not available. */
+typedef struct tc_tensor tc_tensor;
+TC_API tc_tensor *tc_tensor_pin_memory(const tc_tensor *t);
+TC_API bool tc_tensor_is_pinned(const tc_tensor *t);
+
 /* TF32 tensor cores for float32 matrix products (torch.backends.cuda.matmul.allow_tf32): off by
  * default, so float32 products are computed in full FP32. set = 0 or 1 changes it, set < 0 only
  * reads; returns the value before the call. Process-wide. */

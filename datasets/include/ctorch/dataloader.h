@@ -60,9 +60,16 @@ typedef struct td_loader_opts {
   int prefetch_factor;    /* batches queued ahead per worker (>= 1) */
   uint64_t seed;          /* base of the shuffles and of each sample's generator */
   bool skip_errors;       /* leave failing samples out (counted) instead of failing the batch */
+  bool pin_memory;        /* batch tensors in pinned host memory (when CUDA is available; else as is) */
+  bool persistent_workers; /* worker_init runs once per worker for the loader's life, not per epoch */
+  double timeout;         /* seconds to wait for a batch (0: no limit): TC_ERR_STATE when exceeded */
+  void (*worker_init)(int worker_id, void *user); /* called in each worker thread as it starts */
+  void *worker_init_user;
+  bool in_order;          /* deliver batches in sampler order (default); false: as they complete */
 } td_loader_opts;
 
-#define TD_LOADER_DEFAULTS {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false}
+#define TD_LOADER_DEFAULTS \
+  {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false, false, false, 0.0, NULL, NULL, true}
 
 /* ds is retained; opts->sampler is taken over (also on failure). */
 TC_API td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts);
@@ -73,6 +80,17 @@ TC_API tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end);
 TC_API int64_t td_loader_len(const td_loader *l);
 /* The epoch the next batch belongs to (0 first). */
 TC_API int64_t td_loader_epoch(const td_loader *l);
+/* Where the loader stands: the epoch and the next batch of it (in-order loaders). A new loader made
+ * with the same dataset and options and given this state continues with exactly the batches the
+ * first would have produced (shuffles and per-sample generators derive from seed and epoch; a
+ * sampler of your own must have its generator restored by you). */
+typedef struct td_loader_state {
+  int64_t epoch, batch;
+  uint64_t seed;
+} td_loader_state;
+TC_API tc_status td_loader_state_get(const td_loader *l, td_loader_state *out);
+/* Stops the running epoch (its undelivered batches are dropped); the next call resumes at st. */
+TC_API tc_status td_loader_state_set(td_loader *l, const td_loader_state *st);
 /* Samples left out so far because they failed (skip_errors). */
 TC_API int64_t td_loader_skipped(const td_loader *l);
 TC_API void td_loader_destroy(td_loader *l);
