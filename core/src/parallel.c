@@ -60,6 +60,7 @@ static atomic_int num_threads; /* 0 = not yet decided */
 static _Thread_local int in_region;
 
 int tc_in_parallel_region(void) { return in_region; }
+void tc_set_thread_serial(bool serial) { in_region = serial ? 1 : 0; }
 
 static int default_threads(void) {
   const char *env = getenv("CTORCH_NUM_THREADS");

@@ -122,6 +122,7 @@ static void *worker_main(void *varg) {
   td_loader *l = a->l;
   int id = a->id;
   tc_free(a);
+  tc_set_thread_serial(true); /* kernels of this worker run on it alone: one thread budget */
   tc_generator *gen = tc_generator_create(0);
   if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(id, l->o.worker_init_user);
   pthread_mutex_lock(&l->mu);

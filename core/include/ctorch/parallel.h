@@ -12,6 +12,7 @@
 #define CTORCH_PARALLEL_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include "ctorch/export.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,10 @@ TC_API void tc_parallel_for(int64_t n, int64_t grain, tc_range_fn fn, void *ctx)
 
 /* True inside a tc_parallel_for task. */
 TC_API int tc_in_parallel_region(void);
+/* Makes the calling thread run every kernel on itself alone (true), or use the pool again
+ * (false): threads that are themselves workers (the DataLoader's) keep to one core each, so they
+ * and the pool share the thread budget instead of oversubscribing it. */
+TC_API void tc_set_thread_serial(bool serial);
 
 #ifdef __cplusplus
 }
