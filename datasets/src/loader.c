@@ -31,11 +31,12 @@ typedef struct {
 struct td_loader {
   td_dataset *ds;
   td_loader_opts o;
-  td_sampler *sampler;
+  td_sampler *sampler, *batch_sampler;
   /* the current epoch */
   int64_t epoch;
   bool running;
   int64_t *order, norder, nbatches, next; /* next: the batch to deliver (in order) or the count delivered */
+  int64_t *offsets;                       /* batch b is order[offsets[b] .. offsets[b + 1]) */
   int64_t start;                          /* the epoch's first batch (after a resume) */
   int64_t resume;                         /* the batch the next epoch starts at (state_set) */
   int64_t skipped;
@@ -63,11 +64,8 @@ static uint64_t mix(uint64_t seed, uint64_t epoch, uint64_t index) {
   return z ^ (z >> 31);
 }
 
-static int64_t batch_start(const td_loader *l, int64_t b) { return b * l->o.batch_size; }
-static int64_t batch_end(const td_loader *l, int64_t b) {
-  int64_t e = (b + 1) * l->o.batch_size;
-  return e < l->norder ? e : l->norder;
-}
+static int64_t batch_start(const td_loader *l, int64_t b) { return l->offsets[b]; }
+static int64_t batch_end(const td_loader *l, int64_t b) { return l->offsets[b + 1]; }
 
 /* Loads and collates batch b (outside the lock). On failure fills message with the context. */
 static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int worker, td_sample *out, char *message,
@@ -95,6 +93,9 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
   if (!st && n == 0) {
     st = TC_ERR_ARG;
     snprintf(message, msize, "td_loader_next: every sample of batch %lld failed and was skipped", (long long)b);
+  } else if (!st && l->o.no_batching) {
+    *out = ss[0]; /* the sample itself */
+    td_sample_init(&ss[0]);
   } else if (!st) {
     st = l->o.collate_fn ? l->o.collate_fn(ss, n, out, l->o.collate_user)
                          : td_collate(ss, n, l->o.collate, l->o.pad_value, out);
@@ -176,9 +177,18 @@ static void stop_workers(td_loader *l) {
 /* The sample order and batch count of a new epoch; starts the workers. */
 static tc_status start_epoch(td_loader *l) {
   tc_free(l->order);
-  l->order = NULL;
+  tc_free(l->offsets);
+  l->order = l->offsets = NULL;
   int64_t n = 0;
   tc_status st = TC_OK;
+  if (l->batch_sampler) { /* whole batches from the batch sampler */
+    int64_t nb;
+    st = td_batch_sampler_batches(l->batch_sampler, &l->order, &l->offsets, &nb);
+    if (st) return st;
+    l->norder = l->offsets[nb];
+    l->nbatches = nb;
+    goto started;
+  }
   if (l->sampler) {
     st = td_sampler_indices(l->sampler, &l->order, &n);
   } else {
@@ -194,7 +204,11 @@ static tc_status start_epoch(td_loader *l) {
   }
   if (st) return st;
   l->norder = n;
-  l->nbatches = l->o.drop_last ? n / l->o.batch_size : (n + l->o.batch_size - 1) / l->o.batch_size;
+  int64_t bs = l->o.no_batching ? 1 : l->o.batch_size;
+  l->nbatches = l->o.drop_last ? n / bs : (n + bs - 1) / bs;
+  if (!(l->offsets = tc_malloc(sizeof(int64_t) * (size_t)(l->nbatches + 1)))) return tc_last_status();
+  for (int64_t b = 0; b <= l->nbatches; b++) l->offsets[b] = b * bs < n ? b * bs : n;
+started:
   l->start = l->resume < l->nbatches ? l->resume : l->nbatches;
   l->resume = 0;
   l->next = l->start;
@@ -231,9 +245,13 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
                     : o.num_workers > 256    ? "num_workers must be <= 256"
                     : o.prefetch_factor < 1  ? "prefetch_factor must be >= 1"
                     : o.sampler && o.shuffle ? "sampler option is mutually exclusive with shuffle"
-                                             : NULL;
+                    : o.batch_sampler && (o.batch_size != 1 || o.shuffle || o.sampler || o.drop_last)
+                        ? "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+                    : o.no_batching && o.batch_sampler ? "no_batching excludes a batch_sampler"
+                                                       : NULL;
   if (bad) {
     td_sampler_destroy(o.sampler);
+    td_sampler_destroy(o.batch_sampler);
     tc_set_error(TC_ERR_ARG, "%s: %s", fn, bad);
     return NULL;
   }
@@ -251,13 +269,15 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
     }
     tc_free(l);
     td_sampler_destroy(o.sampler);
+    td_sampler_destroy(o.batch_sampler);
     return NULL;
   }
   for (int64_t k = 0; k < l->cap; k++) l->ring[k].batch = -1;
   l->ds = td_retain(ds);
   l->o = o;
   l->sampler = o.sampler;
-  l->o.sampler = NULL;
+  l->batch_sampler = o.batch_sampler;
+  l->o.sampler = l->o.batch_sampler = NULL;
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->work_cv, NULL);
   pthread_cond_init(&l->ready_cv, NULL);
@@ -266,6 +286,8 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
 
 int64_t td_loader_len(const td_loader *l) {
   if (!l) return -1;
+  if (l->batch_sampler) return td_sampler_len(l->batch_sampler);
+  if (l->o.no_batching) return l->sampler ? td_sampler_len(l->sampler) : td_len(l->ds);
   int64_t n = l->sampler ? td_sampler_len(l->sampler) : td_len(l->ds);
   return l->o.drop_last ? n / l->o.batch_size : (n + l->o.batch_size - 1) / l->o.batch_size;
 }
@@ -367,8 +389,10 @@ void td_loader_destroy(td_loader *l) {
   pthread_cond_destroy(&l->work_cv);
   pthread_cond_destroy(&l->ready_cv);
   td_sampler_destroy(l->sampler);
+  td_sampler_destroy(l->batch_sampler);
   td_release(l->ds);
   tc_free(l->order);
+  tc_free(l->offsets);
   tc_free(l->ring);
   tc_free(l->threads);
   tc_free(l);

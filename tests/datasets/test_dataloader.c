@@ -236,9 +236,41 @@ START_TEST(test_errors_skip_and_early_destroy) {
   tc_tensor_release(want);
   td_sample_clear(&b);
   td_loader_destroy(dl);
+  /* a batch sampler: whole batches (sizes 3, 3, 3, 1 over 10 of the 20 samples) */
+  o = (td_loader_opts)TD_LOADER_DEFAULTS;
+  o.batch_sampler = td_batch_sampler(td_subset_random_sampler((const int64_t[]){0, 2, 4, 6, 8, 10, 12, 14, 16, 18}, 10,
+                                                              tc_default_generator()), 3, false);
+  dl = td_loader_create(t, &o);
+  ck_assert_int_eq(td_loader_len(dl), 4);
+  int64_t sizes = 0, sum = 0, nbat = 0;
+  while (td_loader_next(dl, &b, &end) == TC_OK && !end) {
+    const tc_tensor *tg = td_sample_field(&b, "target")->tensor;
+    sizes += tc_tensor_numel(tg);
+    for (int64_t i = 0; i < tc_tensor_numel(tg); i++) sum += ((const int64_t *)tc_tensor_data(tg))[i];
+    nbat++;
+    td_sample_clear(&b);
+  }
+  ck_assert_int_eq(nbat, 4);
+  ck_assert_int_eq(sizes, 10);
+  ck_assert_int_eq(sum, 90);
+  td_loader_destroy(dl);
+  /* no batching: the samples themselves */
+  o = (td_loader_opts)TD_LOADER_DEFAULTS;
+  o.no_batching = true;
+  o.num_workers = 2;
+  dl = td_loader_create(t, &o);
+  ck_assert_int_eq(td_loader_len(dl), 20);
+  ck_assert_int_eq(td_loader_next(dl, &b, &end), TC_OK);
+  ck_assert_int_eq(tc_tensor_ndim(td_sample_field(&b, "input")->tensor), 1); /* a row, not a batch */
+  td_sample_clear(&b);
+  td_loader_destroy(dl);
   o = (td_loader_opts)TD_LOADER_DEFAULTS;
   o.batch_size = 0;
   ck_assert_ptr_null(td_loader_create(t, &o));
+  o.batch_size = 4;
+  o.batch_sampler = td_batch_sampler(td_sequential_sampler(20), 2, false);
+  ck_assert_ptr_null(td_loader_create(t, &o)); /* batch_size with a batch_sampler: refused, freed */
+  o.batch_sampler = NULL;
   o.batch_size = 2;
   o.shuffle = true;
   o.sampler = td_sequential_sampler(20);

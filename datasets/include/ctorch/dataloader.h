@@ -66,10 +66,13 @@ typedef struct td_loader_opts {
   void (*worker_init)(int worker_id, void *user); /* called in each worker thread as it starts */
   void *worker_init_user;
   bool in_order;          /* deliver batches in sampler order (default); false: as they complete */
+  td_sampler *batch_sampler; /* owned; a td_batch_sampler giving whole batches (excludes batch_size,
+                                shuffle, sampler and drop_last, as PyTorch) */
+  bool no_batching;       /* batch_size=None: each sample is handed out as it is, uncollated */
 } td_loader_opts;
 
 #define TD_LOADER_DEFAULTS \
-  {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false, false, false, 0.0, NULL, NULL, true}
+  {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false, false, false, 0.0, NULL, NULL, true, NULL, false}
 
 /* ds is retained; opts->sampler is taken over (also on failure). */
 TC_API td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts);
