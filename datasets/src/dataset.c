@@ -7,7 +7,8 @@
 
 struct td_dataset {
   atomic_long refs;
-  const td_dataset_vtable *vt;
+  const td_dataset_vtable *vt;   /* map-style, or */
+  const td_iterable_vtable *ivt; /* iterable-style */
   void *state;
 };
 
@@ -24,12 +25,45 @@ td_dataset *td_dataset_create(const td_dataset_vtable *vt, void *state) {
   }
   atomic_init(&ds->refs, 1);
   ds->vt = vt;
+  ds->ivt = NULL;
   ds->state = state;
   return ds;
 }
 
+td_dataset *td_iterable_dataset_create(const td_iterable_vtable *vt, void *state) {
+  if (!vt || !vt->open || !vt->next || !vt->close || !vt->name) {
+    tc_set_error(TC_ERR_ARG, "td_iterable_dataset_create: the vtable needs a name, open, next and close");
+    if (vt && vt->destroy) vt->destroy(state);
+    return NULL;
+  }
+  td_dataset *ds = tc_malloc(sizeof *ds);
+  if (!ds) {
+    if (vt->destroy) vt->destroy(state);
+    return NULL;
+  }
+  atomic_init(&ds->refs, 1);
+  ds->vt = NULL;
+  ds->ivt = vt;
+  ds->state = state;
+  return ds;
+}
+
+bool td_is_iterable(const td_dataset *ds) { return ds && ds->ivt; }
+
+void *td__iter_open(td_dataset *ds, const td_worker_info *w) { return ds->ivt->open(ds->state, w); }
+tc_status td__iter_next(td_dataset *ds, void *it, td_sample *out, bool *end, tc_generator *gen) {
+  td_sample_init(out);
+  *end = false;
+  tc_status st = ds->ivt->next(it, out, end, gen);
+  if (st || *end) td_sample_clear(out);
+  return st;
+}
+void td__iter_close(td_dataset *ds, void *it) {
+  if (it) ds->ivt->close(it);
+}
+
 void *td_dataset_state(const td_dataset *ds) { return ds ? ds->state : NULL; }
-const char *td_dataset_name(const td_dataset *ds) { return ds ? ds->vt->name : NULL; }
+const char *td_dataset_name(const td_dataset *ds) { return ds ? (ds->vt ? ds->vt->name : ds->ivt->name) : NULL; }
 
 td_dataset *td_retain(td_dataset *ds) {
   if (ds) atomic_fetch_add(&ds->refs, 1);
@@ -38,13 +72,14 @@ td_dataset *td_retain(td_dataset *ds) {
 
 void td_release(td_dataset *ds) {
   if (!ds || atomic_fetch_sub(&ds->refs, 1) != 1) return;
-  if (ds->vt->destroy) ds->vt->destroy(ds->state);
+  void (*destroy)(void *) = ds->vt ? ds->vt->destroy : ds->ivt->destroy;
+  if (destroy) destroy(ds->state);
   tc_free(ds);
 }
 
 int64_t td_len(const td_dataset *ds) {
-  if (!ds) {
-    tc_set_error(TC_ERR_ARG, "td_len: the dataset is NULL");
+  if (!ds || ds->ivt) {
+    tc_set_error(TC_ERR_ARG, "td_len: %s", ds ? "an iterable dataset has no length" : "the dataset is NULL");
     return -1;
   }
   return ds->vt->len(ds->state);
@@ -53,6 +88,7 @@ int64_t td_len(const td_dataset *ds) {
 tc_status td_get(td_dataset *ds, int64_t i, td_sample *out, tc_generator *gen) {
   if (out) td_sample_init(out);
   if (!ds || !out) return tc_set_error(TC_ERR_ARG, "td_get: %s is NULL", ds ? "out" : "the dataset");
+  if (ds->ivt) return tc_set_error(TC_ERR_STATE, "td_get: %s is iterable: it has no indices", ds->ivt->name);
   int64_t n = ds->vt->len(ds->state);
   if (i < -n || i >= n)
     return tc_set_error(TC_ERR_ARG, "td_get: index %lld is out of range for a %s of %lld samples", (long long)i,
@@ -162,8 +198,9 @@ td_dataset *td_concat(int64_t n, td_dataset *const *datasets) {
     return NULL;
   }
   for (int64_t k = 0; k < n; k++)
-    if (!datasets[k]) {
-      tc_set_error(TC_ERR_ARG, "td_concat: dataset %lld is NULL", (long long)k);
+    if (!datasets[k] || td_is_iterable(datasets[k])) {
+      tc_set_error(TC_ERR_ARG, "td_concat: dataset %lld is %s", (long long)k,
+                   datasets[k] ? "iterable (ConcatDataset takes map-style datasets)" : "NULL");
       return NULL;
     }
   concat_ds *c = tc_calloc(sizeof *c);
@@ -206,8 +243,8 @@ static const td_dataset_vtable subset_vt = {"Subset", subset_len, subset_get, su
 
 td_dataset *td_subset(td_dataset *ds, const int64_t *indices, int64_t n) {
   const char *fn = "td_subset";
-  if (!ds || n < 0 || (n > 0 && !indices)) {
-    tc_set_error(TC_ERR_ARG, "%s: %s", fn, !ds ? "the dataset is NULL" : "bad index list");
+  if (!ds || n < 0 || (n > 0 && !indices) || td_is_iterable(ds)) {
+    tc_set_error(TC_ERR_ARG, "%s: %s", fn, !ds ? "the dataset is NULL" : td_is_iterable(ds) ? "an iterable dataset has no indices" : "bad index list");
     return NULL;
   }
   int64_t len = td_len(ds);
@@ -337,7 +374,7 @@ static const td_dataset_vtable transformed_vt = {"TransformedDataset", transform
 td_dataset *td_transformed(td_dataset *ds, const char *field, tr_transform *transform, const char *target_field,
                            tr_transform *target_transform) {
   const char *fn = "td_transformed";
-  bool bad = !ds || (transform && (!field || strlen(field) >= TD_FIELD_NAME)) ||
+  bool bad = !ds || td_is_iterable(ds) || (transform && (!field || strlen(field) >= TD_FIELD_NAME)) ||
              (target_transform && (!target_field || strlen(target_field) >= TD_FIELD_NAME));
   transformed_ds *s = bad ? NULL : tc_calloc(sizeof *s);
   if (!s) {

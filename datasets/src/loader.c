@@ -41,6 +41,13 @@ struct td_loader {
   int64_t resume;                         /* the batch the next epoch starts at (state_set) */
   int64_t skipped;
   bool workers_inited;                    /* persistent_workers: worker_init already ran */
+  /* iterable datasets: worker w fills ring slots [w * pf, (w + 1) * pf) as a queue */
+  bool iterable;
+  int64_t *produced, *consumed; /* per worker (one entry when loading on the caller) */
+  bool *exhausted;
+  int rr;                       /* the worker whose batch is next (round robin, as PyTorch) */
+  void *it0;                    /* the caller's iterator when there are no workers */
+  int64_t count0;
   /* workers */
   int nw;
   pthread_t *threads;
@@ -156,6 +163,163 @@ static void *worker_main(void *varg) {
   return NULL;
 }
 
+/* ---- iterable datasets ---------------------------------------------------------------------------
+ * Up to batch_size samples from worker w's iterator (count: the worker's samples so far, for the
+ * generators); *exhausted when the share ended (a short last batch is still returned unless
+ * drop_last); *empty when there is nothing to return. */
+static tc_status iter_batch(td_loader *l, void *it, int w, int64_t *count, tc_generator *gen, td_sample *out,
+                            bool *exhausted, bool *empty, char *message, size_t msize, int64_t *skipped) {
+  int64_t bs = l->o.no_batching ? 1 : l->o.batch_size, n = 0;
+  td_sample *ss = tc_calloc(sizeof *ss * (size_t)bs);
+  *empty = true;
+  if (!ss) {
+    snprintf(message, msize, "%s", tc_last_error());
+    return TC_ERR_NOMEM;
+  }
+  tc_status st = TC_OK;
+  while (n < bs && !*exhausted && !st) {
+    tc_generator_manual_seed(gen, mix(l->o.seed, (uint64_t)l->epoch, ((uint64_t)w << 48) ^ (uint64_t)*count));
+    bool end = false;
+    tc_status gs = td__iter_next(l->ds, it, &ss[n], &end, gen);
+    if (end) {
+      *exhausted = true;
+    } else if (!gs) {
+      n++;
+      (*count)++;
+    } else if (l->o.skip_errors) {
+      (*skipped)++;
+      (*count)++;
+    } else {
+      st = gs;
+      snprintf(message, msize, "td_loader_next: worker %d, sample %lld of its share: %s", w, (long long)*count,
+               tc_last_error());
+      (*count)++;
+    }
+  }
+  if (!st && n > 0 && !(l->o.drop_last && n < bs)) {
+    *empty = false;
+    if (l->o.no_batching) {
+      *out = ss[0];
+      td_sample_init(&ss[0]);
+    } else {
+      st = l->o.collate_fn ? l->o.collate_fn(ss, n, out, l->o.collate_user)
+                           : td_collate(ss, n, l->o.collate, l->o.pad_value, out);
+      if (st) snprintf(message, msize, "td_loader_next: worker %d: %s", w, tc_last_error());
+    }
+  }
+  if (st) *empty = false; /* the error is the batch */
+  for (int64_t k = 0; k < n; k++) td_sample_clear(&ss[k]);
+  tc_free(ss);
+  if (st) td_sample_clear(out);
+  return st;
+}
+
+static void *iter_worker_main(void *varg) {
+  worker_arg *a = varg;
+  td_loader *l = a->l;
+  int w = a->id;
+  tc_free(a);
+  tc_set_thread_serial(true);
+  if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(w, l->o.worker_init_user);
+  td_worker_info info = {w, l->nw, mix(l->o.seed, (uint64_t)l->epoch, (uint64_t)w)};
+  tc_generator *gen = tc_generator_create(0);
+  void *it = gen ? td__iter_open(l->ds, &info) : NULL;
+  char message[512] = "";
+  tc_status open_st = it ? TC_OK : tc_last_status();
+  if (!it) snprintf(message, sizeof message, "td_loader_next: worker %d could not open its iterator: %s", w,
+                    tc_last_error());
+  int64_t pf = l->o.prefetch_factor, count = 0;
+  bool exhausted = false;
+  pthread_mutex_lock(&l->mu);
+  while (!l->stop && !exhausted) {
+    while (!l->stop && l->produced[w] - l->consumed[w] >= pf) pthread_cond_wait(&l->work_cv, &l->mu);
+    if (l->stop) break;
+    pthread_mutex_unlock(&l->mu);
+    td_sample data;
+    td_sample_init(&data);
+    bool empty = true;
+    int64_t skipped = 0;
+    tc_status st = open_st;
+    if (!st) st = iter_batch(l, it, w, &count, gen, &data, &exhausted, &empty, message, sizeof message, &skipped);
+    else exhausted = true, empty = false; /* report the failed open once */
+    pthread_mutex_lock(&l->mu);
+    l->skipped += skipped;
+    if (!empty) {
+      slot *s = &l->ring[w * pf + l->produced[w] % pf];
+      s->batch = l->produced[w];
+      s->data = data;
+      s->status = st;
+      memcpy(s->message, message, sizeof message);
+      s->done = true;
+      l->produced[w]++;
+    }
+    if (exhausted) l->exhausted[w] = true;
+    pthread_cond_broadcast(&l->ready_cv);
+  }
+  pthread_mutex_unlock(&l->mu);
+  td__iter_close(l->ds, it);
+  tc_generator_destroy(gen);
+  return NULL;
+}
+
+/* The next batch of an iterable epoch: round robin over the workers that still have batches. */
+static tc_status iter_next(td_loader *l, td_sample *batch, bool *end) {
+  if (l->nw == 0) {
+    char message[512] = "";
+    tc_generator *gen = tc_generator_create(0);
+    if (!gen) return tc_last_status();
+    if (!l->it0 && !l->exhausted[0]) {
+      td_worker_info info = {0, 1, mix(l->o.seed, (uint64_t)l->epoch, 0)};
+      if (!(l->it0 = td__iter_open(l->ds, &info))) {
+        tc_generator_destroy(gen);
+        return tc_last_status();
+      }
+    }
+    bool empty = true;
+    int64_t skipped = 0;
+    tc_status st = l->exhausted[0] ? TC_OK
+                                   : iter_batch(l, l->it0, 0, &l->count0, gen, batch, &l->exhausted[0], &empty, message,
+                                                sizeof message, &skipped);
+    tc_generator_destroy(gen);
+    l->skipped += skipped;
+    if (st) return tc_set_error(st, "%s", message);
+    if (empty) *end = true;
+    return TC_OK;
+  }
+  int64_t pf = l->o.prefetch_factor;
+  pthread_mutex_lock(&l->mu);
+  for (;;) {
+    bool any = false;
+    for (int k = 0; k < l->nw && !any; k++) any = !l->exhausted[k] || l->produced[k] > l->consumed[k];
+    if (!any) {
+      pthread_mutex_unlock(&l->mu);
+      *end = true;
+      return TC_OK;
+    }
+    int w = l->rr;
+    if (l->produced[w] > l->consumed[w]) {
+      slot *s = &l->ring[w * pf + l->consumed[w] % pf];
+      tc_status st = s->status;
+      char message[512];
+      memcpy(message, s->message, sizeof message);
+      *batch = s->data;
+      td_sample_init(&s->data);
+      s->batch = -1;
+      s->done = false;
+      l->consumed[w]++;
+      l->rr = (w + 1) % l->nw;
+      pthread_cond_broadcast(&l->work_cv);
+      pthread_mutex_unlock(&l->mu);
+      return st ? tc_set_error(st, "%s", message) : TC_OK;
+    }
+    if (l->exhausted[w]) {
+      l->rr = (w + 1) % l->nw;
+      continue;
+    }
+    pthread_cond_wait(&l->ready_cv, &l->mu);
+  }
+}
+
 /* Stops and joins the workers; frees undelivered batches. */
 static void stop_workers(td_loader *l) {
   if (!l->threads_up) return;
@@ -174,8 +338,42 @@ static void stop_workers(td_loader *l) {
   }
 }
 
+/* Resets the iterable bookkeeping (and closes the caller's iterator) for a new epoch. */
+static void reset_iterable(td_loader *l) {
+  if (!l->iterable) return;
+  td__iter_close(l->ds, l->it0);
+  l->it0 = NULL;
+  l->count0 = 0;
+  l->rr = 0;
+  for (int k = 0; k < (l->nw ? l->nw : 1); k++) {
+    l->produced[k] = l->consumed[k] = 0;
+    l->exhausted[k] = false;
+  }
+}
+
 /* The sample order and batch count of a new epoch; starts the workers. */
 static tc_status start_epoch(td_loader *l) {
+  if (l->iterable) {
+    reset_iterable(l);
+    l->running = true;
+    for (int i = 0; i < l->nw; i++) {
+      worker_arg *a = tc_malloc(sizeof *a);
+      if (a) *a = (worker_arg){l, i};
+      if (!a || pthread_create(&l->threads[i], NULL, iter_worker_main, a)) {
+        tc_free(a);
+        pthread_mutex_lock(&l->mu);
+        l->stop = true;
+        pthread_cond_broadcast(&l->work_cv);
+        pthread_mutex_unlock(&l->mu);
+        for (int k = 0; k < i; k++) pthread_join(l->threads[k], NULL);
+        l->stop = false;
+        l->running = false;
+        return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
+      }
+    }
+    l->threads_up = l->nw > 0;
+    return TC_OK;
+  }
   tc_free(l->order);
   tc_free(l->offsets);
   l->order = l->offsets = NULL;
@@ -248,6 +446,8 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
                     : o.batch_sampler && (o.batch_size != 1 || o.shuffle || o.sampler || o.drop_last)
                         ? "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
                     : o.no_batching && o.batch_sampler ? "no_batching excludes a batch_sampler"
+                    : td_is_iterable(ds) && (o.shuffle || o.sampler || o.batch_sampler)
+                        ? "an iterable dataset takes no sampler, batch_sampler or shuffle (it orders itself)"
                                                        : NULL;
   if (bad) {
     td_sampler_destroy(o.sampler);
@@ -261,11 +461,22 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
     l->cap = (int64_t)(l->nw ? l->nw : 1) * o.prefetch_factor;
     l->ring = tc_calloc(sizeof *l->ring * (size_t)l->cap);
     l->threads = l->nw ? tc_calloc(sizeof *l->threads * (size_t)l->nw) : NULL;
+    l->iterable = td_is_iterable(ds);
+    size_t nq = (size_t)(l->nw ? l->nw : 1);
+    if (l->iterable) {
+      l->produced = tc_calloc(sizeof *l->produced * nq);
+      l->consumed = tc_calloc(sizeof *l->consumed * nq);
+      l->exhausted = tc_calloc(sizeof *l->exhausted * nq);
+    }
   }
-  if (!l || !l->ring || (l->nw && !l->threads)) {
+  if (!l || !l->ring || (l->nw && !l->threads) ||
+      (l->iterable && (!l->produced || !l->consumed || !l->exhausted))) {
     if (l) {
       tc_free(l->ring);
       tc_free(l->threads);
+      tc_free(l->produced);
+      tc_free(l->consumed);
+      tc_free(l->exhausted);
     }
     tc_free(l);
     td_sampler_destroy(o.sampler);
@@ -286,6 +497,10 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
 
 int64_t td_loader_len(const td_loader *l) {
   if (!l) return -1;
+  if (l->iterable) {
+    tc_set_error(TC_ERR_STATE, "td_loader_len: the length of an iterable dataset's loader is unknown");
+    return -1;
+  }
   if (l->batch_sampler) return td_sampler_len(l->batch_sampler);
   if (l->o.no_batching) return l->sampler ? td_sampler_len(l->sampler) : td_len(l->ds);
   int64_t n = l->sampler ? td_sampler_len(l->sampler) : td_len(l->ds);
@@ -296,8 +511,9 @@ int64_t td_loader_epoch(const td_loader *l) { return l ? l->epoch : -1; }
 
 tc_status td_loader_state_get(const td_loader *l, td_loader_state *out) {
   if (!l || !out) return tc_set_error(TC_ERR_ARG, "td_loader_state_get: NULL argument");
-  if (!l->o.in_order)
-    return tc_set_error(TC_ERR_STATE, "td_loader_state_get: a loader with in_order false has no resumable position");
+  if (!l->o.in_order || l->iterable)
+    return tc_set_error(TC_ERR_STATE, "td_loader_state_get: a loader %s has no resumable position",
+                        l->iterable ? "of an iterable dataset" : "with in_order false");
   *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, l->o.seed};
   return TC_OK;
 }
@@ -325,6 +541,16 @@ tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
   if (!l->running) {
     tc_status st = start_epoch(l);
     if (st) return st;
+  }
+  if (l->iterable) {
+    tc_status st = iter_next(l, batch, end);
+    if (!st && *end) { /* the epoch is over */
+      stop_workers(l);
+      reset_iterable(l);
+      l->running = false;
+      l->epoch++;
+    }
+    return st;
   }
   if (l->next >= l->nbatches) { /* the epoch is over: the next call starts another */
     stop_workers(l);
@@ -385,6 +611,10 @@ tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
 void td_loader_destroy(td_loader *l) {
   if (!l) return;
   stop_workers(l);
+  reset_iterable(l);
+  tc_free(l->produced);
+  tc_free(l->consumed);
+  tc_free(l->exhausted);
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->work_cv);
   pthread_cond_destroy(&l->ready_cv);

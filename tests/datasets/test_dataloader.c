@@ -423,6 +423,110 @@ START_TEST(test_options) {
 }
 END_TEST
 
+/* an iterable dataset of records 0..n-1, sharded: worker w of W takes w, w + W, ...; record
+ * `fail_at` fails */
+typedef struct {
+  int64_t n, fail_at;
+} range_state;
+typedef struct {
+  int64_t next, step, n, fail_at;
+} range_iter;
+
+static void *range_open(void *vs, const td_worker_info *w) {
+  range_state *s = vs;
+  range_iter *it = tc_malloc(sizeof *it);
+  if (it) *it = (range_iter){w->id, w->num_workers, s->n, s->fail_at};
+  return it;
+}
+static tc_status range_next(void *vit, td_sample *out, bool *end, tc_generator *gen) {
+  (void)gen;
+  range_iter *it = vit;
+  if (it->next >= it->n) {
+    *end = true;
+    return TC_OK;
+  }
+  int64_t i = it->next;
+  it->next += it->step;
+  if (i == it->fail_at) return tc_set_error(TC_ERR_CORRUPT, "record %lld is corrupt", (long long)i);
+  return td_sample_set(out, "target", tr_int_value(i));
+}
+static void range_close(void *it) { tc_free(it); }
+static const td_iterable_vtable range_vt = {"Range", range_open, range_next, range_close, seq_destroy};
+
+static td_dataset *range_dataset(int64_t n, int64_t fail_at) {
+  range_state *s = tc_malloc(sizeof *s);
+  if (!s) return NULL;
+  *s = (range_state){n, fail_at};
+  return td_iterable_dataset_create(&range_vt, s);
+}
+
+/* the batches of one epoch as "a,b,c|d,e|..." */
+static void epoch_string(td_loader *dl, char *buf, size_t size) {
+  buf[0] = 0;
+  td_sample b;
+  bool end;
+  while (td_loader_next(dl, &b, &end) == TC_OK && !end) {
+    const tc_tensor *t = td_sample_field(&b, "target")->tensor;
+    for (int64_t i = 0; i < tc_tensor_numel(t); i++)
+      snprintf(buf + strlen(buf), size - strlen(buf), "%s%lld", i ? "," : "", (long long)((const int64_t *)tc_tensor_data(t))[i]);
+    snprintf(buf + strlen(buf), size - strlen(buf), "|");
+    td_sample_clear(&b);
+  }
+}
+
+START_TEST(test_iterable) {
+  LEAK_BEGIN;
+  td_dataset *ds = range_dataset(10, -1);
+  ck_assert(td_is_iterable(ds));
+  ck_assert_int_eq(td_len(ds), -1);
+  td_sample s;
+  ck_assert_int_eq(td_get(ds, 0, &s, NULL), TC_ERR_STATE);
+  char buf[256];
+  td_loader_opts o = TD_LOADER_DEFAULTS;
+  o.batch_size = 3;
+  td_loader *dl = td_loader_create(ds, &o);
+  epoch_string(dl, buf, sizeof buf);
+  ck_assert_str_eq(buf, "0,1,2|3,4,5|6,7,8|9|");
+  epoch_string(dl, buf, sizeof buf); /* a second epoch opens a fresh iterator */
+  ck_assert_str_eq(buf, "0,1,2|3,4,5|6,7,8|9|");
+  ck_assert_int_eq(td_loader_len(dl), -1);
+  td_loader_destroy(dl);
+  /* two workers: each its own share, batches taken round robin as PyTorch */
+  o.num_workers = 2;
+  dl = td_loader_create(ds, &o);
+  epoch_string(dl, buf, sizeof buf);
+  ck_assert_str_eq(buf, "0,2,4|1,3,5|6,8|7,9|");
+  td_loader_destroy(dl);
+  o.drop_last = true;
+  dl = td_loader_create(ds, &o);
+  epoch_string(dl, buf, sizeof buf);
+  ck_assert_str_eq(buf, "0,2,4|1,3,5|");
+  td_loader_destroy(dl);
+  /* a failing record: an error naming it, or skipped */
+  td_dataset *bad = range_dataset(10, 4);
+  o = (td_loader_opts)TD_LOADER_DEFAULTS;
+  o.batch_size = 3;
+  o.num_workers = 2;
+  dl = td_loader_create(bad, &o);
+  bool end;
+  ck_assert_int_eq(td_loader_next(dl, &s, &end), TC_ERR_CORRUPT); /* worker 0's first batch holds record 4 */
+  ck_assert_ptr_nonnull(strstr(tc_last_error(), "record 4 is corrupt"));
+  td_loader_destroy(dl); /* mid-epoch */
+  o.skip_errors = true;
+  dl = td_loader_create(bad, &o);
+  epoch_string(dl, buf, sizeof buf);
+  ck_assert_str_eq(buf, "0,2,6|1,3,5|8|7,9|");
+  ck_assert_int_eq(td_loader_skipped(dl), 1);
+  td_loader_destroy(dl);
+  o.shuffle = true;
+  ck_assert_ptr_null(td_loader_create(ds, &o));
+  ck_assert_ptr_null(td_subset(ds, (const int64_t[]){0}, 1));
+  td_release(bad);
+  td_release(ds);
+  LEAK_END;
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("dataloader");
   TCase *tc = tcase_create("dataloader");
@@ -433,6 +537,7 @@ int main(void) {
   tcase_add_test(tc, test_errors_skip_and_early_destroy);
   tcase_add_test(tc, test_resume);
   tcase_add_test(tc, test_options);
+  tcase_add_test(tc, test_iterable);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -73,9 +73,31 @@ TC_API const char *td_dataset_name(const td_dataset *ds);
 TC_API td_dataset *td_retain(td_dataset *ds);
 TC_API void td_release(td_dataset *ds);
 
-TC_API int64_t td_len(const td_dataset *ds); /* -1 with an error for NULL */
+TC_API int64_t td_len(const td_dataset *ds); /* -1 with an error for NULL or an iterable dataset */
 /* Sample i (negative i counts from the end, as Python). out is empty on failure. */
 TC_API tc_status td_get(td_dataset *ds, int64_t i, td_sample *out, tc_generator *gen);
+
+/* ---- iterable-style datasets (torch.utils.data.IterableDataset) ----------------------------------
+ * A stream of samples without indices. A DataLoader opens one iterator per worker with that
+ * worker's info, so the dataset can shard itself (worker `id` of `num_workers` takes every
+ * num_workers-th record, say); with no workers one iterator sees id 0 of 1. */
+typedef struct td_worker_info {
+  int id, num_workers;
+  uint64_t seed; /* derived from the loader's seed, the epoch and the worker id */
+} td_worker_info;
+
+typedef struct td_iterable_vtable {
+  const char *name;
+  /* A new iterator over this worker's share (NULL with an error set). */
+  void *(*open)(void *state, const td_worker_info *worker);
+  /* The next sample into out (initialised, empty), or *end = true when the share is exhausted. */
+  tc_status (*next)(void *iter, td_sample *out, bool *end, tc_generator *gen);
+  void (*close)(void *iter);
+  void (*destroy)(void *state); /* may be NULL */
+} td_iterable_vtable;
+
+TC_API td_dataset *td_iterable_dataset_create(const td_iterable_vtable *vt, void *state);
+TC_API bool td_is_iterable(const td_dataset *ds);
 
 /* TensorDataset: n tensors sharing their first dim; sample i has field names[k] = tensors[k][i]
  * (a view). The tensors are retained. */
