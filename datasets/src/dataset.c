@@ -12,22 +12,28 @@ struct td_dataset {
   void *state;
 };
 
+/* The object around a vtable of either style; on failure the state is destroyed. */
+static td_dataset *wrap(const td_dataset_vtable *vt, const td_iterable_vtable *ivt, void *state,
+                        void (*destroy)(void *)) {
+  td_dataset *ds = tc_malloc(sizeof *ds);
+  if (!ds) {
+    if (destroy) destroy(state);
+    return NULL;
+  }
+  atomic_init(&ds->refs, 1);
+  ds->vt = vt;
+  ds->ivt = ivt;
+  ds->state = state;
+  return ds;
+}
+
 td_dataset *td_dataset_create(const td_dataset_vtable *vt, void *state) {
   if (!vt || !vt->len || !vt->get || !vt->name) {
     tc_set_error(TC_ERR_ARG, "td_dataset_create: the vtable needs a name, len and get");
     if (vt && vt->destroy) vt->destroy(state);
     return NULL;
   }
-  td_dataset *ds = tc_malloc(sizeof *ds);
-  if (!ds) {
-    if (vt->destroy) vt->destroy(state);
-    return NULL;
-  }
-  atomic_init(&ds->refs, 1);
-  ds->vt = vt;
-  ds->ivt = NULL;
-  ds->state = state;
-  return ds;
+  return wrap(vt, NULL, state, vt->destroy);
 }
 
 td_dataset *td_iterable_dataset_create(const td_iterable_vtable *vt, void *state) {
@@ -36,16 +42,7 @@ td_dataset *td_iterable_dataset_create(const td_iterable_vtable *vt, void *state
     if (vt && vt->destroy) vt->destroy(state);
     return NULL;
   }
-  td_dataset *ds = tc_malloc(sizeof *ds);
-  if (!ds) {
-    if (vt->destroy) vt->destroy(state);
-    return NULL;
-  }
-  atomic_init(&ds->refs, 1);
-  ds->vt = NULL;
-  ds->ivt = vt;
-  ds->state = state;
-  return ds;
+  return wrap(NULL, vt, state, vt->destroy);
 }
 
 bool td_is_iterable(const td_dataset *ds) { return ds && ds->ivt; }

@@ -351,28 +351,33 @@ static void reset_iterable(td_loader *l) {
   }
 }
 
+/* Starts the epoch's workers running fn; on failure stops the ones started and ends the epoch. */
+static tc_status start_threads(td_loader *l, void *(*fn)(void *)) {
+  for (int i = 0; i < l->nw; i++) {
+    worker_arg *a = tc_malloc(sizeof *a);
+    if (a) *a = (worker_arg){l, i};
+    if (!a || pthread_create(&l->threads[i], NULL, fn, a)) {
+      tc_free(a);
+      pthread_mutex_lock(&l->mu);
+      l->stop = true;
+      pthread_cond_broadcast(&l->work_cv);
+      pthread_mutex_unlock(&l->mu);
+      for (int k = 0; k < i; k++) pthread_join(l->threads[k], NULL);
+      l->stop = false;
+      l->running = false;
+      return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
+    }
+  }
+  l->threads_up = l->nw > 0;
+  return TC_OK;
+}
+
 /* The sample order and batch count of a new epoch; starts the workers. */
 static tc_status start_epoch(td_loader *l) {
   if (l->iterable) {
     reset_iterable(l);
     l->running = true;
-    for (int i = 0; i < l->nw; i++) {
-      worker_arg *a = tc_malloc(sizeof *a);
-      if (a) *a = (worker_arg){l, i};
-      if (!a || pthread_create(&l->threads[i], NULL, iter_worker_main, a)) {
-        tc_free(a);
-        pthread_mutex_lock(&l->mu);
-        l->stop = true;
-        pthread_cond_broadcast(&l->work_cv);
-        pthread_mutex_unlock(&l->mu);
-        for (int k = 0; k < i; k++) pthread_join(l->threads[k], NULL);
-        l->stop = false;
-        l->running = false;
-        return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
-      }
-    }
-    l->threads_up = l->nw > 0;
-    return TC_OK;
+    return start_threads(l, iter_worker_main);
   }
   tc_free(l->order);
   tc_free(l->offsets);
@@ -411,26 +416,7 @@ started:
   l->resume = 0;
   l->next = l->start;
   l->running = true;
-  if (l->nw == 0) return TC_OK;
-  for (int i = 0; i < l->nw; i++) {
-    worker_arg *a = tc_malloc(sizeof *a);
-    if (a) *a = (worker_arg){l, i};
-    if (!a || pthread_create(&l->threads[i], NULL, worker_main, a)) {
-      tc_free(a);
-      /* the ones started see stop and leave */
-      int started = i;
-      pthread_mutex_lock(&l->mu);
-      l->stop = true;
-      pthread_cond_broadcast(&l->work_cv);
-      pthread_mutex_unlock(&l->mu);
-      for (int k = 0; k < started; k++) pthread_join(l->threads[k], NULL);
-      l->stop = false;
-      l->running = false;
-      return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
-    }
-  }
-  l->threads_up = true;
-  return TC_OK;
+  return start_threads(l, worker_main);
 }
 
 td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
