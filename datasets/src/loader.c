@@ -41,6 +41,8 @@ struct td_loader {
   int64_t resume;                         /* the batch the next epoch starts at (state_set) */
   int64_t skipped;
   bool workers_inited;                    /* persistent_workers: worker_init already ran */
+  uint64_t base;                          /* the epoch's base seed: o.seed, or drawn from o.generator */
+  bool base_set;                          /* base was given by td_loader_state_set */
   /* iterable datasets: worker w fills ring slots [w * pf, (w + 1) * pf) as a queue */
   bool iterable;
   int64_t *produced, *consumed; /* per worker (one entry when loading on the caller) */
@@ -86,7 +88,7 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
   tc_status st = TC_OK;
   for (int64_t k = s0; k < s1 && !st; k++) {
     int64_t idx = l->order[k];
-    tc_generator_manual_seed(gen, mix(l->o.seed, (uint64_t)l->epoch, (uint64_t)idx));
+    tc_generator_manual_seed(gen, mix(l->base, (uint64_t)l->epoch, (uint64_t)idx));
     tc_status gs = td_get(l->ds, idx, &ss[n], gen);
     if (!gs) {
       n++;
@@ -178,7 +180,7 @@ static tc_status iter_batch(td_loader *l, void *it, int w, int64_t *count, tc_ge
   }
   tc_status st = TC_OK;
   while (n < bs && !*exhausted && !st) {
-    tc_generator_manual_seed(gen, mix(l->o.seed, (uint64_t)l->epoch, ((uint64_t)w << 48) ^ (uint64_t)*count));
+    tc_generator_manual_seed(gen, mix(l->base, (uint64_t)l->epoch, ((uint64_t)w << 48) ^ (uint64_t)*count));
     bool end = false;
     tc_status gs = td__iter_next(l->ds, it, &ss[n], &end, gen);
     if (end) {
@@ -221,7 +223,7 @@ static void *iter_worker_main(void *varg) {
   tc_free(a);
   tc_set_thread_serial(true);
   if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(w, l->o.worker_init_user);
-  td_worker_info info = {w, l->nw, mix(l->o.seed, (uint64_t)l->epoch, (uint64_t)w)};
+  td_worker_info info = {w, l->nw, mix(l->base, (uint64_t)l->epoch, (uint64_t)w)};
   tc_generator *gen = tc_generator_create(0);
   void *it = gen ? td__iter_open(l->ds, &info) : NULL;
   char message[512] = "";
@@ -269,7 +271,7 @@ static tc_status iter_next(td_loader *l, td_sample *batch, bool *end) {
     tc_generator *gen = tc_generator_create(0);
     if (!gen) return tc_last_status();
     if (!l->it0 && !l->exhausted[0]) {
-      td_worker_info info = {0, 1, mix(l->o.seed, (uint64_t)l->epoch, 0)};
+      td_worker_info info = {0, 1, mix(l->base, (uint64_t)l->epoch, 0)};
       if (!(l->it0 = td__iter_open(l->ds, &info))) {
         tc_generator_destroy(gen);
         return tc_last_status();
@@ -374,6 +376,10 @@ static tc_status start_threads(td_loader *l, void *(*fn)(void *)) {
 
 /* The sample order and batch count of a new epoch; starts the workers. */
 static tc_status start_epoch(td_loader *l) {
+  /* the base seed of the epoch: fixed, or one draw from the loader's generator (as PyTorch draws
+   * its base seed from DataLoader(generator=...)) unless a restored state gave it */
+  if (!l->base_set) l->base = l->o.generator ? tc_generator_next_u64(l->o.generator) : l->o.seed;
+  l->base_set = false;
   if (l->iterable) {
     reset_iterable(l);
     l->running = true;
@@ -397,7 +403,7 @@ static tc_status start_epoch(td_loader *l) {
   } else {
     n = td_len(l->ds);
     if (l->o.shuffle) {
-      tc_generator *g = tc_generator_create(mix(l->o.seed, (uint64_t)l->epoch, UINT64_MAX));
+      tc_generator *g = tc_generator_create(mix(l->base, (uint64_t)l->epoch, UINT64_MAX));
       l->order = g ? td__randperm(n, g) : NULL;
       tc_generator_destroy(g);
     } else if ((l->order = tc_malloc(sizeof(int64_t) * (size_t)(n ? n : 1)))) {
@@ -500,7 +506,7 @@ tc_status td_loader_state_get(const td_loader *l, td_loader_state *out) {
   if (!l->o.in_order || l->iterable)
     return tc_set_error(TC_ERR_STATE, "td_loader_state_get: a loader %s has no resumable position",
                         l->iterable ? "of an iterable dataset" : "with in_order false");
-  *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, l->o.seed};
+  *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, l->running || l->base_set ? l->base : l->o.seed};
   return TC_OK;
 }
 
@@ -509,13 +515,15 @@ tc_status td_loader_state_set(td_loader *l, const td_loader_state *st) {
   if (st->epoch < 0 || st->batch < 0)
     return tc_set_error(TC_ERR_ARG, "td_loader_state_set: epoch %lld and batch %lld must be >= 0", (long long)st->epoch,
                         (long long)st->batch);
-  if (st->seed != l->o.seed)
+  if (!l->o.generator && st->seed != l->o.seed)
     return tc_set_error(TC_ERR_ARG, "td_loader_state_set: the state is of a loader seeded %llu, this one has %llu",
                         (unsigned long long)st->seed, (unsigned long long)l->o.seed);
   stop_workers(l);
   l->running = false;
   l->epoch = st->epoch;
   l->resume = st->batch;
+  l->base = st->seed;
+  l->base_set = true;
   return TC_OK;
 }
 int64_t td_loader_skipped(const td_loader *l) { return l ? l->skipped : -1; }

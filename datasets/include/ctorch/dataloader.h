@@ -69,10 +69,12 @@ typedef struct td_loader_opts {
   td_sampler *batch_sampler; /* owned; a td_batch_sampler giving whole batches (excludes batch_size,
                                 shuffle, sampler and drop_last, as PyTorch) */
   bool no_batching;       /* batch_size=None: each sample is handed out as it is, uncollated */
+  tc_generator *generator; /* borrowed: when set, each epoch's base seed is one draw from it (as
+                              DataLoader(generator=g)), replacing `seed` */
 } td_loader_opts;
 
 #define TD_LOADER_DEFAULTS \
-  {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false, false, false, 0.0, NULL, NULL, true, NULL, false}
+  {1, false, NULL, 0, TD_COLLATE_STACK, 0.0, NULL, NULL, false, 2, 0, false, false, false, 0.0, NULL, NULL, true, NULL, false, NULL}
 
 /* ds is retained; opts->sampler is taken over (also on failure). */
 TC_API td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts);
@@ -83,13 +85,15 @@ TC_API tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end);
 TC_API int64_t td_loader_len(const td_loader *l);
 /* The epoch the next batch belongs to (0 first). */
 TC_API int64_t td_loader_epoch(const td_loader *l);
-/* Where the loader stands: the epoch and the next batch of it (in-order loaders). A new loader made
- * with the same dataset and options and given this state continues with exactly the batches the
- * first would have produced (shuffles and per-sample generators derive from seed and epoch; a
- * sampler of your own must have its generator restored by you). */
+/* Where the loader stands: the epoch, the next batch of it (in-order loaders) and the epoch's base
+ * seed. A new loader made with the same dataset and options and given this state continues with
+ * exactly the batches the first would have produced for the rest of that epoch (shuffles and
+ * per-sample generators derive from the base seed and the epoch). Later epochs match too with a
+ * fixed seed; with a generator (the loader's, or a sampler's of your own) restore its state
+ * yourself (tc_generator_get_state / set_state). */
 typedef struct td_loader_state {
   int64_t epoch, batch;
-  uint64_t seed;
+  uint64_t seed; /* the epoch's base seed (the loader's seed, or the draw from its generator) */
 } td_loader_state;
 TC_API tc_status td_loader_state_get(const td_loader *l, td_loader_state *out);
 /* Stops the running epoch (its undelivered batches are dropped); the next call resumes at st. */
