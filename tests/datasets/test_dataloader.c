@@ -135,8 +135,8 @@ START_TEST(test_identical_for_any_worker_count) {
   tc_tensor_release(e1);
   tc_tensor_release(s0);
   tc_tensor_release(eq);
-  const int workers[] = {1, 2, 4};
-  for (int k = 0; k < 3; k++) {
+  const int workers[] = {1, 2, 4, 8};
+  for (int k = 0; k < 4; k++) {
     tc_tensor *x, *y;
     run_epochs(ds, workers[k], 2, &x, &y);
     char what[64];
