@@ -40,7 +40,7 @@ struct td_loader {
   int64_t start;                          /* the epoch's first batch (after a resume) */
   int64_t resume;                         /* the batch the next epoch starts at (state_set) */
   int64_t skipped;
-  bool workers_inited;                    /* persistent_workers: worker_init already ran */
+  bool *inited;                           /* persistent_workers: worker_init already ran, per worker */
   uint64_t base;                          /* the epoch's base seed: o.seed, or drawn from o.generator */
   bool base_set;                          /* base was given by td_loader_state_set */
   /* iterable datasets: worker w fills ring slots [w * pf, (w + 1) * pf) as a queue */
@@ -65,6 +65,16 @@ typedef struct {
   int id;
 } worker_arg;
 
+/* now + seconds on CLOCK_REALTIME (pthread_cond_timedwait's clock) */
+static void deadline_after(struct timespec *d, double seconds) {
+  clock_gettime(CLOCK_REALTIME, d);
+  double sec = (double)d->tv_sec + (double)d->tv_nsec * 1e-9 + seconds;
+  d->tv_sec = (time_t)sec;
+  d->tv_nsec = (long)((sec - (double)d->tv_sec) * 1e9);
+  if (d->tv_nsec >= 1000000000L) d->tv_sec++, d->tv_nsec -= 1000000000L;
+  if (d->tv_nsec < 0) d->tv_nsec = 0;
+}
+
 /* splitmix64 finaliser over (seed, epoch, index) */
 static uint64_t mix(uint64_t seed, uint64_t epoch, uint64_t index) {
   uint64_t z = seed ^ (epoch * 0x9E3779B97F4A7C15ull) ^ (index * 0xD1B54A32D192ED03ull);
@@ -88,7 +98,8 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
   tc_status st = TC_OK;
   for (int64_t k = s0; k < s1 && !st; k++) {
     int64_t idx = l->order[k];
-    tc_generator_manual_seed(gen, mix(l->base, (uint64_t)l->epoch, (uint64_t)idx));
+    /* seeded by the position in the epoch (not the index: a sample drawn twice gets its own draws) */
+    tc_generator_manual_seed(gen, mix(l->base, (uint64_t)l->epoch, (uint64_t)k));
     tc_status gs = td_get(l->ds, idx, &ss[n], gen);
     if (!gs) {
       n++;
@@ -100,8 +111,7 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
     }
   }
   if (!st && n == 0) {
-    st = TC_ERR_ARG;
-    snprintf(message, msize, "td_loader_next: every sample of batch %lld failed and was skipped", (long long)b);
+    /* every sample failed and was skipped: the batch is left out (an empty result the consumer passes) */
   } else if (!st && l->o.no_batching) {
     *out = ss[0]; /* the sample itself */
     td_sample_init(&ss[0]);
@@ -119,12 +129,25 @@ static tc_status load_batch(td_loader *l, int64_t b, tc_generator *gen, int work
       break;
     }
     tc_tensor_release(out->values[f].tensor);
-    out->values[f].tensor = p;
+    out->values[f].tensor = tc_scope_keep(p); /* owned by the batch, not by a scope of the caller */
   }
   for (int64_t k = 0; k < n; k++) td_sample_clear(&ss[k]);
   tc_free(ss);
   if (st) td_sample_clear(out);
   return st;
+}
+
+/* worker_init in worker id's thread: every epoch, or once per worker with persistent_workers */
+static void run_worker_init(td_loader *l, int id) {
+  if (!l->o.worker_init) return;
+  pthread_mutex_lock(&l->mu);
+  bool skip = l->o.persistent_workers && l->inited[id];
+  pthread_mutex_unlock(&l->mu);
+  if (skip) return;
+  l->o.worker_init(id, l->o.worker_init_user);
+  pthread_mutex_lock(&l->mu);
+  l->inited[id] = true;
+  pthread_mutex_unlock(&l->mu);
 }
 
 static void *worker_main(void *varg) {
@@ -134,7 +157,7 @@ static void *worker_main(void *varg) {
   tc_free(a);
   tc_set_thread_serial(true); /* kernels of this worker run on it alone: one thread budget */
   tc_generator *gen = tc_generator_create(0);
-  if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(id, l->o.worker_init_user);
+  run_worker_init(l, id);
   pthread_mutex_lock(&l->mu);
   /* the first batch of this worker's residue class at or after the epoch's start */
   int64_t first = l->start + ((id - l->start % l->nw) % l->nw + l->nw) % l->nw;
@@ -172,18 +195,20 @@ static void *worker_main(void *varg) {
 static tc_status iter_batch(td_loader *l, void *it, int w, int64_t *count, tc_generator *gen, td_sample *out,
                             bool *exhausted, bool *empty, char *message, size_t msize, int64_t *skipped) {
   int64_t bs = l->o.no_batching ? 1 : l->o.batch_size, n = 0;
-  td_sample *ss = tc_calloc(sizeof *ss * (size_t)bs);
-  *empty = true;
+  td_sample *ss = (uint64_t)bs <= SIZE_MAX / sizeof *ss ? tc_calloc(sizeof *ss * (size_t)bs) : NULL;
+  *empty = false; /* an error is the batch */
   if (!ss) {
-    snprintf(message, msize, "%s", tc_last_error());
+    snprintf(message, msize, "td_loader_next: worker %d: no memory for a batch of %lld samples", w, (long long)bs);
+    *exhausted = true;
     return TC_ERR_NOMEM;
   }
+  *empty = true;
   tc_status st = TC_OK;
   while (n < bs && !*exhausted && !st) {
     tc_generator_manual_seed(gen, mix(l->base, (uint64_t)l->epoch, ((uint64_t)w << 48) ^ (uint64_t)*count));
     bool end = false;
     tc_status gs = td__iter_next(l->ds, it, &ss[n], &end, gen);
-    if (end) {
+    if (end && !gs) {
       *exhausted = true;
     } else if (!gs) {
       n++;
@@ -222,7 +247,7 @@ static void *iter_worker_main(void *varg) {
   int w = a->id;
   tc_free(a);
   tc_set_thread_serial(true);
-  if (l->o.worker_init && (!l->o.persistent_workers || !l->workers_inited)) l->o.worker_init(w, l->o.worker_init_user);
+  run_worker_init(l, w);
   td_worker_info info = {w, l->nw, mix(l->base, (uint64_t)l->epoch, (uint64_t)w)};
   tc_generator *gen = tc_generator_create(0);
   void *it = gen ? td__iter_open(l->ds, &info) : NULL;
@@ -289,6 +314,8 @@ static tc_status iter_next(td_loader *l, td_sample *batch, bool *end) {
     return TC_OK;
   }
   int64_t pf = l->o.prefetch_factor;
+  struct timespec deadline;
+  bool have_deadline = false;
   pthread_mutex_lock(&l->mu);
   for (;;) {
     bool any = false;
@@ -318,14 +345,34 @@ static tc_status iter_next(td_loader *l, td_sample *batch, bool *end) {
       l->rr = (w + 1) % l->nw;
       continue;
     }
-    pthread_cond_wait(&l->ready_cv, &l->mu);
+    if (l->o.timeout > 0) {
+      if (!have_deadline) {
+        deadline_after(&deadline, l->o.timeout);
+        have_deadline = true;
+      }
+      if (pthread_cond_timedwait(&l->ready_cv, &l->mu, &deadline) == ETIMEDOUT) {
+        pthread_mutex_unlock(&l->mu);
+        return tc_set_error(TC_ERR_STATE, "td_loader_next: timed out after %g s waiting for worker %d", l->o.timeout,
+                            w);
+      }
+    } else {
+      pthread_cond_wait(&l->ready_cv, &l->mu);
+    }
+  }
+}
+
+/* Frees the batches left in the ring (workers joined). */
+static void clear_slots(td_loader *l) {
+  for (int64_t k = 0; k < l->cap; k++) {
+    if (l->ring[k].batch != -1 && l->ring[k].done) td_sample_clear(&l->ring[k].data);
+    l->ring[k].batch = -1;
+    l->ring[k].done = false;
   }
 }
 
 /* Stops and joins the workers; frees undelivered batches. */
 static void stop_workers(td_loader *l) {
   if (!l->threads_up) return;
-  l->workers_inited = true;
   pthread_mutex_lock(&l->mu);
   l->stop = true;
   pthread_cond_broadcast(&l->work_cv);
@@ -333,11 +380,7 @@ static void stop_workers(td_loader *l) {
   for (int i = 0; i < l->nw; i++) pthread_join(l->threads[i], NULL);
   l->threads_up = false;
   l->stop = false;
-  for (int64_t k = 0; k < l->cap; k++) {
-    if (l->ring[k].batch != -1 && l->ring[k].done) td_sample_clear(&l->ring[k].data);
-    l->ring[k].batch = -1;
-    l->ring[k].done = false;
-  }
+  clear_slots(l);
 }
 
 /* Resets the iterable bookkeeping (and closes the caller's iterator) for a new epoch. */
@@ -357,6 +400,7 @@ static void reset_iterable(td_loader *l) {
 static tc_status start_threads(td_loader *l, void *(*fn)(void *)) {
   for (int i = 0; i < l->nw; i++) {
     worker_arg *a = tc_malloc(sizeof *a);
+    bool allocated = a != NULL;
     if (a) *a = (worker_arg){l, i};
     if (!a || pthread_create(&l->threads[i], NULL, fn, a)) {
       tc_free(a);
@@ -367,7 +411,8 @@ static tc_status start_threads(td_loader *l, void *(*fn)(void *)) {
       for (int k = 0; k < i; k++) pthread_join(l->threads[k], NULL);
       l->stop = false;
       l->running = false;
-      return a ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
+      clear_slots(l); /* batches the started workers finished */
+      return allocated ? tc_set_error(TC_ERR_STATE, "td_loader_next: could not start worker %d", i) : tc_last_status();
     }
   }
   l->threads_up = l->nw > 0;
@@ -378,12 +423,16 @@ static tc_status start_threads(td_loader *l, void *(*fn)(void *)) {
 static tc_status start_epoch(td_loader *l) {
   /* the base seed of the epoch: fixed, or one draw from the loader's generator (as PyTorch draws
    * its base seed from DataLoader(generator=...)) unless a restored state gave it */
-  if (!l->base_set) l->base = l->o.generator ? tc_generator_next_u64(l->o.generator) : l->o.seed;
-  l->base_set = false;
+  if (!l->base_set) {
+    l->base = l->o.generator ? tc_generator_next_u64(l->o.generator) : l->o.seed;
+    l->base_set = true; /* kept for a retry when the start fails */
+  }
   if (l->iterable) {
     reset_iterable(l);
     l->running = true;
-    return start_threads(l, iter_worker_main);
+    tc_status st = start_threads(l, iter_worker_main);
+    if (!st) l->base_set = false;
+    return st;
   }
   tc_free(l->order);
   tc_free(l->offsets);
@@ -419,10 +468,14 @@ static tc_status start_epoch(td_loader *l) {
   for (int64_t b = 0; b <= l->nbatches; b++) l->offsets[b] = b * bs < n ? b * bs : n;
 started:
   l->start = l->resume < l->nbatches ? l->resume : l->nbatches;
-  l->resume = 0;
   l->next = l->start;
   l->running = true;
-  return start_threads(l, worker_main);
+  st = start_threads(l, worker_main);
+  if (!st) { /* started: the resume point and the base seed are used up */
+    l->resume = 0;
+    l->base_set = false;
+  }
+  return st;
 }
 
 td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
@@ -453,6 +506,7 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
     l->cap = (int64_t)(l->nw ? l->nw : 1) * o.prefetch_factor;
     l->ring = tc_calloc(sizeof *l->ring * (size_t)l->cap);
     l->threads = l->nw ? tc_calloc(sizeof *l->threads * (size_t)l->nw) : NULL;
+    l->inited = tc_calloc(sizeof *l->inited * (size_t)(l->nw ? l->nw : 1));
     l->iterable = td_is_iterable(ds);
     size_t nq = (size_t)(l->nw ? l->nw : 1);
     if (l->iterable) {
@@ -461,11 +515,12 @@ td_loader *td_loader_create(td_dataset *ds, const td_loader_opts *opts) {
       l->exhausted = tc_calloc(sizeof *l->exhausted * nq);
     }
   }
-  if (!l || !l->ring || (l->nw && !l->threads) ||
+  if (!l || !l->ring || (l->nw && !l->threads) || !l->inited ||
       (l->iterable && (!l->produced || !l->consumed || !l->exhausted))) {
     if (l) {
       tc_free(l->ring);
       tc_free(l->threads);
+      tc_free(l->inited);
       tc_free(l->produced);
       tc_free(l->consumed);
       tc_free(l->exhausted);
@@ -506,16 +561,21 @@ tc_status td_loader_state_get(const td_loader *l, td_loader_state *out) {
   if (!l->o.in_order || l->iterable)
     return tc_set_error(TC_ERR_STATE, "td_loader_state_get: a loader %s has no resumable position",
                         l->iterable ? "of an iterable dataset" : "with in_order false");
-  *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, l->running || l->base_set ? l->base : l->o.seed};
+  bool fixed = l->running || l->base_set; /* between epochs with a generator: not drawn yet */
+  *out = (td_loader_state){l->epoch, l->running ? l->next : l->resume, fixed ? l->base : l->o.seed,
+                           fixed || !l->o.generator};
   return TC_OK;
 }
 
 tc_status td_loader_state_set(td_loader *l, const td_loader_state *st) {
   if (!l || !st) return tc_set_error(TC_ERR_ARG, "td_loader_state_set: NULL argument");
+  if (!l->o.in_order || l->iterable)
+    return tc_set_error(TC_ERR_STATE, "td_loader_state_set: a loader %s has no resumable position",
+                        l->iterable ? "of an iterable dataset" : "with in_order false");
   if (st->epoch < 0 || st->batch < 0)
     return tc_set_error(TC_ERR_ARG, "td_loader_state_set: epoch %lld and batch %lld must be >= 0", (long long)st->epoch,
                         (long long)st->batch);
-  if (!l->o.generator && st->seed != l->o.seed)
+  if (!l->o.generator && st->has_seed && st->seed != l->o.seed)
     return tc_set_error(TC_ERR_ARG, "td_loader_state_set: the state is of a loader seeded %llu, this one has %llu",
                         (unsigned long long)st->seed, (unsigned long long)l->o.seed);
   stop_workers(l);
@@ -523,12 +583,28 @@ tc_status td_loader_state_set(td_loader *l, const td_loader_state *st) {
   l->epoch = st->epoch;
   l->resume = st->batch;
   l->base = st->seed;
-  l->base_set = true;
+  l->base_set = st->has_seed; /* else the next epoch draws its seed from the generator */
   return TC_OK;
 }
-int64_t td_loader_skipped(const td_loader *l) { return l ? l->skipped : -1; }
+int64_t td_loader_skipped(const td_loader *l) {
+  if (!l) return -1;
+  pthread_mutex_lock((pthread_mutex_t *)&l->mu);
+  int64_t n = l->skipped;
+  pthread_mutex_unlock((pthread_mutex_t *)&l->mu);
+  return n;
+}
+
+static tc_status next_once(td_loader *l, td_sample *batch, bool *end);
 
 tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
+  tc_status st;
+  do /* a batch whose samples all failed and were skipped is left out */
+    st = next_once(l, batch, end);
+  while (!st && end && !*end && batch && batch->n == 0);
+  return st;
+}
+
+static tc_status next_once(td_loader *l, td_sample *batch, bool *end) {
   if (batch) td_sample_init(batch);
   if (end) *end = false;
   if (!l || !batch || !end) return tc_set_error(TC_ERR_ARG, "td_loader_next: NULL argument");
@@ -567,12 +643,7 @@ tc_status td_loader_next(td_loader *l, td_sample *batch, bool *end) {
   pthread_mutex_lock(&l->mu);
   slot *s = l->o.in_order ? &l->ring[b % l->cap] : NULL;
   struct timespec deadline;
-  if (l->o.timeout > 0) {
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    double sec = (double)deadline.tv_sec + (double)deadline.tv_nsec * 1e-9 + l->o.timeout;
-    deadline.tv_sec = (time_t)sec;
-    deadline.tv_nsec = (long)((sec - (double)deadline.tv_sec) * 1e9);
-  }
+  if (l->o.timeout > 0) deadline_after(&deadline, l->o.timeout);
   for (;;) {
     if (!l->o.in_order) /* any finished batch */
       for (int64_t k = 0; k < l->cap && !s; k++)
@@ -609,6 +680,7 @@ void td_loader_destroy(td_loader *l) {
   tc_free(l->produced);
   tc_free(l->consumed);
   tc_free(l->exhausted);
+  tc_free(l->inited);
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->work_cv);
   pthread_cond_destroy(&l->ready_cv);

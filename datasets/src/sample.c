@@ -7,6 +7,8 @@ void td_sample_init(td_sample *s) {
 }
 
 tc_status td_sample_set(td_sample *s, const char *name, tr_value v) {
+  /* the sample owns the value: a tensor made inside a scope of the caller leaves that scope */
+  if (v.kind == TR_TENSOR) tc_scope_keep(v.tensor);
   if (!s || !name) {
     tr_value_clear(&v);
     return tc_set_error(TC_ERR_ARG, "td_sample_set: %s is NULL", s ? "name" : "the sample");

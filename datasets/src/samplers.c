@@ -118,7 +118,12 @@ td_sampler *td_weighted_random_sampler(const double *weights, int64_t n, int64_t
     c += weights[i] / total;
     s->cum[i] = replacement ? c : weights[i];
   }
-  if (replacement) s->cum[n - 1] = 1.0;
+  if (replacement) /* the last positive weight closes the distribution (rounding never picks a zero) */
+    for (int64_t i = n - 1; i >= 0; i--)
+      if (weights[i] > 0) {
+        for (int64_t k = i; k < n; k++) s->cum[k] = 1.0;
+        break;
+      }
   s->num_samples = num_samples;
   s->replacement = replacement;
   s->gen = gen;
@@ -208,12 +213,11 @@ static tc_status random_indices(td_sampler *s, int64_t *out) {
     w += n;
     tc_free(p);
   }
-  if (m % n) {
-    int64_t *p = td__randperm(n, s->gen);
-    if (!p) return tc_last_status();
-    memcpy(out + w, p, sizeof(int64_t) * (size_t)(m % n));
-    tc_free(p);
-  }
+  /* PyTorch always draws the tail's permutation, also when num_samples % n == 0 */
+  int64_t *p = td__randperm(n, s->gen);
+  if (!p) return tc_last_status();
+  if (m % n) memcpy(out + w, p, sizeof(int64_t) * (size_t)(m % n));
+  tc_free(p);
   return TC_OK;
 }
 

@@ -221,6 +221,17 @@ START_TEST(test_errors_skip_and_early_destroy) {
     ck_assert_int_eq(total, 19);
     ck_assert_int_eq(td_loader_skipped(dl), 1);
     td_loader_destroy(dl);
+    /* batches of one: the failing sample's batch is left out, the epoch goes on */
+    o.batch_size = 1;
+    dl = td_loader_create(ds, &o);
+    int64_t batches = 0;
+    while (td_loader_next(dl, &b, &end) == TC_OK && !end) {
+      batches++;
+      td_sample_clear(&b);
+    }
+    ck_assert(end);
+    ck_assert_int_eq(batches, 19);
+    td_loader_destroy(dl);
   }
   /* a sampler of its own: rank 1 of 2 of a DistributedSampler */
   td_loader_opts o = TD_LOADER_DEFAULTS;
@@ -355,6 +366,23 @@ START_TEST(test_resume) {
     tc_tensor_release((tc_tensor *)c[i]);
     tc_tensor_release((tc_tensor *)d[i]);
   }
+  /* between epochs a generator-seeded loader has not drawn its next seed yet */
+  tc_generator *g4 = tc_generator_create(8);
+  o.generator = g4;
+  td_loader *l4 = td_loader_create(ds, &o);
+  collect(l4, 6, d, &nd);
+  td_sample eb;
+  bool eend;
+  ck_assert_int_eq(td_loader_next(l4, &eb, &eend), TC_OK);
+  ck_assert(eend);
+  td_loader_state between;
+  ck_assert_int_eq(td_loader_state_get(l4, &between), TC_OK);
+  ck_assert(!between.has_seed);
+  ck_assert_int_eq(between.epoch, 1);
+  ck_assert_int_eq(between.batch, 0);
+  td_loader_destroy(l4);
+  for (int i = nc; i < nd; i++) tc_tensor_release((tc_tensor *)d[i]);
+  tc_generator_destroy(g4);
   tc_generator_destroy(g1);
   tc_generator_destroy(g2);
   tc_generator_destroy(g3);

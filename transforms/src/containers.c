@@ -194,7 +194,11 @@ tr_transform *tr_random_choice(int64_t n, tr_transform *const *transforms, const
     c += weights ? weights[i] / total : 1.0 / (double)n;
     s->cum[i] = c;
   }
-  s->cum[n - 1] = 1.0;
+  for (int64_t i = n - 1; i >= 0; i--) /* the last positive weight closes the distribution */
+    if (!weights || weights[i] > 0) {
+      for (int64_t k = i; k < n; k++) s->cum[k] = 1.0;
+      break;
+    }
   return tr_transform_create(&random_choice_vt, s);
 }
 

@@ -28,7 +28,8 @@
  * strings need a collate_fn of your own.
  *
  * Errors: a failing sample makes td_loader_next return its error, naming the worker and the
- * sample index; with skip_errors the sample is left out and counted (td_loader_skipped).
+ * sample index; with skip_errors the sample is left out and counted (td_loader_skipped), and a
+ * batch whose samples all failed is left out altogether.
  * Destroying a loader mid-epoch stops and joins its workers.
  */
 #ifndef CTORCH_DATALOADER_H
@@ -61,7 +62,9 @@ typedef struct td_loader_opts {
   uint64_t seed;          /* base of the shuffles and of each sample's generator */
   bool skip_errors;       /* leave failing samples out (counted) instead of failing the batch */
   bool pin_memory;        /* batch tensors in pinned host memory (when CUDA is available; else as is) */
-  bool persistent_workers; /* worker_init runs once per worker for the loader's life, not per epoch */
+  bool persistent_workers; /* worker_init runs once per worker for the loader's life, not per epoch
+                              (the threads themselves are started per epoch: thread-locals set by
+                              worker_init do not carry over) */
   double timeout;         /* seconds to wait for a batch (0: no limit): TC_ERR_STATE when exceeded */
   void (*worker_init)(int worker_id, void *user); /* called in each worker thread as it starts */
   void *worker_init_user;
@@ -94,6 +97,7 @@ TC_API int64_t td_loader_epoch(const td_loader *l);
 typedef struct td_loader_state {
   int64_t epoch, batch;
   uint64_t seed; /* the epoch's base seed (the loader's seed, or the draw from its generator) */
+  bool has_seed; /* false between epochs of a generator-seeded loader: the next epoch draws it */
 } td_loader_state;
 TC_API tc_status td_loader_state_get(const td_loader *l, td_loader_state *out);
 /* Stops the running epoch (its undelivered batches are dropped); the next call resumes at st. */
