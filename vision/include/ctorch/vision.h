@@ -43,9 +43,10 @@ typedef enum tv_image_mode {
 TC_API tc_tensor *tv_read_file(const char *path);
 /* A JPEG (baseline or progressive, gray or YCbCr) from memory to a uint8 (C, H, W) tensor, decoded
  * as torchvision.io.decode_jpeg does (accurate DCT, fancy upsampling), so the pixels are the same.
- * Truncated or corrupt data is TC_ERR_CORRUPT; images beyond 2^28 pixels are refused. CMYK and
- * YCCK files: TC_ERR_UNSUPPORTED for now. */
-TC_API tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode);
+ * apply_exif turns the image upright by its EXIF orientation tag (pass true unless the raw sensor
+ * layout is wanted). Truncated or corrupt data is TC_ERR_CORRUPT; images beyond 2^28 pixels are
+ * refused. CMYK and YCCK files: TC_ERR_UNSUPPORTED for now. */
+TC_API tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode, bool apply_exif);
 
 #ifdef __cplusplus
 }
