@@ -81,9 +81,6 @@ static tc_status collate_tensors(const td_sample *ss, int64_t n, int f, td_colla
         tc_free(padded);
       }
     }
-    /* results belong to the batch, not to any scope the caller has open */
-    tc_scope_keep(r);
-    tc_scope_keep(aux);
     if (!r) {
       st = tc_last_status();
       tc_tensor_release(aux);
@@ -100,7 +97,7 @@ static tc_status collate_tensors(const td_sample *ss, int64_t n, int f, td_colla
 static tc_status collate_numbers(const td_sample *ss, int64_t n, int f, td_sample *b) {
   const char *name = ss[0].names[f];
   bool ints = ss[0].values[f].kind == TR_INT;
-  tc_tensor *t = tc_scope_keep(tc_empty(&n, 1, TC_OPTS(.dtype = ints ? TC_I64 : TC_F64)));
+  tc_tensor *t = tc_empty(&n, 1, TC_OPTS(.dtype = ints ? TC_I64 : TC_F64));
   if (!t) return tc_last_status();
   for (int64_t i = 0; i < n; i++) {
     const tr_value *v = td_sample_field(&ss[i], name);

@@ -109,8 +109,7 @@ static tc_status tensor_get(void *vs, int64_t i, td_sample *out, tc_generator *g
   (void)gen;
   tensor_ds *s = vs;
   for (int k = 0; k < s->n; k++) {
-    /* a view of row i: released by the sample, not by any scope the caller has open */
-    tc_tensor *row = tc_scope_keep(tc_select(s->t[k], 0, i));
+    tc_tensor *row = tc_select(s->t[k], 0, i); /* a view of row i, owned by the sample */
     tc_status st = row ? td_sample_set(out, s->names[k], tr_tensor_value(row)) : tc_last_status();
     if (st) return st;
   }

@@ -49,6 +49,7 @@ struct td_loader {
   bool *exhausted;
   int rr;                       /* the worker whose batch is next (round robin, as PyTorch) */
   void *it0;                    /* the caller's iterator when there are no workers */
+  tc_generator *gen0;           /* the caller's per-sample generator when there are no workers */
   int64_t count0;
   /* workers */
   int nw;
@@ -293,21 +294,17 @@ static void *iter_worker_main(void *varg) {
 static tc_status iter_next(td_loader *l, td_sample *batch, bool *end) {
   if (l->nw == 0) {
     char message[512] = "";
-    tc_generator *gen = tc_generator_create(0);
-    if (!gen) return tc_last_status();
+    if (!l->gen0 && !(l->gen0 = tc_generator_create(0))) return tc_last_status();
+    tc_generator *gen = l->gen0;
     if (!l->it0 && !l->exhausted[0]) {
       td_worker_info info = {0, 1, mix(l->base, (uint64_t)l->epoch, 0)};
-      if (!(l->it0 = td__iter_open(l->ds, &info))) {
-        tc_generator_destroy(gen);
-        return tc_last_status();
-      }
+      if (!(l->it0 = td__iter_open(l->ds, &info))) return tc_last_status();
     }
     bool empty = true;
     int64_t skipped = 0;
     tc_status st = l->exhausted[0] ? TC_OK
                                    : iter_batch(l, l->it0, 0, &l->count0, gen, batch, &l->exhausted[0], &empty, message,
                                                 sizeof message, &skipped);
-    tc_generator_destroy(gen);
     l->skipped += skipped;
     if (st) return tc_set_error(st, "%s", message);
     if (empty) *end = true;
@@ -632,11 +629,9 @@ static tc_status next_once(td_loader *l, td_sample *batch, bool *end) {
   int64_t b = l->next++;
   if (l->nw == 0) {
     char message[512] = "";
-    tc_generator *gen = tc_generator_create(0);
-    if (!gen) return tc_last_status();
+    if (!l->gen0 && !(l->gen0 = tc_generator_create(0))) return tc_last_status();
     int64_t skipped = 0;
-    tc_status st = load_batch(l, b, gen, 0, batch, message, sizeof message, &skipped);
-    tc_generator_destroy(gen);
+    tc_status st = load_batch(l, b, l->gen0, 0, batch, message, sizeof message, &skipped);
     l->skipped += skipped;
     return st ? tc_set_error(st, "%s", message) : TC_OK;
   }
@@ -681,6 +676,7 @@ void td_loader_destroy(td_loader *l) {
   tc_free(l->consumed);
   tc_free(l->exhausted);
   tc_free(l->inited);
+  tc_generator_destroy(l->gen0);
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->work_cv);
   pthread_cond_destroy(&l->ready_cv);

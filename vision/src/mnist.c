@@ -95,7 +95,7 @@ static tc_status mnist_get(void *vs, int64_t i, td_sample *out, tc_generator *ge
   (void)gen;
   mnist_state *s = vs;
   const int64_t *sz = tc_tensor_shape(s->images);
-  tc_tensor *img = tc_scope_keep(tc_narrow(s->images, 0, i, 1)); /* (1, H, W): a view, as ToImage gives */
+  tc_tensor *img = tc_narrow(s->images, 0, i, 1); /* (1, H, W): a view, as ToImage gives */
   if (!img) return tc_last_status();
   tc_status st = td_sample_set(out, "input", tr_tensor_value(img));
   (void)sz;
