@@ -3,7 +3,7 @@
  *
  * So far: the MNIST family in its IDX layout (MNIST, FashionMNIST, KMNIST: the same files), raw or
  * gzip-compressed, as map-style datasets for the DataLoader; JPEG decoding (libjpeg-turbo) and file
- * reading.
+ * reading; classification models (ctorch/vision_models.h: ResNet, VGG, MobileNetV2, LeNet-5).
  *
  *   td_dataset *train = tv_mnist("/usr/share/datasets/fashion-mnist", true);
  *   // sample i: "input" uint8 (1, 28, 28) as ToImage gives, "target" the class (int)
@@ -14,6 +14,7 @@
 
 #include "ctorch/ctorch.h"
 #include "ctorch/datasets.h"
+#include "ctorch/vision_models.h"
 
 #ifdef __cplusplus
 extern "C" {
