@@ -5,10 +5,14 @@
  * back-to-back operations ended by tc_cuda_synchronize (kernels are asynchronous; the inner count
  * makes one sample last about --target-ms). Output: `result <name> <inner> <ms per op>...`.
  * Names: mm_f32_4096 mm_f32_8192 mm_bf16_4096 mm_bf16_8192 add_2p28 softmax_8192 layer_norm_8192
- * (weight, no bias) train_mlp_1024
- * (MLP 784-512-256-10, batch 1024: forward, cross-entropy, backward, SGD with momentum).
+ * (weight, no bias) train_mlp_1024 train_lenet_256 train_resnet18_128: training steps (forward,
+ * cross-entropy, backward, SGD with momentum) of the MLP 784-512-256-10 at batch 1024, LeNet-5 on
+ * (256, 1, 28, 28) and ResNet-18 (1000 classes, libctorch_vision's tv_resnet18) on
+ * (128, 3, 224, 224). Convolutions run with PyTorch's cuDNN defaults (TF32 allowed, no benchmark
+ * mode).
  */
 #include <ctorch/ctorch.h>
+#include <ctorch/vision.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,7 @@ typedef struct bench {
   const char *name;
   tc_dtype dtype;
   int64_t n;
-  int kind; /* 0 mm, 1 add, 2 softmax, 3 MLP training step, 4 layer norm */
+  int kind; /* 0 mm, 1 add, 2 softmax, 3 training step (model by name), 4 layer norm */
   tc_tensor *x, *y;
 } bench;
 
@@ -62,9 +66,19 @@ static void setup(bench *b) {
     b->x = rand_dev((int64_t[]){b->n, b->n}, 2, b->dtype);
     if (b->kind == 4) b->y = rand_dev((int64_t[]){b->n}, 1, b->dtype); /* the weight; no bias */
   } else {
-    model = tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
-                                                   tc_linear_create(512, 256, true), tc_relu_create(),
-                                                   tc_linear_create(256, 10, true)});
+    int64_t xshape[4] = {b->n, 784}, classes = 10;
+    int xnd = 2;
+    if (strstr(b->name, "lenet")) {
+      model = tv_lenet5(10);
+      xshape[1] = 1, xshape[2] = xshape[3] = 28, xnd = 4;
+    } else if (strstr(b->name, "resnet18")) {
+      model = tv_resnet18(1000);
+      xshape[1] = 3, xshape[2] = xshape[3] = 224, xnd = 4, classes = 1000;
+    } else {
+      model = tc_sequential_create(5, (tc_module *[]){tc_linear_create(784, 512, true), tc_relu_create(),
+                                                     tc_linear_create(512, 256, true), tc_relu_create(),
+                                                     tc_linear_create(256, 10, true)});
+    }
     check(model, "model");
     if (tc_module_to(model, tc_cuda(0)) || tc_module_parameters(model, &params)) check(NULL, "model to the GPU");
     tc_sgd_opts o = tc_sgd_defaults();
@@ -72,8 +86,8 @@ static void setup(bench *b) {
     o.momentum = 0.9;
     opt = tc_sgd_create(params.data, params.n, &o);
     check(opt, "optimizer");
-    b->x = rand_dev((int64_t[]){b->n, 784}, 2, TC_F32);
-    tc_tensor *t = tc_randint(0, 10, (int64_t[]){b->n}, 1, NULL);
+    b->x = rand_dev(xshape, xnd, TC_F32);
+    tc_tensor *t = tc_randint(0, classes, (int64_t[]){b->n}, 1, NULL);
     b->y = tc_tensor_to(t, tc_cuda(0));
     check(b->y, "targets");
     tc_tensor_release(t);
@@ -106,6 +120,7 @@ static bench benches[] = {
     B("mm_f32_4096", TC_F32, 4096, 0),   B("mm_f32_8192", TC_F32, 8192, 0), B("mm_bf16_4096", TC_BF16, 4096, 0),
     B("mm_bf16_8192", TC_BF16, 8192, 0), B("add_2p28", TC_F32, (int64_t)1 << 28, 1),
     B("softmax_8192", TC_F32, 8192, 2),  B("layer_norm_8192", TC_F32, 8192, 4), B("train_mlp_1024", TC_F32, 1024, 3),
+    B("train_lenet_256", TC_F32, 256, 3), B("train_resnet18_128", TC_F32, 128, 3),
 };
 
 int main(int argc, char **argv) {

@@ -20,6 +20,8 @@ ROWS = [
     ("softmax_8192", "softmax 8192x8192 f32", "byte", 2 * 4 * 8192 * 8192),
     ("layer_norm_8192", "layer norm 8192x8192 f32", "byte", 2 * 4 * 8192 * 8192),
     ("train_mlp_1024", "MLP train step, batch 1024", "step", 1),
+    ("train_lenet_256", "LeNet-5 train step, b 256", "step", 1),
+    ("train_resnet18_128", "ResNet-18 train step, b 128", "step", 1),
 ]
 
 

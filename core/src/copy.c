@@ -12,6 +12,11 @@ tc_tensor *tc__to_dtype_contig(const tc_tensor *t, tc_dtype dtype) {
   return out;
 }
 
+tc_tensor *tc__contig_as(const tc_tensor *t, tc_dtype dtype) {
+  if (t->dtype == dtype && tc__is_contiguous(t)) return tc_tensor_retain((tc_tensor *)t);
+  return tc__to_dtype_contig(t, dtype);
+}
+
 tc_tensor *tc_clone(const tc_tensor *t) {
   TC__NONNULL_T(t, "tc_clone");
   return tc__view_record(TC__VIEW_ALIAS, "CloneBackward0", t, tc__to_dtype_contig(t, t->dtype), NULL, 0);
@@ -37,8 +42,21 @@ tc_tensor *tc_to_dtype(const tc_tensor *t, tc_dtype dtype) {
   return tc__view_record(TC__VIEW_TO_DTYPE, "ToCopyBackward0", t, tc__to_dtype_contig(t, dtype), NULL, 0);
 }
 
-tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
-  const char *fn = "tc_tensor_to";
+bool tc__storage_is_pinned(const tc_tensor *t);
+tc_tensor *tc__pinned_empty(const int64_t *sizes, int ndim, tc_dtype dtype);
+
+static tc_tensor *to_device(const char *fn, const tc_tensor *t, tc_device device, bool non_blocking);
+
+tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) { return to_device("tc_tensor_to", t, device, false); }
+
+tc_tensor *tc_tensor_to_nonblocking(const tc_tensor *t, tc_device device) {
+  return to_device("tc_tensor_to_nonblocking", t, device, true);
+}
+
+/* non_blocking: a copy from pinned host memory to a device, or from a device to (new, pinned)
+ * host memory, is queued on the current stream without waiting (as PyTorch's non_blocking=True);
+ * other copies wait as tc_tensor_to does. */
+static tc_tensor *to_device(const char *fn, const tc_tensor *t, tc_device device, bool non_blocking) {
   TC__NONNULL_T(t, fn);
   tc_device from = t->storage->device;
   if (tc_device_equal(from, device))
@@ -47,23 +65,29 @@ tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device) {
   const tc__device_api *api = tc__device_api_for(device.type == TC_DEVICE_CPU ? from : device, fn);
   if (!api || tc__check_device(fn, device)) return NULL;
   if (from.type != TC_DEVICE_CPU && device.type != TC_DEVICE_CPU) {
-    char a[32], b[32];
-    tc__error(TC_ERR_UNSUPPORTED, "%s: direct copy %s -> %s is not supported; go through the CPU", fn,
-              tc_device_str(from, a, sizeof a), tc_device_str(device, b, sizeof b));
-    return NULL;
+    /* between two devices: through the host (one recorded copy; DataParallel's scatter/gather) */
+    tc_no_grad_push();
+    tc_tensor *h = tc_tensor_to(t, tc_cpu());
+    tc_tensor *out = h ? tc_tensor_to(h, device) : NULL;
+    tc_no_grad_pop();
+    tc_tensor_release(h);
+    return out ? tc__view_record(TC__VIEW_TO_DEVICE, "ToCopyBackward0", t, out, NULL, 0) : NULL;
   }
   /* the source made contiguous on its own device, then one transfer */
   tc_tensor *src = tc__is_contiguous(t) ? tc__view(t, t->sizes, t->strides, t->ndim, t->offset)
                                         : tc__to_dtype_contig(t, t->dtype);
   if (!src) return NULL;
-  tc_tensor *out = tc__empty(t->sizes, t->ndim, t->dtype, device);
+  bool to_host = device.type == TC_DEVICE_CPU;
+  bool async = non_blocking && (to_host || tc__storage_is_pinned(src));
+  tc_tensor *out = async && to_host ? tc__pinned_empty(t->sizes, t->ndim, t->dtype)
+                                    : tc__empty(t->sizes, t->ndim, t->dtype, device);
   if (!out) {
     tc_tensor_release(src);
     return NULL;
   }
   size_t nbytes = (size_t)tc__numel(t->sizes, t->ndim) * tc_dtype_size(t->dtype);
-  tc_status s = nbytes ? api->memcpy(tc__ptr(out), tc__ptr(src), nbytes, device.type == TC_DEVICE_CPU ? 1 : 0,
-                                     device.type == TC_DEVICE_CPU ? from.index : device.index)
+  int kind = (to_host ? 1 : 0) | (async ? TC__COPY_ASYNC : 0);
+  tc_status s = nbytes ? api->memcpy(tc__ptr(out), tc__ptr(src), nbytes, kind, to_host ? from.index : device.index)
                        : TC_OK;
   tc_tensor_release(src);
   if (s) {

@@ -200,6 +200,18 @@ bool tc_cuda_matmul_allow_tf32(int set) {
   return atomic_exchange(&allow_tf32, set != 0);
 }
 
+static atomic_bool cudnn_tf32 = true, cudnn_bench;
+
+bool tc_cudnn_allow_tf32(int set) {
+  if (set < 0) return atomic_load(&cudnn_tf32);
+  return atomic_exchange(&cudnn_tf32, set != 0);
+}
+
+bool tc_cudnn_benchmark(int set) {
+  if (set < 0) return atomic_load(&cudnn_bench);
+  return atomic_exchange(&cudnn_bench, set != 0);
+}
+
 /* ---- pinned host memory --------------------------------------------------------------------------- */
 static void pinned_free(void *data, void *ctx) {
   (void)ctx;
@@ -208,6 +220,20 @@ static void pinned_free(void *data, void *ctx) {
 
 bool tc_tensor_is_pinned(const tc_tensor *t) {
   return t && t->storage->deleter == pinned_free;
+}
+
+bool tc__storage_is_pinned(const tc_tensor *t) { return tc_tensor_is_pinned(t); }
+
+/* An uninitialised CPU tensor in pinned memory (the destination of a non-blocking copy to the
+ * host); NULL with an error. */
+tc_tensor *tc__pinned_empty(const int64_t *sizes, int ndim, tc_dtype dtype) {
+  const tc__device_api *api = tc__device_api_for(tc_cuda(0), "pinned memory");
+  if (!api) return NULL;
+  size_t nbytes = (size_t)tc__numel(sizes, ndim) * tc_dtype_size(dtype);
+  void *p = api->host_alloc(nbytes);
+  tc_tensor *out = p ? tc_tensor_from_blob(p, sizes, NULL, ndim, dtype, pinned_free, NULL) : NULL;
+  if (p && !out) api->host_free(p);
+  return out;
 }
 
 tc_tensor *tc_tensor_pin_memory(const tc_tensor *t) {

@@ -96,6 +96,31 @@ typedef struct {
   int64_t alloc_calls, device_allocs; /* requests served, and those that reached the driver */
 } tc__mem_stats;
 
+/* A 2-D convolution, every option resolved (nn/conv.c): input (N, C, H, W), weight (OC, C/G, KH, KW),
+ * output (N, OC, OH, OW), all contiguous; symmetric zero padding (ph, pw). allow_tf32: TF32 tensor
+ * cores for float32 (torch.backends.cudnn.allow_tf32); benchmark: time the candidate algorithms
+ * once per shape (torch.backends.cudnn.benchmark) instead of taking the heuristic's first. Only
+ * deterministic algorithms are used. */
+typedef struct {
+  int64_t N, C, H, W, OC, G, KH, KW, OH, OW;
+  int64_t sh, sw, dh, dw, ph, pw;
+  bool allow_tf32, benchmark;
+} tc__conv_desc;
+
+/* 2-D pooling over B contiguous planes (IH, IW) -> (OH, OW) (nn/pool.c has the geometry rules).
+ * kind: 0 max (idx: flat h*IW + w of the first maximum of the window, a NaN wins), 1 average
+ * (count_include_pad, divisor: 0 none), 2 adaptive average (rows [floor(o*IH/OH),
+ * ceil((o+1)*IH/OH)), likewise columns). */
+typedef struct {
+  int kind;
+  int64_t B, IH, IW, OH, OW;
+  int64_t kH, kW, sH, sW, pH, pW, dH, dW;
+  bool count_include_pad;
+  int64_t divisor;
+} tc__pool_desc;
+
+#define TC__COPY_ASYNC 16
+
 /* ---- one device type's backend ------------------------------------------------------------------ */
 typedef tc_status (*tc__set_error_fn)(tc_status code, const char *fmt, ...);
 
@@ -103,7 +128,9 @@ typedef struct tc__device_api {
   /* memory: alloc sets an error (TC_ERR_NOMEM when the device is full) and returns NULL on failure */
   void *(*alloc)(size_t nbytes, int index);
   void (*free)(void *p, int index);
-  /* Copies nbytes between host and device or device and device (kind: 0 h2d, 1 d2h, 2 d2d). */
+  /* Copies nbytes between host and device or device and device (kind: 0 h2d, 1 d2h, 2 d2d), on
+   * the current stream; h2d and d2h wait for the copy unless kind has TC__COPY_ASYNC (pinned host
+   * memory: the caller synchronizes before reading or reusing the host buffer). */
   tc_status (*memcpy)(void *dst, const void *src, size_t nbytes, int kind, int index);
   int (*device_count)(void);
 
@@ -177,6 +204,56 @@ typedef struct tc__device_api {
                     double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,
                     int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c, int64_t batch,
                     bool allow_tf32);
+
+  /* dst[i + idx[i] * mul] += alpha * src[i] over a plan {dst, src, idx (int32/int64)}, with no
+   * atomics: the additions to one element are summed in the order of i (the plan's element order)
+   * in float32 (f16/bf16/f32), float64 or int64, then added to the element with one rounding.
+   * extent: elements reachable from dst's data pointer (every target offset is in [0, extent)). */
+  tc_status (*index_scatter_add)(int index, const tc__kplan *p, int64_t mul, double alpha, int64_t extent);
+
+  /* Convolution (cuDNN where the backend has it; TC_ERR_UNSUPPORTED with a message otherwise) on
+   * f32/f64/f16/bf16 tensors laid out as tc__conv_desc says. conv_fwd adds b (OC) when not NULL;
+   * the backward entries write gx (x's shape) and gw (w's shape) from gy. (The bias gradient is a
+   * sum the core's deterministic reduction computes.) */
+  tc_status (*conv_fwd)(int index, tc_dtype dt, const tc__conv_desc *d, const void *x, const void *w, const void *b,
+                        void *y);
+  tc_status (*conv_bwd_data)(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *w, void *gx);
+  tc_status (*conv_bwd_filter)(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *x,
+                               void *gw);
+
+  /* Pooling on f32/f64 planes: y (B, OH, OW); idx (B, OH, OW) int64 for max (never NULL for max).
+   * The backward writes every element of gx (B, IH, IW) in a fixed order (no atomics). */
+  tc_status (*pool_fwd)(int index, tc_dtype dt, const tc__pool_desc *d, const void *x, void *y, int64_t *idx);
+  tc_status (*pool_bwd)(int index, tc_dtype dt, const tc__pool_desc *d, const void *gy, const int64_t *idx, void *gx);
+
+  /* Batch norm over contiguous x (N, C, S) of dtype f32/f64, per channel c; w, b, rm, rv (C) of dt
+   * or NULL. training: normalise with the batch's mean and biased variance, write them to mean and
+   * invstd (C) = 1/sqrt(var + eps), and when rm/rv are given update them in place:
+   * r = (1 - momentum) r + momentum * stat, with the unbiased variance. Not training: normalise
+   * with rm/rv and write those mean/invstd. Statistics are reduced in a fixed order. */
+  tc_status (*batch_norm_fwd)(int index, tc_dtype dt, const void *x, int64_t N, int64_t C, int64_t S, const void *w,
+                              const void *b, void *rm, void *rv, bool training, double momentum, double eps, void *y,
+                              void *mean, void *invstd);
+  /* gx (N, C, S), gw and gb (C) from gy, each NULL when not wanted; mean/invstd as the forward
+   * wrote them; training: gx includes the batch statistics' dependence on x. */
+  tc_status (*batch_norm_bwd)(int index, tc_dtype dt, const void *x, const void *gy, int64_t N, int64_t C, int64_t S,
+                              const void *w, const void *mean, const void *invstd, bool training, void *gx, void *gw,
+                              void *gb);
+
+  /* Streams and events (opaque handles of the device's runtime). The current stream is per thread
+   * and device (NULL: the device's default stream); every kernel and copy goes to it. */
+  void *(*stream_create)(int index);
+  void (*stream_destroy)(int index, void *stream);
+  tc_status (*stream_set_current)(int index, void *stream);
+  void *(*stream_get_current)(int index); /* NULL: the default stream */
+  tc_status (*stream_synchronize)(int index, void *stream); /* NULL: the default stream */
+  tc_status (*stream_wait_event)(int index, void *stream, void *event);
+  void *(*event_create)(int index, bool timing);
+  void (*event_destroy)(int index, void *event);
+  tc_status (*event_record)(int index, void *event, void *stream); /* stream NULL: the current one */
+  tc_status (*event_synchronize)(int index, void *event);
+  int (*event_query)(int index, void *event); /* 1 done, 0 pending, < 0 error (set) */
+  tc_status (*event_elapsed_ms)(int index, void *start, void *end, double *ms);
 } tc__device_api;
 
 #ifdef __cplusplus

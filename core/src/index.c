@@ -311,14 +311,21 @@ static tc_status scatter_prepare(const char *fn, const tc_tensor *self, int64_t 
   return tc__check_index_range(fn, index, ne_size(self, (int)*dim), *dim, false);
 }
 
+/* Elements reachable from t's data pointer (the bound of every offset a view of t can form). */
+static int64_t view_extent(const tc_tensor *t) {
+  int64_t e = 1;
+  for (int d = 0; d < t->ndim; d++) {
+    if (t->sizes[d] == 0) return 0;
+    e += (t->sizes[d] - 1) * t->strides[d];
+  }
+  return e;
+}
+
 /* Writes into target (self or its clone); arguments already checked. */
-/* On a device (scatter and scatter_value; the additive forms run on the CPU only so far): target
- * viewed over index's shape with stride 0 along dim, the kernel adds index * stride. */
+/* On a device: target viewed over index's shape with stride 0 along dim, the kernel adds
+ * index * stride (scatter_add: the backend's deterministic accumulation). */
 static tc_status device_scatter(tc_tensor *target, int64_t dim, const tc_tensor *index, const tc_tensor *src,
                                 double value, scat_mode mode) {
-  if (mode == SCAT_ADD)
-    return tc__error(TC_ERR_UNSUPPORTED, "scatter_add: runs on the CPU only so far (deterministic device accumulation "
-                                         "is not implemented)");
   int nd = index->ndim;
   int64_t tstr[TC_MAX_DIMS] = {0}, sstr[TC_MAX_DIMS] = {0};
   for (int d = 0; d < nd && target->ndim == nd; d++) tstr[d] = d == dim ? 0 : target->strides[d];
@@ -333,7 +340,10 @@ static tc_status device_scatter(tc_tensor *target, int64_t dim, const tc_tensor 
                                s->offset)
                     : NULL;
   tc_tensor *tv = sv ? tc__view(target, index->sizes, tstr, nd, target->offset) : NULL;
-  tc_status st = tv ? tc__device_index_scatter(tv, sv, index, ne_stride(target, (int)dim)) : tc_last_status();
+  tc_status st = !tv                 ? tc_last_status()
+                 : mode == SCAT_ADD ? tc__device_index_scatter_add(tv, sv, index, ne_stride(target, (int)dim), 1.0,
+                                                                   view_extent(target))
+                                    : tc__device_index_scatter(tv, sv, index, ne_stride(target, (int)dim));
   tc_tensor_release(tv);
   tc_tensor_release(sv);
   tc_tensor_release(s);
@@ -444,7 +454,7 @@ tc_status tc_scatter_add_inplace(tc_tensor *self, int64_t dim, const tc_tensor *
 
 static tc_status index_add_prepare(const char *fn, const tc_tensor *self, int64_t *dim, const tc_tensor *index,
                                    const tc_tensor *src, double alpha) {
-  if (common_checks(fn, self, index, src) || tc__require_cpu(fn, self)) return tc_last_status();
+  if (common_checks(fn, self, index, src)) return tc_last_status();
   if (index->ndim > 1)
     return tc__error(TC_ERR_SHAPE, "%s: index must be 0-d or 1-d, got shape %s", fn, tc__tshape(index));
   if (src->dtype != self->dtype)
@@ -504,10 +514,34 @@ static void rowadd_task(int64_t begin, int64_t end, void *vctx) {
   }
 }
 
+/* On a device: over src's shape, target with stride 0 along dim and the index along dim only;
+ * the backend adds src at target + index * stride, deterministically. */
+static tc_status device_index_add(tc_tensor *target, int64_t dim, const tc_tensor *index, const tc_tensor *src,
+                                  double alpha) {
+  int nd = ne_ndim(src);
+  int64_t shape[TC_MAX_DIMS], tstr[TC_MAX_DIMS], istr[TC_MAX_DIMS], sstr[TC_MAX_DIMS];
+  for (int d = 0; d < nd; d++) {
+    shape[d] = ne_size(src, d);
+    sstr[d] = ne_stride(src, d);
+    tstr[d] = d == dim ? 0 : ne_stride(target, d);
+    istr[d] = d == dim ? ne_stride(index, 0) : 0;
+  }
+  tc_tensor *tv = tc__view(target, shape, tstr, nd, target->offset);
+  tc_tensor *iv = tv ? tc__view((tc_tensor *)index, shape, istr, nd, index->offset) : NULL;
+  tc_tensor *sv = iv ? tc__view((tc_tensor *)src, shape, sstr, nd, src->offset) : NULL;
+  tc_status st = sv ? tc__device_index_scatter_add(tv, sv, iv, ne_stride(target, (int)dim), alpha, view_extent(target))
+                    : tc_last_status();
+  tc_tensor_release(tv);
+  tc_tensor_release(iv);
+  tc_tensor_release(sv);
+  return st;
+}
+
 static tc_status index_add_apply(tc_tensor *target, int64_t dim, const tc_tensor *index, const tc_tensor *src,
                                  double alpha) {
   int64_t K = tc__numel(index->sizes, index->ndim);
   if (K == 0 || tc__numel(src->sizes, src->ndim) == 0) return TC_OK;
+  if (!tc__is_cpu(target)) return device_index_add(target, dim, index, src, alpha);
   if (target->ndim >= 1 && tc__is_contiguous(target) && tc__is_contiguous(src)) {
     rowadd_ctx c;
     int64_t outer = 1, inner = 1;

@@ -156,6 +156,16 @@ tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, c
   return api->index_scatter(tc__dev_index(dst), &kp, mul);
 }
 
+tc_status tc__device_index_scatter_add(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul,
+                                       double alpha, int64_t extent) {
+  const tc__device_api *api = tc__backend(dst);
+  if (!api || !api->index_scatter_add) return tc__kernel_missing("scatter_add", dst);
+  const tc_tensor *ops[3] = {dst, src, idx};
+  tc__kplan kp;
+  tc__kplan_make(3, ops, &kp);
+  return api->index_scatter_add(tc__dev_index(dst), &kp, mul, alpha, extent);
+}
+
 /* ---- scatter, elementwise form (int64 offsets; used by index_put) -------------------------------- */
 typedef struct {
   int64_t mul;

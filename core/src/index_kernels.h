@@ -34,6 +34,10 @@ tc_status tc__check_no_overlap(const char *fn, const tc_tensor *self);
 tc_status tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
 /* On a device: dst[i + idx[i] * mul] = src[i] (mul in elements; distinct targets), the backend's kernel. */
 tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
+/* dst[i + idx[i] * mul] += alpha * src[i] on a device, deterministically (device_abi.h:
+ * index_scatter_add); extent: elements of dst's storage reachable from its data pointer. */
+tc_status tc__device_index_scatter_add(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul,
+                                       double alpha, int64_t extent);
 
 /* Scatter, elementwise form (index_put). dst, src and idx have one shape:
  *   *(dst_ptr[i] + idx[i] * mul) = src[i]     (or += when accumulate; f16/bf16 round per step)

@@ -186,6 +186,8 @@ int64_t tc__load_int64(const void *p, tc_dtype d);
 int64_t tc__double_to_i64(double v);
 /* Makes a CPU tensor with the same contents on t's device as a new contiguous tensor of dtype. */
 tc_tensor *tc__to_dtype_contig(const tc_tensor *t, tc_dtype dtype);
+/* t itself (retained) when it is contiguous and of dtype, else a contiguous copy in dtype. */
+tc_tensor *tc__contig_as(const tc_tensor *t, tc_dtype dtype);
 
 /* ---- random (random.c) ------------------------------------------------------------------------- */
 tc_generator *tc__gen_or_default(tc_generator *g);

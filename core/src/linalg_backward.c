@@ -4,6 +4,7 @@
  * matmul into these; one node gives the same gradients). Backward composes the public products,
  * which run with grad mode off. */
 #include "autograd/autograd_internal.h"
+#include "amp/amp_internal.h"
 
 tc_tensor *tc__mm_fwd(const tc_tensor *a, const tc_tensor *b);
 tc_tensor *tc__bmm_fwd(const tc_tensor *a, const tc_tensor *b);
@@ -126,12 +127,18 @@ static tc_tensor *record(prod_kind kind, const char *name, tc_tensor *out, const
 }
 
 tc_tensor *tc_mm(const tc_tensor *a, const tc_tensor *b) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 2, a, b, NULL)) return tc__amp_end(&am, am.ok ? tc_mm(am.in[0], am.in[1]) : NULL);
   return record(P_MM, "MmBackward0", tc__mm_fwd(a, b), NULL, a, b, 0, 1);
 }
 tc_tensor *tc_bmm(const tc_tensor *a, const tc_tensor *b) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 2, a, b, NULL)) return tc__amp_end(&am, am.ok ? tc_bmm(am.in[0], am.in[1]) : NULL);
   return record(P_BMM, "BmmBackward0", tc__bmm_fwd(a, b), NULL, a, b, 0, 1);
 }
 tc_tensor *tc_mv(const tc_tensor *a, const tc_tensor *v) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 2, a, v, NULL)) return tc__amp_end(&am, am.ok ? tc_mv(am.in[0], am.in[1]) : NULL);
   return record(P_MV, "MvBackward0", tc__mv_fwd(a, v), NULL, a, v, 0, 1);
 }
 tc_tensor *tc_dot(const tc_tensor *a, const tc_tensor *b) {
@@ -141,10 +148,16 @@ tc_tensor *tc_outer(const tc_tensor *a, const tc_tensor *b) {
   return record(P_OUTER, "OuterBackward0", tc__outer_fwd(a, b), NULL, a, b, 0, 1);
 }
 tc_tensor *tc_matmul(const tc_tensor *a, const tc_tensor *b) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 2, a, b, NULL))
+    return tc__amp_end(&am, am.ok ? tc_matmul(am.in[0], am.in[1]) : NULL);
   tc_tensor *out = tc__matmul_fwd(a, b);
   if (out && a->ndim == 2 && b->ndim == 2) return record(P_MM, "MmBackward0", out, NULL, a, b, 0, 1);
   return record(P_MATMUL, "MatmulBackward0", out, NULL, a, b, 0, 1);
 }
 tc_tensor *tc_addmm(const tc_tensor *input, const tc_tensor *a, const tc_tensor *b, double beta, double alpha) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 3, input, a, b))
+    return tc__amp_end(&am, am.ok ? tc_addmm(am.in[0], am.in[1], am.in[2], beta, alpha) : NULL);
   return record(P_ADDMM, "AddmmBackward0", tc__addmm_fwd(input, a, b, beta, alpha), input, a, b, beta, alpha);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include "autograd/autograd_internal.h"
 #include "reduce_backward.h"
+#include "amp/amp_internal.h"
 
 typedef enum {
   RED_SUM,
@@ -351,9 +352,14 @@ static tc_tensor *along(red_kind kind, const tc_tensor *t, tc_tensor *out, int64
 }
 
 tc_tensor *tc_softmax(const tc_tensor *t, int64_t dim) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32_CUDA, 1, t, NULL, NULL)) return tc__amp_end(&am, am.ok ? tc_softmax(am.in[0], dim) : NULL);
   return along(RED_SOFTMAX, t, tc__softmax_fwd(t, dim), dim, false);
 }
 tc_tensor *tc_log_softmax(const tc_tensor *t, int64_t dim) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32_CUDA, 1, t, NULL, NULL))
+    return tc__amp_end(&am, am.ok ? tc_log_softmax(am.in[0], dim) : NULL);
   return along(RED_LOG_SOFTMAX, t, tc__log_softmax_fwd(t, dim), dim, false);
 }
 tc_tensor *tc_cumsum(const tc_tensor *t, int64_t dim) { return along(RED_CUMSUM, t, tc__cumsum_fwd(t, dim), dim, true); }

@@ -5,95 +5,8 @@
  * by dtype, exact for integers, bool and conversions.
  *
  * Exits 77 (skipped) when no CUDA device is present. Prints every mismatch, then a summary. */
-#include <ctorch/ctorch.h>
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
+#include "cuda_check.h"
 
-#define SHAPE_OF(...) ((const int64_t[]){__VA_ARGS__})
-
-static int failures, checks;
-
-#define EXPECT(cond, ...)                                                 \
-  do {                                                                    \
-    checks++;                                                             \
-    if (!(cond)) {                                                        \
-      failures++;                                                         \
-      fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                     \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fprintf(stderr, " [%s]\n", tc_last_error());                        \
-    }                                                                     \
-  } while (0)
-
-static tc_device gpu;
-
-static tc_tensor *on_gpu(const tc_tensor *t) { return tc_tensor_to(t, gpu); }
-
-/* relative tolerance by dtype (GPU transcendental functions differ from glibc by a few ulp) */
-static double rtol_of(tc_dtype d) {
-  switch (d) {
-    case TC_F32: return 2e-5;
-    case TC_F64: return 1e-12;
-    case TC_F16: return 2e-3;
-    case TC_BF16: return 1.6e-2;
-    default: return 0;
-  }
-}
-
-/* Compares a GPU result with the reference (the CPU's, or another GPU result): same shape and
- * dtype, values within rtol (NaN matches NaN, infinities match exactly). */
-static void same(const tc_tensor *cpu, const tc_tensor *dev, double rtol, double atol, const char *what) {
-  checks++;
-  if (!cpu || !dev) {
-    failures++;
-    fprintf(stderr, "%s: %s result is NULL [%s]\n", what, cpu ? "gpu" : "cpu", tc_last_error());
-    return;
-  }
-  if (tc_tensor_dtype(cpu) != tc_tensor_dtype(dev) || tc_tensor_ndim(cpu) != tc_tensor_ndim(dev) ||
-      memcmp(tc_tensor_shape(cpu), tc_tensor_shape(dev), sizeof(int64_t) * (size_t)tc_tensor_ndim(cpu))) {
-    failures++;
-    fprintf(stderr, "%s: shape or dtype differ (%s vs %s)\n", what, tc_dtype_name(tc_tensor_dtype(cpu)),
-            tc_dtype_name(tc_tensor_dtype(dev)));
-    return;
-  }
-  tc_scope_push();
-  /* both to the host (the reference may itself be a device result) */
-  tc_tensor *hc = tc_tensor_to(cpu, tc_cpu()), *h = tc_tensor_to(dev, tc_cpu());
-  tc_tensor *a = tc_contiguous(tc_to_dtype(hc, TC_F64)), *b = tc_contiguous(tc_to_dtype(h, TC_F64));
-  bool integral = !tc_dtype_is_floating(tc_tensor_dtype(cpu));
-  if (integral) { /* exact: compare as int64 (f64 cannot hold every int64) */
-    a = tc_contiguous(tc_to_dtype(hc, TC_I64));
-    b = tc_contiguous(tc_to_dtype(h, TC_I64));
-  }
-  if (!a || !b) {
-    failures++;
-    fprintf(stderr, "%s: copying back failed [%s]\n", what, tc_last_error());
-    tc_scope_pop();
-    return;
-  }
-  int64_t n = tc_tensor_numel(a), bad = 0, first = -1;
-  for (int64_t i = 0; i < n; i++) {
-    bool ok;
-    if (integral) {
-      ok = ((const int64_t *)tc_tensor_data(a))[i] == ((const int64_t *)tc_tensor_data(b))[i];
-    } else {
-      double x = ((const double *)tc_tensor_data(a))[i], y = ((const double *)tc_tensor_data(b))[i];
-      ok = (isnan(x) && isnan(y)) || x == y || (isfinite(x) && fabs(x - y) <= atol + rtol * fabs(x));
-    }
-    if (!ok && bad++ == 0) first = i;
-  }
-  if (bad) {
-    failures++;
-    double x = integral ? (double)((const int64_t *)tc_tensor_data(a))[first] : ((const double *)tc_tensor_data(a))[first];
-    double y = integral ? (double)((const int64_t *)tc_tensor_data(b))[first] : ((const double *)tc_tensor_data(b))[first];
-    fprintf(stderr, "%s: %lld of %lld elements differ; first at %lld: cpu %.17g gpu %.17g\n", what, (long long)bad,
-            (long long)n, (long long)first, x, y);
-  }
-  tc_scope_pop();
-}
-
-/* Inputs of a dtype: floats uniform in [-3, 3) with NaN, inf, -inf and -0 planted; integers in
- * [-5, 5] (unsigned [0, 10]); bool random. Shape (rows, cols). */
 static tc_tensor *input(tc_dtype d, int64_t rows, int64_t cols, uint64_t seed, bool specials, bool nonzero) {
   tc_generator *g = tc_generator_create(seed);
   int64_t shape[2] = {rows, cols};
@@ -407,8 +320,7 @@ static void test_extremes_indexing(void) {
   tc_tensor *src = input(TC_F32, 6, 2, 181, false, false);
   same(tc_scatter(x, 1, idx, src), tc_scatter(xg, 1, on_gpu(idx), on_gpu(src)), 0, 0, "scatter");
   same(tc_scatter_value(x, 1, idx, -7), tc_scatter_value(xg, 1, on_gpu(idx), -7), 0, 0, "scatter value");
-  EXPECT(tc_scatter_add(xg, 1, on_gpu(idx), on_gpu(src)) == NULL && tc_last_status() == TC_ERR_UNSUPPORTED,
-         "scatter_add on CUDA says it is not supported yet");
+  same(tc_scatter_add(x, 1, idx, src), tc_scatter_add(xg, 1, on_gpu(idx), on_gpu(src)), 1e-6, 0, "scatter_add");
   tc_tensor *xc = tc_clone(x), *xgg = on_gpu(x);
   tc_tensor_requires_grad_(xc, true);
   tc_tensor_requires_grad_(xgg, true);
@@ -835,19 +747,8 @@ static void test_memory(void) {
   tc_scope_pop();
 }
 
-/* progress on stderr (unbuffered): a crash shows which part was running */
-#define RUN(f)                              \
-  do {                                      \
-    fprintf(stderr, "-- %s\n", #f);          \
-    f();                                    \
-  } while (0)
-
 int main(void) {
-  if (tc_cuda_device_count() <= 0) {
-    printf("no CUDA device: skipped\n");
-    return 77;
-  }
-  gpu = tc_cuda(0);
+  if (cuda_check_start()) return 77;
   RUN(test_unary);
   RUN(test_binary);
   RUN(test_convert);
@@ -862,6 +763,5 @@ int main(void) {
   RUN(test_training);
   RUN(test_dropout);
   RUN(test_memory);
-  printf("cuda ops: %d checks, %d failed\n", checks, failures);
-  return failures ? 1 : 0;
+  return cuda_check_finish("cuda ops");
 }

@@ -34,6 +34,7 @@
 #include "ctorch/nn.h"
 #include "ctorch/nn_layers.h"
 #include "ctorch/checkpoint.h"
+#include "ctorch/amp.h"
 
 #define CTORCH_VERSION_MAJOR 0
 #define CTORCH_VERSION_MINOR 1

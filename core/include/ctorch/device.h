@@ -58,10 +58,62 @@ typedef struct tc_tensor tc_tensor;
 TC_API tc_tensor *tc_tensor_pin_memory(const tc_tensor *t);
 TC_API bool tc_tensor_is_pinned(const tc_tensor *t);
 
+/* ---- streams and events (torch.cuda.Stream, torch.cuda.Event) ----------------------------------------
+ * Work on a device is queued on the calling thread's current stream for that device: the device's
+ * default stream, or one made current with tc_cuda_set_stream. Kernels on one stream run in order;
+ * streams run concurrently; events order work across streams and measure time.
+ *
+ *   tc_cuda_stream *side = tc_cuda_stream_create(0);
+ *   tc_cuda_set_stream(0, side);               // with torch.cuda.stream(side):
+ *   tc_tensor *y = tc_matmul(a, b);            //   queued on `side`
+ *   tc_cuda_set_stream(0, NULL);               // back to the default stream
+ *   tc_cuda_event *done = tc_cuda_event_create(0, false);
+ *   tc_cuda_event_record(done, side);
+ *   tc_cuda_stream_wait_event(NULL, done);     // the default stream waits for `side`
+ *
+ * Memory: a block freed by work on one stream is reused only by work on the same stream. A tensor
+ * used on a stream other than the one it was made on must not be released before that use is
+ * known to be finished (an event, or a synchronize), as with PyTorch's record_stream. */
+typedef struct tc_cuda_stream tc_cuda_stream;
+typedef struct tc_cuda_event tc_cuda_event;
+TC_API tc_cuda_stream *tc_cuda_stream_create(int device);
+/* Destroys s (NULL-safe); queued work still completes. The calling thread goes back to the default
+ * stream if s was current; s must not be current on another thread. */
+TC_API void tc_cuda_stream_destroy(tc_cuda_stream *s);
+/* Makes s (NULL: the default stream) the calling thread's current stream on `device`. */
+TC_API tc_status tc_cuda_set_stream(int device, tc_cuda_stream *s);
+/* Waits until all work queued on s is done. */
+TC_API tc_status tc_cuda_stream_synchronize(tc_cuda_stream *s);
+/* Work queued on s (NULL: the current stream of e's device) after this call waits for e. */
+TC_API tc_status tc_cuda_stream_wait_event(tc_cuda_stream *s, tc_cuda_event *e);
+/* enable_timing: the event can be used with tc_cuda_event_elapsed_ms. */
+TC_API tc_cuda_event *tc_cuda_event_create(int device, bool enable_timing);
+TC_API void tc_cuda_event_destroy(tc_cuda_event *e);
+/* Records e on s (NULL: the current stream of e's device). */
+TC_API tc_status tc_cuda_event_record(tc_cuda_event *e, tc_cuda_stream *s);
+TC_API tc_status tc_cuda_event_synchronize(tc_cuda_event *e);
+/* 1 when the work before e's record is done, 0 when not yet, -1 on error. */
+TC_API int tc_cuda_event_query(tc_cuda_event *e);
+/* Milliseconds between two recorded timing events. */
+TC_API tc_status tc_cuda_event_elapsed_ms(tc_cuda_event *start, tc_cuda_event *end, double *ms);
+/* tc_tensor_to with non_blocking=True: a copy from pinned host memory to a device, or from a device
+ * to the host (into new pinned memory), is queued on the current stream and returns at once; read
+ * the result (or reuse the pinned source) only after synchronizing. Other copies block. */
+TC_API tc_tensor *tc_tensor_to_nonblocking(const tc_tensor *t, tc_device device);
+
 /* TF32 tensor cores for float32 matrix products (torch.backends.cuda.matmul.allow_tf32): off by
  * default, so float32 products are computed in full FP32. set = 0 or 1 changes it, set < 0 only
  * reads; returns the value before the call. Process-wide. */
 TC_API bool tc_cuda_matmul_allow_tf32(int set);
+
+/* Convolutions on CUDA run on cuDNN (libcudnn.so.9, loaded on first use; CTORCH_CUDNN may give its
+ * path), always with deterministic algorithms. As torch.backends.cudnn:
+ *   allow_tf32 (on by default, as PyTorch): float32 convolutions may use TF32 tensor cores;
+ *   benchmark (off by default): time the candidate algorithms once per shape and keep the fastest,
+ *   instead of taking cuDNN's heuristic choice.
+ * set = 0 or 1 changes the flag, set < 0 only reads; returns the value before the call. */
+TC_API bool tc_cudnn_allow_tf32(int set);
+TC_API bool tc_cudnn_benchmark(int set);
 
 #ifdef __cplusplus
 }

@@ -124,6 +124,19 @@ TC_API tc_status tc_init_kaiming_normal_(tc_tensor *t, double a, tc_fan_mode mod
                                          tc_generator *gen);
 TC_API tc_status tc_init_trunc_normal_(tc_tensor *t, double mean, double std, double a, double b, tc_generator *gen);
 
+/* ---- DataParallel (torch.nn.DataParallel) -------------------------------------------------------------
+ * Wraps `module` (taking ownership; it becomes child "module", so state_dict keys gain the
+ * "module." prefix as in PyTorch). Forward splits every input along dim 0 into one chunk per device
+ * (torch.chunk's sizes), copies chunk i to devices[i], runs the module there with its parameters
+ * and buffers copied to that device (recorded copies: gradients flow back to and are summed into
+ * the module's own parameters on devices[0]), and concatenates the outputs on devices[0]. The
+ * module must live on devices[0]. Buffer updates made on other devices are dropped, as in
+ * PyTorch. Replicas are launched one after another from the calling thread; their kernels overlap
+ * on the devices. devices NULL / n 0: every CUDA device, or none (the module is called as it is)
+ * when there is no GPU. Devices may repeat (and may be the CPU), which runs chunks in turn. On
+ * failure NULL is returned and the caller keeps `module`. */
+TC_API tc_module *tc_data_parallel_create(tc_module *module, const tc_device *devices, int64_t n_devices);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
  * freed once it has run, so a second backward through it fails with a clear message.
  */
 #include "autograd_internal.h"
+#include "../amp/amp_internal.h"
 
 typedef struct {
   tc__node *node;
@@ -419,7 +420,9 @@ static tc_status backward_impl(const char *fn, const tc_tensor *const *outs, int
   for (int64_t i = 0; i < n; i++) gs[i] = grads ? grads[i] : NULL;
   int was = tc__scope_pause();
   tc_no_grad_push();
+  tc__amp_suspend(); /* backward ops run in the dtypes the forward used */
   tc_status s = run_backward(n, outs, gs, retain_graph, cap);
+  tc__amp_resume();
   tc_no_grad_pop();
   tc__scope_resume(was);
   tc__free(gs);

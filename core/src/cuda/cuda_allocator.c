@@ -7,8 +7,11 @@
  * TC_ERR_NOMEM with the sizes in the message (never an abort). empty_cache returns every cached
  * block to the driver.
  *
- * Reuse is safe without events because all work of a device runs on its one stream
- * (cuda_device.c): a later kernel writing a reused block runs after the kernels that used it.
+ * Reuse is safe without events because a block is handed out again only to work on the stream it
+ * was allocated on (the device's default stream unless the thread made another current): a later
+ * kernel writing a reused block runs after the kernels that used it. A tensor used on another
+ * stream must be synchronised with (an event) before it is released, as with PyTorch's
+ * record_stream.
  *
  * Statistics (as torch.cuda.memory_allocated / memory_reserved / max_*): allocated counts the
  * bytes of blocks handed out (rounded sizes), reserved the bytes held from the driver.
@@ -22,6 +25,7 @@
 typedef struct block {
   void *ptr;
   size_t size;
+  cudaStream_t stream; /* the stream it was allocated on (NULL: the device's default stream) */
   struct block *next; /* in a hash chain (in use) or the free list */
 } block;
 
@@ -85,12 +89,13 @@ void *tc__cuda_alloc(size_t nbytes, int index) {
     return NULL;
   }
   size_t size = round_size(nbytes);
+  cudaStream_t stream = tc__cuda_current_stream_raw(index);
   pthread_mutex_lock(&d->lock);
-  /* best fit among cached blocks, wasting at most a quarter */
+  /* best fit among the stream's cached blocks, wasting at most a quarter */
   block **best = NULL;
   for (block **pp = &d->free_list; *pp; pp = &(*pp)->next) {
     size_t s = (*pp)->size;
-    if (s >= size && s - size <= s / 4 && (!best || s < (*best)->size)) best = pp;
+    if ((*pp)->stream == stream && s >= size && s - size <= s / 4 && (!best || s < (*best)->size)) best = pp;
   }
   if (best) {
     block *b = *best;
@@ -128,6 +133,7 @@ void *tc__cuda_alloc(size_t nbytes, int index) {
   }
   b->ptr = p;
   b->size = size;
+  b->stream = stream;
   d->st.reserved += (int64_t)size;
   d->st.device_allocs++;
   note_alloc(d, b);
@@ -173,9 +179,8 @@ void tc__cuda_reset_peak(int index) {
 void tc__cuda_empty_cache(int index) {
   dev_pool *d = pool(index);
   if (!d) return;
-  /* blocks may still be read by queued kernels that freed them: wait for the stream first */
-  cudaStream_t s = tc__cuda_stream(index);
-  if (s) cudaStreamSynchronize(s);
+  /* blocks may still be read by queued kernels that freed them: wait for the device first */
+  if (cudaSetDevice(index) == cudaSuccess) cudaDeviceSynchronize();
   pthread_mutex_lock(&d->lock);
   release_cached(d);
   pthread_mutex_unlock(&d->lock);

@@ -22,7 +22,8 @@ extern "C" {
 extern tc__set_error_fn tc__cuda_set_error;
 /* Reports a failed CUDA call as TC_ERR_CUDA (TC_ERR_NOMEM for an allocation failure) naming what. */
 tc_status tc__cuda_fail(cudaError_t e, const char *what, int index);
-/* Makes `index` current and returns its stream (NULL and an error set on failure). */
+/* Makes `index` current and returns the calling thread's current stream on it (the device's
+ * default stream unless tc__cuda_set_current_stream chose another); NULL and an error on failure. */
 cudaStream_t tc__cuda_stream(int index);
 
 /* cuda_allocator.c */
@@ -78,6 +79,46 @@ tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, i
                         double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb,
                         int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c, int64_t batch,
                         bool allow_tf32);
+
+/* scatter_add.cu */
+tc_status tc__cuda_index_scatter_add(int index, const tc__kplan *p, int64_t mul, double alpha, int64_t extent);
+
+/* cudnn.c: cuDNN, loaded with dlopen on first use (libcudnn.so.9, or the path in CTORCH_CUDNN) */
+tc_status tc__cuda_conv_fwd(int index, tc_dtype dt, const tc__conv_desc *d, const void *x, const void *w,
+                            const void *b, void *y);
+tc_status tc__cuda_conv_bwd_data(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *w,
+                                 void *gx);
+tc_status tc__cuda_conv_bwd_filter(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *x,
+                                   void *gw);
+
+/* pool.cu */
+tc_status tc__cuda_pool_fwd(int index, tc_dtype dt, const tc__pool_desc *d, const void *x, void *y, int64_t *idx);
+tc_status tc__cuda_pool_bwd(int index, tc_dtype dt, const tc__pool_desc *d, const void *gy, const int64_t *idx,
+                            void *gx);
+
+/* batch_norm.cu */
+tc_status tc__cuda_batch_norm_fwd(int index, tc_dtype dt, const void *x, int64_t N, int64_t C, int64_t S,
+                                  const void *w, const void *b, void *rm, void *rv, bool training, double momentum,
+                                  double eps, void *y, void *mean, void *invstd);
+tc_status tc__cuda_batch_norm_bwd(int index, tc_dtype dt, const void *x, const void *gy, int64_t N, int64_t C,
+                                  int64_t S, const void *w, const void *mean, const void *invstd, bool training,
+                                  void *gx, void *gw, void *gb);
+
+/* streams.c and cuda_device.c: streams and events; the thread's current stream per device */
+void tc__cuda_set_current_stream(int index, cudaStream_t s);
+cudaStream_t tc__cuda_current_stream_raw(int index); /* NULL: the default stream */
+void *tc__cuda_stream_create(int index);
+void tc__cuda_stream_destroy(int index, void *stream);
+tc_status tc__cuda_stream_set_current(int index, void *stream);
+void *tc__cuda_stream_get_current(int index);
+tc_status tc__cuda_stream_synchronize(int index, void *stream);
+tc_status tc__cuda_stream_wait_event(int index, void *stream, void *event);
+void *tc__cuda_event_create(int index, bool timing);
+void tc__cuda_event_destroy(int index, void *event);
+tc_status tc__cuda_event_record(int index, void *event, void *stream);
+tc_status tc__cuda_event_synchronize(int index, void *event);
+int tc__cuda_event_query(int index, void *event);
+tc_status tc__cuda_event_elapsed_ms(int index, void *start, void *end, double *ms);
 
 #define TC__CUDA_MAX_DEVICES 16
 

@@ -43,12 +43,19 @@ static int cuda_count(void) {
 static cudaStream_t streams[TC__CUDA_MAX_DEVICES];
 static pthread_mutex_t stream_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* the calling thread's current stream per device (NULL: the device's default stream) */
+static _Thread_local cudaStream_t current[TC__CUDA_MAX_DEVICES];
+
+void tc__cuda_set_current_stream(int index, cudaStream_t s) { current[index] = s; }
+cudaStream_t tc__cuda_current_stream_raw(int index) { return current[index]; }
+
 cudaStream_t tc__cuda_stream(int index) {
   cudaError_t e = cudaSetDevice(index);
   if (e != cudaSuccess) {
     tc__cuda_fail(e, "selecting the device", index);
     return NULL;
   }
+  if (current[index]) return current[index];
   pthread_mutex_lock(&stream_lock);
   if (!streams[index]) {
     /* non-blocking: no implicit synchronisation with the legacy default stream */
@@ -65,10 +72,10 @@ cudaStream_t tc__cuda_stream(int index) {
   return s;
 }
 
+/* every stream of the device (torch.cuda.synchronize) */
 static tc_status cuda_synchronize(int index) {
-  cudaStream_t s = tc__cuda_stream(index);
-  if (!s) return TC_ERR_CUDA;
-  cudaError_t e = cudaStreamSynchronize(s);
+  cudaError_t e = cudaSetDevice(index);
+  if (e == cudaSuccess) e = cudaDeviceSynchronize();
   return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "synchronize", index);
 }
 
@@ -76,6 +83,8 @@ static tc_status cuda_synchronize(int index) {
 static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int index) {
   static const enum cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
                                                cudaMemcpyDeviceToDevice};
+  bool async = kind & TC__COPY_ASYNC;
+  kind &= ~TC__COPY_ASYNC;
   if (kind < 0 || kind > 2) return tc__cuda_set_error(TC_ERR_ARG, "cuda copy: bad direction %d", kind);
   cudaStream_t s = tc__cuda_stream(index);
   if (!s) return TC_ERR_CUDA;
@@ -83,7 +92,7 @@ static tc_status cuda_copy(void *dst, const void *src, size_t n, int kind, int i
    * (the caller reads the data next); host-to-device copies from pageable memory return once the
    * source has been staged, so the caller may reuse it */
   cudaError_t e = cudaMemcpyAsync(dst, src, n, kinds[kind], s);
-  if (e == cudaSuccess && kind != 2) e = cudaStreamSynchronize(s);
+  if (e == cudaSuccess && kind != 2 && !async) e = cudaStreamSynchronize(s);
   if (e != cudaSuccess) {
     char what[64];
     snprintf(what, sizeof what, "copying %zu bytes", n);
@@ -134,6 +143,26 @@ static const tc__device_api api = {
     .layer_norm_bwd = tc__cuda_layer_norm_bwd,
     .optim_run = tc__cuda_optim_run,
     .gemm = tc__cuda_gemm,
+    .index_scatter_add = tc__cuda_index_scatter_add,
+    .conv_fwd = tc__cuda_conv_fwd,
+    .conv_bwd_data = tc__cuda_conv_bwd_data,
+    .conv_bwd_filter = tc__cuda_conv_bwd_filter,
+    .pool_fwd = tc__cuda_pool_fwd,
+    .pool_bwd = tc__cuda_pool_bwd,
+    .batch_norm_fwd = tc__cuda_batch_norm_fwd,
+    .batch_norm_bwd = tc__cuda_batch_norm_bwd,
+    .stream_create = tc__cuda_stream_create,
+    .stream_destroy = tc__cuda_stream_destroy,
+    .stream_set_current = tc__cuda_stream_set_current,
+    .stream_get_current = tc__cuda_stream_get_current,
+    .stream_synchronize = tc__cuda_stream_synchronize,
+    .stream_wait_event = tc__cuda_stream_wait_event,
+    .event_create = tc__cuda_event_create,
+    .event_destroy = tc__cuda_event_destroy,
+    .event_record = tc__cuda_event_record,
+    .event_synchronize = tc__cuda_event_synchronize,
+    .event_query = tc__cuda_event_query,
+    .event_elapsed_ms = tc__cuda_event_elapsed_ms,
 };
 
 /* The one symbol the core looks up. */

@@ -1,8 +1,9 @@
 /* core/src/cuda/layer_norm.cu — layer norm over the last K elements of contiguous (M, K) rows,
  * f32 or f64 (the core converts f16/bf16 to f32 first, as the CPU does).
  *
- * Forward: one block per row, at least 16 elements per thread (16-byte accesses for float rows of
- * a multiple of 4); the row is cached in shared memory when it fits (48 KB); mean and
+ * Forward: one block per row. Float rows of a multiple of 4 up to 8192 elements are held in
+ * registers (16-byte accesses, x read once); otherwise at least 16 elements per thread, the row
+ * cached in shared memory when it fits (48 KB). Mean and
  * variance in two passes over the cached row (accurate when |mean| >> std), rstd = 1 / sqrt(var +
  * eps), y = (x - mean) * rstd * w + b. mean and rstd are written per row for the backward.
  * Backward, xhat = (x - mean) * rstd, h = g * w:
@@ -92,6 +93,58 @@ __global__ void ln_fwd(const T *x, const T *w, const T *b, int64_t M, int64_t K,
   }
 }
 
+/* float rows of K % 4 == 0 up to kRegThreads * 4 * VPT elements, held in registers: x is read once
+ * from memory (the shared-memory kernel above stages it instead, which limits blocks per SM). */
+constexpr int kRegThreads = 256;
+template <int VPT>
+__global__ void __launch_bounds__(kRegThreads) ln_fwd_reg(const float *x, const float *w, const float *b, int64_t M,
+                                                          int64_t K, float eps, float *y, float *mean_out,
+                                                          float *rstd_out) {
+  __shared__ float scratch[33];
+  const int64_t K4 = K / 4;
+  for (int64_t r = blockIdx.x; r < M; r += gridDim.x) {
+    const float4 *xr = reinterpret_cast<const float4 *>(x + r * K);
+    float4 v[VPT];
+    float s = 0;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+      int64_t i = threadIdx.x + (int64_t)j * kRegThreads;
+      v[j] = i < K4 ? __ldcs(xr + i) : make_float4(0.f, 0.f, 0.f, 0.f); /* streamed: read once */
+      s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    }
+    float mean = block_sum(s, scratch) / (float)K;
+    float q = 0;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+      if (threadIdx.x + (int64_t)j * kRegThreads >= K4) continue;
+      float a = v[j].x - mean, c = v[j].y - mean, d = v[j].z - mean, e = v[j].w - mean;
+      q += (a * a + c * c) + (d * d + e * e);
+    }
+    float rstd = rsqrt_exact(block_sum(q, scratch) / (float)K + eps);
+    float4 *yr = reinterpret_cast<float4 *>(y + r * K);
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+      int64_t i = threadIdx.x + (int64_t)j * kRegThreads;
+      if (i >= K4) continue;
+      float4 o = make_float4((v[j].x - mean) * rstd, (v[j].y - mean) * rstd, (v[j].z - mean) * rstd,
+                             (v[j].w - mean) * rstd);
+      if (w) {
+        float4 wv = reinterpret_cast<const float4 *>(w)[i];
+        o = make_float4(o.x * wv.x, o.y * wv.y, o.z * wv.z, o.w * wv.w);
+      }
+      if (b) {
+        float4 bv = reinterpret_cast<const float4 *>(b)[i];
+        o = make_float4(o.x + bv.x, o.y + bv.y, o.z + bv.z, o.w + bv.w);
+      }
+      __stcs(yr + i, o);
+    }
+    if (threadIdx.x == 0) {
+      mean_out[r] = mean;
+      rstd_out[r] = rstd;
+    }
+  }
+}
+
 template <typename T>
 __global__ void ln_bwd_rows(const T *x, const T *g, const T *w, const T *mean, const T *rstd, int64_t M, int64_t K,
                             T *gx) {
@@ -162,6 +215,19 @@ tc_status fwd(int index, const T *x, const T *w, const T *b, int64_t M, int64_t 
   bool vec = sizeof(T) == 4 && K % 4 == 0 && aligned16(x) && aligned16(w) && aligned16(b) && aligned16(y);
   unsigned g = grid_rows(M);
   int t = threads_for(K);
+  if constexpr (sizeof(T) == 4) {
+    if (vec && K <= (int64_t)kRegThreads * 4 * 8) {
+      const float *xf = (const float *)x, *wf = (const float *)w, *bf = (const float *)b;
+      float *yf = (float *)y, *mf = (float *)mean, *rf = (float *)rstd;
+      int64_t per = (K / 4 + kRegThreads - 1) / kRegThreads; /* float4 per thread */
+      if (per <= 1) ln_fwd_reg<1><<<g, kRegThreads, 0, s>>>(xf, wf, bf, M, K, (float)eps, yf, mf, rf);
+      else if (per <= 2) ln_fwd_reg<2><<<g, kRegThreads, 0, s>>>(xf, wf, bf, M, K, (float)eps, yf, mf, rf);
+      else if (per <= 4) ln_fwd_reg<4><<<g, kRegThreads, 0, s>>>(xf, wf, bf, M, K, (float)eps, yf, mf, rf);
+      else ln_fwd_reg<8><<<g, kRegThreads, 0, s>>>(xf, wf, bf, M, K, (float)eps, yf, mf, rf);
+      cudaError_t e = cudaGetLastError();
+      return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "layer norm kernel", index);
+    }
+  }
   if (vec && cache) ln_fwd<T, true, sizeof(T) == 4><<<g, t, smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
   else if (vec) ln_fwd<T, false, sizeof(T) == 4><<<g, t, 0, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);
   else if (cache) ln_fwd<T, true, false><<<g, t, smem, s>>>(x, w, b, M, K, (T)eps, y, mean, rstd);

@@ -131,7 +131,7 @@ tc_status tc__conv_resolve(const char *fn, int spatial, const tc_tensor *x, cons
   TC__NONNULL_S(x, fn);
   TC__NONNULL_S(w, fn);
   tc_status s;
-  if ((s = tc__require_cpu(fn, x)) != TC_OK || (s = tc__check_same_device(fn, x, w)) != TC_OK) return s;
+  if ((s = tc__check_same_device(fn, x, w)) != TC_OK) return s;
   if (b && (s = tc__check_same_device(fn, x, b)) != TC_OK) return s;
   if (!conv_dtype_ok(x->dtype))
     return tc__error(TC_ERR_DTYPE, "%s: input must be float32, float64, float16 or bfloat16, got %s", fn,
@@ -451,11 +451,117 @@ static tc__conv_geom wino_grad_x_geom(const tc__conv_geom *g) {
   return t;
 }
 
+/* ---- on a device: the backend's convolution (cuDNN) ------------------------------------------------- */
+static tc_status device_conv_desc(const char *fn, const tc__conv_geom *g, const tc_tensor *x, tc__conv_desc *d) {
+  if (!tc__backend(x) || !tc__backend(x)->conv_fwd) return tc__kernel_missing(fn, x);
+  if (g->pt != g->pb || g->pl != g->pr) {
+    char dev[32];
+    return tc__error(TC_ERR_UNSUPPORTED,
+                     "%s: padding 'same' with an even dilated kernel pads one side more; on %s this is not supported "
+                     "(pad the input with tc_pad and use padding 'valid')", fn,
+                     tc_device_str(x->storage->device, dev, sizeof dev));
+  }
+  *d = (tc__conv_desc){.N = g->N, .C = g->C, .H = g->H, .W = g->W, .OC = g->OC, .G = g->G, .KH = g->KH, .KW = g->KW,
+                       .OH = g->OH, .OW = g->OW, .sh = g->sh, .sw = g->sw, .dh = g->dh, .dw = g->dw, .ph = g->pt,
+                       .pw = g->pl, .allow_tf32 = tc_cudnn_allow_tf32(-1), .benchmark = tc_cudnn_benchmark(-1)};
+  return TC_OK;
+}
+
+/* y = conv(x, w) + b on x's device, in x's dtype (no conversion: cuDNN computes half types in
+ * float32). An input without channels gives the bias (or zeros). */
+static tc_tensor *device_conv_forward(const char *fn, const tc__conv_geom *g, const tc_tensor *x, const tc_tensor *w,
+                                      const tc_tensor *b) {
+  tc__conv_desc d;
+  if (device_conv_desc(fn, g, x, &d)) return NULL;
+  int64_t oshape[4];
+  int ond = tc__conv_out_shape(g, oshape);
+  tc_tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL;
+  if (!(y = tc__empty(oshape, ond, x->dtype, x->storage->device))) goto fail;
+  if (g->N * g->OC * g->OH * g->OW == 0) goto done;
+  if (g->C == 0) { /* no input channels: the bias broadcast over the output, or zeros */
+    if (tc__fill(y, 0.0)) goto fail;
+    if (b) {
+      tc_tensor *bv = tc_reshape(b, (int64_t[]){g->OC, 1, 1}, g->spatial == 2 ? 3 : 2);
+      tc_status s = bv ? tc_add_inplace(y, bv, 1.0) : tc_last_status();
+      tc_tensor_release(bv);
+      if (s) goto fail;
+    }
+    goto done;
+  }
+  if (!(xc = tc__contig_as(x, x->dtype)) || !(wc = tc__contig_as(w, x->dtype))) goto fail;
+  if (b && !(bc = tc__contig_as(b, x->dtype))) goto fail;
+  if (tc__backend(x)->conv_fwd(tc__dev_index(x), x->dtype, &d, tc__ptr(xc), tc__ptr(wc), bc ? tc__ptr(bc) : NULL,
+                               tc__ptr(y)))
+    goto fail;
+done:
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(bc);
+  return y;
+fail:
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(bc);
+  tc_tensor_release(y);
+  return NULL;
+}
+
+/* The gradients of a device convolution: grad_x and grad_w by the backend, grad_b as the sum of
+ * grad_out over every dim but the channels (the core's deterministic reduction). */
+static tc_status device_conv_backward(const char *fn, const tc__conv_geom *g, const tc_tensor *grad_out,
+                                      const tc_tensor *x, const tc_tensor *w, bool need_x, bool need_w, bool need_b,
+                                      tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b) {
+  tc__conv_desc d;
+  tc_status st = device_conv_desc(fn, g, x, &d);
+  if (st) return st;
+  const tc__device_api *api = tc__backend(x);
+  tc_dtype dt = x->dtype;
+  tc_device dev = x->storage->device;
+  bool empty = g->N * g->OC * g->OH * g->OW == 0 || g->C == 0;
+  tc_tensor *gy = NULL, *xc = NULL, *wc = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
+  if (!(gy = tc__contig_as(grad_out, dt))) goto fail;
+  if (need_x && !(gx = tc__empty(x->sizes, x->ndim, dt, dev))) goto fail;
+  if (need_w && !(gw = tc__empty(w->sizes, w->ndim, dt, dev))) goto fail;
+  if (empty) {
+    if ((gx && tc__fill(gx, 0.0)) || (gw && tc__fill(gw, 0.0))) goto fail;
+  } else {
+    if (need_x && (!(wc = tc__contig_as(w, dt)) ||
+                   api->conv_bwd_data(tc__dev_index(x), dt, &d, tc__ptr(gy), tc__ptr(wc), tc__ptr(gx))))
+      goto fail;
+    if (need_w && (!(xc = tc__contig_as(x, dt)) ||
+                   api->conv_bwd_filter(tc__dev_index(x), dt, &d, tc__ptr(gy), tc__ptr(xc), tc__ptr(gw))))
+      goto fail;
+  }
+  if (need_b) { /* gy viewed as (N, OC, L): sum over N and L */
+    tc_tensor *v = tc_reshape(gy, (int64_t[]){g->N, g->OC, g->OH * g->OW}, 3);
+    gb = v ? tc_sum(v, (int64_t[]){0, 2}, 2, false) : NULL;
+    tc_tensor_release(v);
+    if (!gb) goto fail;
+  }
+  tc_tensor_release(gy);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  if (grad_x) *grad_x = gx;
+  if (grad_w) *grad_w = gw;
+  if (grad_b) *grad_b = gb;
+  return TC_OK;
+fail:
+  st = tc_last_status();
+  tc_tensor_release(gy);
+  tc_tensor_release(xc);
+  tc_tensor_release(wc);
+  tc_tensor_release(gx);
+  tc_tensor_release(gw);
+  tc_tensor_release(gb);
+  return st ? st : TC_ERR_CUDA;
+}
+
 /* ---- forward ---------------------------------------------------------------------------------- */
 static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, const tc_tensor *w,
                                const tc_tensor *b, const tc_conv_opts *opts) {
   tc__conv_geom g;
   if (tc__conv_resolve(fn, spatial, x, w, b, opts, &g) != TC_OK) return NULL;
+  if (!tc__is_cpu(x)) return device_conv_forward(fn, &g, x, w, b);
   tc_dtype dt = tc__compute_dtype(x->dtype);
   int64_t oshape[4];
   int ond = tc__conv_out_shape(&g, oshape);
@@ -597,6 +703,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   if (!conv_dtype_ok(grad_out->dtype))
     return tc__error(TC_ERR_DTYPE, "%s: grad_out must be floating point, got %s", fn,
                      tc_dtype_name(grad_out->dtype));
+  if (!tc__is_cpu(x)) return device_conv_backward(fn, &g, grad_out, x, w, need_x, need_w, need_b, grad_x, grad_w, grad_b);
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
   conv_run r;

@@ -4,6 +4,7 @@
  * the kernels' own gradient functions (tc__conv2d_backward, tc__pad_backward). */
 #include "../autograd/autograd_internal.h"
 #include "conv_internal.h"
+#include "../amp/amp_internal.h"
 
 tc_tensor *tc__conv2d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
 tc_tensor *tc__conv1d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
@@ -32,6 +33,9 @@ static tc_status conv_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi
 }
 
 static tc_tensor *conv(int dims, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 3, x, w, b))
+    return tc__amp_end(&am, am.ok ? conv(dims, am.in[0], am.in[1], am.in[2], opts) : NULL);
   tc_tensor *y = dims == 2 ? tc__conv2d_fwd(x, w, b, opts) : tc__conv1d_fwd(x, w, b, opts);
   const tc_tensor *in[3] = {x, w, b};
   int nin = b ? 3 : 2;

@@ -21,12 +21,13 @@
  */
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_functional.h"
+#include "embedding_internal.h"
 
 /* ---- shared helpers ---------------------------------------------------------------------------------- */
 static bool is_index_dtype(tc_dtype d) { return d == TC_I64 || d == TC_I32; }
 
 /* idx as a contiguous int64 tensor, every value checked against [0, num). */
-static tc_tensor *indices64(const char *fn, const tc_tensor *idx, int64_t num, const tc_tensor *weight) {
+tc_tensor *tc__emb_indices64(const char *fn, const tc_tensor *idx, int64_t num, const tc_tensor *weight) {
   tc_tensor *t = tc__to_dtype_contig(idx, TC_I64);
   if (!t) return NULL;
   const int64_t *v = (const int64_t *)(const void *)tc__ptr(t);
@@ -182,7 +183,7 @@ tc_tensor *tc_embedding(const tc_tensor *idx, const tc_tensor *weight, int64_t p
   const char *fn = "tc_embedding";
   TC__NONNULL_T(idx, fn);
   TC__NONNULL_T(weight, fn);
-  if (tc__check_same_device(fn, idx, weight) || tc__require_cpu(fn, idx)) return NULL;
+  if (tc__check_same_device(fn, idx, weight)) return NULL;
   if (!is_index_dtype(idx->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: indices must be int64 or int32, got %s", fn, tc_dtype_name(idx->dtype));
     return NULL;
@@ -192,8 +193,9 @@ tc_tensor *tc_embedding(const tc_tensor *idx, const tc_tensor *weight, int64_t p
     tc__error(TC_ERR_SHAPE, "%s: indices %s have too many dims for a (*, dim) result", fn, tc__tshape(idx));
     return NULL;
   }
+  if (!tc__is_cpu(idx)) return tc__embedding_device(fn, idx, weight, padding_idx);
   int64_t num = weight->sizes[0], dim = weight->sizes[1];
-  tc_tensor *ix = indices64(fn, idx, num, weight);
+  tc_tensor *ix = tc__emb_indices64(fn, idx, num, weight);
   if (!ix) return NULL;
   int64_t shape[TC_MAX_DIMS];
   memcpy(shape, idx->sizes, sizeof(int64_t) * (size_t)idx->ndim);
@@ -402,7 +404,7 @@ static tc_status bag_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi)
 static const char *mode_name(tc_bag_mode m) { return m == TC_BAG_SUM ? "sum" : m == TC_BAG_MEAN ? "mean" : "max"; }
 
 /* Bag boundaries (B + 1 entries) from offsets, checked as PyTorch checks them (plus monotonicity). */
-static tc_tensor *bag_starts(const char *fn, const tc_tensor *idx, const tc_tensor *offsets, int64_t *nbags) {
+tc_tensor *tc__emb_bag_starts(const char *fn, const tc_tensor *idx, const tc_tensor *offsets, int64_t *nbags) {
   int64_t n = tc__numel(idx->sizes, idx->ndim), B;
   tc_tensor *off = NULL;
   if (idx->ndim == 2) {
@@ -454,7 +456,7 @@ tc_tensor *tc_embedding_bag(const tc_tensor *idx, const tc_tensor *weight, const
   const tc_tensor *psw = per_sample_weights;
   TC__NONNULL_T(idx, fn);
   TC__NONNULL_T(weight, fn);
-  if (tc__check_same_device(fn, idx, weight) || tc__require_cpu(fn, idx)) return NULL;
+  if (tc__check_same_device(fn, idx, weight)) return NULL;
   if (mode != TC_BAG_SUM && mode != TC_BAG_MEAN && mode != TC_BAG_MAX) {
     tc__error(TC_ERR_ARG, "%s: unknown mode %d", fn, (int)mode);
     return NULL;
@@ -502,10 +504,11 @@ tc_tensor *tc_embedding_bag(const tc_tensor *idx, const tc_tensor *weight, const
       return NULL;
     }
   }
+  if (!tc__is_cpu(idx)) return tc__embedding_bag_device(fn, idx, weight, offsets, mode, psw, padding_idx);
   int64_t num = weight->sizes[0], dim = weight->sizes[1], B = 0;
   tc_dtype wdt = weight->dtype, cdt = tc__compute_dtype(wdt);
-  tc_tensor *ix = indices64(fn, idx, num, weight);
-  tc_tensor *starts = ix ? bag_starts(fn, idx, offsets, &B) : NULL;
+  tc_tensor *ix = tc__emb_indices64(fn, idx, num, weight);
+  tc_tensor *starts = ix ? tc__emb_bag_starts(fn, idx, offsets, &B) : NULL;
   tc_tensor *wt = NULL, *pt = NULL, *out = NULL, *maxi = NULL;
   const tc_tensor *wm = starts ? rows_of(weight, cdt, &wt) : NULL;
   const tc_tensor *pm = NULL;

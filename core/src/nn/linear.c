@@ -21,6 +21,7 @@
 #include <limits.h>
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_functional.h"
+#include "../amp/amp_internal.h"
 
 /* ---- gemm on the pool ------------------------------------------------------------------------------ */
 #define SPLIT_MIN_WORK ((int64_t)1 << 21) /* multiply-adds below which a product stays on one thread */
@@ -247,6 +248,9 @@ done:
 
 tc_tensor *tc_linear(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b) {
   const char *fn = "tc_linear";
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_LOWER, 3, x, w, b))
+    return tc__amp_end(&am, am.ok ? tc_linear(am.in[0], am.in[1], am.in[2]) : NULL);
   TC__NONNULL_T(x, fn);
   TC__NONNULL_T(w, fn);
   if (tc__check_same_device(fn, x, w)) return NULL;

@@ -36,6 +36,7 @@
 #include <math.h>
 #include "../reduce_impl.h"
 #include "loss_internal.h"
+#include "../amp/amp_internal.h"
 
 #define LANES 32 /* independent accumulators in row reductions */
 #define RU 16    /* rows per work unit (S == 1) */
@@ -744,9 +745,15 @@ done:
 }
 
 tc_tensor *tc_cross_entropy(const tc_tensor *input, const tc_tensor *target, const tc_ce_opts *opts) {
+  tc__amp_call am; /* class targets are integers: only the input (or probability targets) cast */
+  if (tc__amp_begin(&am, TC__AMP_F32, 2, input, target, NULL))
+    return tc__amp_end(&am, am.ok ? tc_cross_entropy(am.in[0], am.in[1], opts) : NULL);
   return class_loss("tc_cross_entropy", input, target, opts, false);
 }
 
 tc_tensor *tc_nll_loss(const tc_tensor *input, const tc_tensor *target, const tc_ce_opts *opts) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32, 1, input, NULL, NULL))
+    return tc__amp_end(&am, am.ok ? tc_nll_loss(am.in[0], target, opts) : NULL);
   return class_loss("tc_nll_loss", input, target, opts, true);
 }

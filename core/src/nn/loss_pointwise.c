@@ -25,6 +25,7 @@
  */
 #include <math.h>
 #include "loss_internal.h"
+#include "../amp/amp_internal.h"
 
 #define PB 2048 /* elements per work unit */
 
@@ -433,15 +434,31 @@ tc_tensor *tc_binary_cross_entropy(const tc_tensor *input, const tc_tensor *targ
 
 tc_tensor *tc_binary_cross_entropy_with_logits(const tc_tensor *input, const tc_tensor *target, const tc_tensor *weight,
                                                const tc_tensor *pos_weight, tc_reduction reduction) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32, 3, input, target, weight)) {
+    tc_tensor *pw = am.ok && pos_weight && pos_weight->dtype != TC_F64 ? tc_to_dtype(pos_weight, TC_F32) : NULL;
+    tc_tensor *r = am.ok && (pw || !pos_weight || pos_weight->dtype == TC_F64)
+                       ? tc_binary_cross_entropy_with_logits(am.in[0], am.in[1], am.in[2], pw ? pw : pos_weight,
+                                                             reduction)
+                       : NULL;
+    tc_tensor_release(pw);
+    return tc__amp_end(&am, r);
+  }
   return pointwise_loss("tc_binary_cross_entropy_with_logits", PW_BCE_LOGITS, input, target, weight, pos_weight,
                         reduction, 0);
 }
 
 tc_tensor *tc_mse_loss(const tc_tensor *input, const tc_tensor *target, tc_reduction reduction) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32, 2, input, target, NULL))
+    return tc__amp_end(&am, am.ok ? tc_mse_loss(am.in[0], am.in[1], reduction) : NULL);
   return pointwise_loss("tc_mse_loss", PW_MSE, input, target, NULL, NULL, reduction, 0);
 }
 
 tc_tensor *tc_l1_loss(const tc_tensor *input, const tc_tensor *target, tc_reduction reduction) {
+  tc__amp_call am;
+  if (tc__amp_begin(&am, TC__AMP_F32, 2, input, target, NULL))
+    return tc__amp_end(&am, am.ok ? tc_l1_loss(am.in[0], am.in[1], reduction) : NULL);
   return pointwise_loss("tc_l1_loss", PW_L1, input, target, NULL, NULL, reduction, 0);
 }
 

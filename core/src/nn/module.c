@@ -228,6 +228,15 @@ tc_module *tc_module_child_at(const tc_module *m, int64_t i, const char **name) 
   return m->children[i].m;
 }
 
+/* Every parameter and buffer slot of m and its children, depth first (DataParallel swaps
+ * device replicas into them around a forward). */
+void tc__module_for_each_slot(tc_module *m, void (*fn)(tc_tensor **slot, bool is_param, void *ctx), void *ctx) {
+  if (!m) return;
+  for (int64_t i = 0; i < m->n_params; i++) fn(&m->params[i].t, true, ctx);
+  for (int64_t i = 0; i < m->n_bufs; i++) fn(&m->bufs[i].t, false, ctx);
+  for (int64_t i = 0; i < m->n_children; i++) tc__module_for_each_slot(m->children[i].m, fn, ctx);
+}
+
 /* ---- forward ------------------------------------------------------------------------------------------- */
 tc_tensor *tc_module_forward_n(tc_module *m, const tc_tensor *const *inputs, int64_t n) {
   if (!m) {

@@ -31,6 +31,7 @@
 #include <math.h>
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_functional.h"
+#include "../amp/amp_internal.h"
 
 #define NK_T float
 #define NK_SUF f32
@@ -91,6 +92,26 @@ static tc_tensor *finish(tc_tensor *r, tc_dtype dt) {
   tc_tensor *o = tc__to_dtype_contig(r, dt);
   tc_tensor_release(r);
   return o;
+}
+
+/* The end of a norm's device backward: gx, gw, gb (each may be NULL) converted to their dtypes and
+ * handed over in gi (slots 1 and 2 only when the node has a weight / a bias), or all released when
+ * st (or a conversion) failed. */
+static tc_status device_grads_out(tc_status st, tc_tensor *gx, tc_tensor *gw, tc_tensor *gb, tc_dtype x_dtype,
+                                  tc_dtype w_dtype, tc_dtype b_dtype, bool has_w, bool has_b, tc_tensor **gi) {
+  if (!st && gx && !(gx = finish(gx, x_dtype))) st = tc_last_status();
+  if (!st && gw && !(gw = finish(gw, w_dtype))) st = tc_last_status();
+  if (!st && gb && !(gb = finish(gb, b_dtype))) st = tc_last_status();
+  if (st) {
+    tc_tensor_release(gx);
+    tc_tensor_release(gw);
+    tc_tensor_release(gb);
+    return st;
+  }
+  gi[0] = gx;
+  if (has_w) gi[1] = gw;
+  if (has_b) gi[2] = gb;
+  return TC_OK;
 }
 
 static bool low_precision(tc_dtype d) { return d == TC_F16 || d == TC_BF16; }
@@ -348,12 +369,15 @@ typedef struct {
 } bn_ctx;
 
 static tc_status bn_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi);
+static tc_tensor *device_batch_norm(const char *fn, const tc_tensor *x, tc_tensor *running_mean,
+                                    tc_tensor *running_var, const tc_tensor *weight, const tc_tensor *bias,
+                                    bool training, double momentum, double eps);
 
 tc_tensor *tc_batch_norm(const tc_tensor *x, tc_tensor *running_mean, tc_tensor *running_var, const tc_tensor *weight,
                          const tc_tensor *bias, bool training, double momentum, double eps) {
   const char *fn = "tc_batch_norm";
   TC__NONNULL_T(x, fn);
-  if (check_input(fn, x)) return NULL;
+  if (tc__is_cpu(x) ? check_input(fn, x) : check_float(fn, x)) return NULL;
   if (x->ndim < 2) {
     tc__error(TC_ERR_SHAPE, "%s: expected an input (N, C, *) with at least 2 dims, got %s", fn, tc__tshape(x));
     return NULL;
@@ -379,6 +403,8 @@ tc_tensor *tc_batch_norm(const tc_tensor *x, tc_tensor *running_mean, tc_tensor 
               tc__tshape(x));
     return NULL;
   }
+  if (!tc__is_cpu(x))
+    return device_batch_norm(fn, x, running_mean, running_var, weight, bias, training, momentum, eps);
   tc_dtype cdt = tc__compute_dtype(x->dtype);
   tc_device dev = x->storage->device;
   int64_t K = bn_chunks(C, M);
@@ -497,6 +523,113 @@ fail:
   return tc_last_status();
 }
 
+/* ---- batch norm on a device: the backend's kernels (cuda/batch_norm.cu) -------------------------- */
+typedef struct {
+  bool training, has_w, has_b;
+  tc_dtype x_dtype, w_dtype, b_dtype, cdt;
+} bn_dev_ctx;
+
+/* saved: 0 x (contiguous, compute dtype), 1 stats (2, C): mean, invstd in the compute dtype;
+ * 2 weight (contiguous, compute dtype) */
+static tc_status bn_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const bn_dev_ctx *bc = tc__node_ctx(n);
+  const tc_tensor *x = tc__node_saved(n, 0), *stats = tc__node_saved(n, 1);
+  const tc_tensor *w = bc->has_w ? tc__node_saved(n, 2) : NULL;
+  if (!x || !stats || (bc->has_w && !w)) return tc_last_status();
+  bool need_x = n->next[0].node, need_w = bc->has_w && n->next[1].node, need_b = bc->has_b && n->next[2].node;
+  int64_t N, C, S;
+  ncs(x, &N, &C, &S);
+  tc_device dev = x->storage->device;
+  tc_tensor *gt = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
+  tc_status st = TC_OK;
+  const void *g = NULL; /* NULL for an empty gradient (no memory) */
+  if (N * C * S > 0 && !(g = contig_data(go[0], bc->cdt, &gt))) st = tc_last_status();
+  if (!st && need_x && !(gx = tc__empty(x->sizes, x->ndim, bc->cdt, dev))) st = tc_last_status();
+  if (!st && need_w && !(gw = tc__empty(&C, 1, bc->cdt, dev))) st = tc_last_status();
+  if (!st && need_b && !(gb = tc__empty(&C, 1, bc->cdt, dev))) st = tc_last_status();
+  if (!st) {
+    const char *sp = tc__ptr(stats);
+    st = tc__backend(x)->batch_norm_bwd(tc__dev_index(x), bc->cdt, tc__ptr(x), g, N, C, S, w ? tc__ptr(w) : NULL, sp,
+                                        sp + (size_t)C * tc_dtype_size(bc->cdt), bc->training,
+                                        gx ? tc__ptr(gx) : NULL, gw ? tc__ptr(gw) : NULL, gb ? tc__ptr(gb) : NULL);
+  }
+  tc_tensor_release(gt);
+  return device_grads_out(st, gx, gw, gb, bc->x_dtype, bc->w_dtype, bc->b_dtype, bc->has_w, bc->has_b, gi);
+}
+
+/* A running statistic as contiguous data of the compute dtype: its own memory, or a converted
+ * copy in *tmp that the caller copies back after the update. */
+static void *running_data(tc_tensor *t, tc_dtype cdt, tc_tensor **tmp) {
+  *tmp = NULL;
+  if (t->dtype == cdt && tc__is_contiguous(t)) return tc__ptr(t);
+  *tmp = tc__to_dtype_contig(t, cdt);
+  return *tmp ? tc__ptr(*tmp) : NULL;
+}
+
+/* tc_batch_norm's device path, the arguments checked: the backend normalises contiguous (N, C, S)
+ * data of the compute dtype and updates the running stats in place (on copies when they are not
+ * contiguous of that dtype, copied back here). */
+static tc_tensor *device_batch_norm(const char *fn, const tc_tensor *x, tc_tensor *running_mean,
+                                    tc_tensor *running_var, const tc_tensor *weight, const tc_tensor *bias,
+                                    bool training, double momentum, double eps) {
+  const tc__device_api *api = tc__backend(x);
+  if (!api || !api->batch_norm_fwd || !api->batch_norm_bwd) {
+    tc__kernel_missing(fn, x);
+    return NULL;
+  }
+  tc_dtype cdt = tc__compute_dtype(x->dtype);
+  tc_device dev = x->storage->device;
+  int64_t N, C, S;
+  ncs(x, &N, &C, &S);
+  int64_t M = N * S;
+  tc_tensor *xt = NULL, *wt = NULL, *bt = NULL, *rmt = NULL, *rvt = NULL, *y = NULL, *stats = NULL;
+  const void *xp = NULL, *wp = NULL, *bp = NULL; /* NULL for empty tensors (no memory) */
+  void *rmp = NULL, *rvp = NULL;
+  if (N * C * S > 0 && !(xp = contig_data(x, cdt, &xt))) goto fail;
+  if (C > 0) {
+    if (weight && !(wp = contig_data(weight, cdt, &wt))) goto fail;
+    if (bias && !(bp = contig_data(bias, cdt, &bt))) goto fail;
+    if (running_mean &&
+        (!(rmp = running_data(running_mean, cdt, &rmt)) || !(rvp = running_data(running_var, cdt, &rvt))))
+      goto fail;
+  }
+  if (!(y = tc__empty(x->sizes, x->ndim, cdt, dev)) || !(stats = tc__empty((int64_t[]){2, C}, 2, cdt, dev))) goto fail;
+  char *sp = tc__ptr(stats);
+  if (api->batch_norm_fwd(tc__dev_index(x), cdt, xp, N, C, S, wp, bp, rmp, rvp, training, momentum, eps, tc__ptr(y),
+                          sp, sp + (size_t)C * tc_dtype_size(cdt)))
+    goto fail;
+  if (training && running_mean && M > 0) { /* updated in place (unbiased variance), as the CPU */
+    if ((rmt && tc__copy(running_mean, rmt)) || (rvt && tc__copy(running_var, rvt))) goto fail;
+    tc__bump_version(running_mean);
+    tc__bump_version(running_var);
+  }
+  tc_tensor_release(rmt);
+  tc_tensor_release(rvt);
+  tc_tensor_release(bt);
+  rmt = rvt = bt = NULL;
+  if (!(y = finish(y, x->dtype))) goto fail;
+  const tc_tensor *in[3] = {x, weight, bias};
+  if (tc__grad_needed(3, in)) {
+    bn_dev_ctx bc = {training, weight != NULL, bias != NULL, x->dtype, weight ? weight->dtype : x->dtype,
+                     bias ? bias->dtype : x->dtype, cdt};
+    const tc_tensor *save[3] = {xt ? xt : x, stats, wt ? wt : weight};
+    y = tc__record(y, "NativeBatchNormBackward0", bn_device_backward, 3, in, weight ? 3 : 2, save, &bc, sizeof bc);
+  }
+  tc_tensor_release(xt);
+  tc_tensor_release(wt);
+  tc_tensor_release(stats);
+  return y;
+fail:
+  tc_tensor_release(xt);
+  tc_tensor_release(wt);
+  tc_tensor_release(bt);
+  tc_tensor_release(rmt);
+  tc_tensor_release(rvt);
+  tc_tensor_release(y);
+  tc_tensor_release(stats);
+  return NULL;
+}
+
 /* ==== layer norm ========================================================================================= */
 typedef struct {
   bool f64;
@@ -601,7 +734,7 @@ static tc_status ln_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor
   tc_device dev = x->storage->device;
   tc_tensor *g = NULL, *gx = NULL, *gw = NULL, *gb = NULL;
   tc_status st = TC_OK;
-  if (!(g = tc__to_dtype_contig(go[0], lc->cdt))) st = tc_last_status();
+  if (!(g = tc__contig_as(go[0], lc->cdt))) st = tc_last_status();
   if (!st && need_x && !(gx = tc__empty(x->sizes, x->ndim, lc->cdt, dev))) st = tc_last_status();
   if (!st && need_w && !(gw = tc__empty(ns, (int)lc->n_norm, lc->cdt, dev))) st = tc_last_status();
   if (!st && need_b && !(gb = tc__empty(ns, (int)lc->n_norm, lc->cdt, dev))) st = tc_last_status();
@@ -612,19 +745,7 @@ static tc_status ln_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor
                                         gw ? tc__ptr(gw) : NULL, gb ? tc__ptr(gb) : NULL);
   }
   tc_tensor_release(g);
-  if (!st && gx && !(gx = finish(gx, lc->x_dtype))) st = tc_last_status();
-  if (!st && gw && !(gw = finish(gw, lc->w_dtype))) st = tc_last_status();
-  if (!st && gb && !(gb = finish(gb, lc->b_dtype))) st = tc_last_status();
-  if (st) {
-    tc_tensor_release(gx);
-    tc_tensor_release(gw);
-    tc_tensor_release(gb);
-    return st;
-  }
-  gi[0] = gx;
-  if (lc->has_w) gi[1] = gw;
-  if (lc->has_b) gi[2] = gb;
-  return TC_OK;
+  return device_grads_out(st, gx, gw, gb, lc->x_dtype, lc->w_dtype, lc->b_dtype, lc->has_w, lc->has_b, gi);
 }
 
 static tc_tensor *device_layer_norm(const char *fn, const tc_tensor *x, int64_t n_norm, const tc_tensor *weight,
@@ -639,9 +760,9 @@ static tc_tensor *device_layer_norm(const char *fn, const tc_tensor *x, int64_t 
   int nb = x->ndim - (int)n_norm;
   int64_t M = tc__numel(x->sizes, nb), K = tc__numel(x->sizes + nb, (int)n_norm);
   tc_tensor *xs = NULL, *ws = NULL, *bs = NULL, *y = NULL, *stats = NULL;
-  if (!(xs = tc__to_dtype_contig(x, cdt))) goto fail;
-  if (weight && !(ws = tc__to_dtype_contig(weight, cdt))) goto fail;
-  if (bias && !(bs = tc__to_dtype_contig(bias, cdt))) goto fail;
+  if (!(xs = tc__contig_as(x, cdt))) goto fail;
+  if (weight && !(ws = tc__contig_as(weight, cdt))) goto fail;
+  if (bias && !(bs = tc__contig_as(bias, cdt))) goto fail;
   if (!(y = tc__empty(x->sizes, x->ndim, cdt, dev)) || !(stats = tc__empty((int64_t[]){2, M}, 2, cdt, dev))) goto fail;
   char *sp = tc__ptr(stats);
   if (api->layer_norm_fwd(tc__dev_index(x), cdt, tc__ptr(xs), ws ? tc__ptr(ws) : NULL, bs ? tc__ptr(bs) : NULL, M, K,
@@ -673,6 +794,9 @@ tc_tensor *tc_layer_norm(const tc_tensor *x, int64_t n_norm, const tc_tensor *we
                          double eps) {
   const char *fn = "tc_layer_norm";
   TC__NONNULL_T(x, fn);
+  tc__amp_call am; /* float32 under CUDA's autocast */
+  if (tc__amp_begin(&am, TC__AMP_F32_CUDA, 3, x, weight, bias))
+    return tc__amp_end(&am, am.ok ? tc_layer_norm(am.in[0], n_norm, am.in[1], am.in[2], eps) : NULL);
   if (tc__is_cpu(x) ? check_input(fn, x) : check_float(fn, x)) return NULL;
   if (n_norm < 0 || n_norm > x->ndim) {
     tc__error(TC_ERR_ARG, "%s: cannot normalise over the last %lld dims of an input of shape %s", fn,

@@ -21,6 +21,10 @@
  * Backward scatters each output gradient into its window (max: to the saved index). Work is
  * parallel over planes; a plane is written by one task in a fixed order, so results do not depend
  * on the thread count. float16/bfloat16 compute in float32.
+ *
+ * Device tensors go to the backend's pool_fwd / pool_bwd (cuda/pool.cu) with the same geometry
+ * (tc__pool_desc) on contiguous f32/f64 planes, f16/bf16 converted as here; the device kernels
+ * are floating-point only, so integer inputs there are TC_ERR_UNSUPPORTED.
  */
 #include <math.h>
 #include "../autograd/autograd_internal.h"
@@ -63,9 +67,9 @@ static void dims_str(char *buf, size_t cap, const int64_t *v, int n) {
   }
 }
 
-/* Input rank: spatial + 1 (unbatched) or spatial + 2, every non-batch dim non-empty. */
+/* Input rank: spatial + 1 (unbatched) or spatial + 2, every non-batch dim non-empty. (Any device:
+ * pool2d_run checks what a device backend supports.) */
 static tc_status check_pool_input(const char *fn, const tc_tensor *x, int spatial) {
-  if (tc__require_cpu(fn, x)) return tc_last_status();
   bool ok = x->ndim == spatial + 1 || x->ndim == spatial + 2;
   for (int d = x->ndim == spatial + 2 ? 1 : 0; ok && d < x->ndim; d++) ok = x->sizes[d] > 0;
   if (!ok)
@@ -508,17 +512,45 @@ static int out_sizes(const tc_tensor *x, const pool_geom *g, int64_t *sz) {
   return nd;
 }
 
+/* The geometry in the device ABI's form. */
+static tc__pool_desc pool_desc_of(const pool_geom *g) {
+  return (tc__pool_desc){.kind = g->kind == POOL_MAX ? 0 : g->kind == POOL_AVG ? 1 : 2, .B = g->B, .IH = g->IH,
+                         .IW = g->IW, .OH = g->OH, .OW = g->OW, .kH = g->kH, .kW = g->kW, .sH = g->sH, .sW = g->sW,
+                         .pH = g->pH, .pW = g->pW, .dH = g->dH, .dW = g->dW,
+                         .count_include_pad = g->count_include_pad, .divisor = g->divisor};
+}
+
+/* The backend of a device tensor x if it has both pooling kernels, else NULL with the error set
+ * (integer inputs: the device kernels are floating-point only). */
+static const tc__device_api *pool_backend(const char *fn, const tc_tensor *x) {
+  if (!tc_dtype_is_floating(x->dtype)) {
+    char b[32];
+    tc__error(TC_ERR_UNSUPPORTED, "%s: %s inputs are not supported on %s (floating-point only)", fn,
+              tc_dtype_name(x->dtype), tc_device_str(x->storage->device, b, sizeof b));
+    return NULL;
+  }
+  const tc__device_api *api = tc__backend(x);
+  if (!api || !api->pool_fwd || !api->pool_bwd) {
+    tc__kernel_missing(fn, x);
+    return NULL;
+  }
+  return api;
+}
+
 /* Pools x (.., IH, IW) (2-D planes) with geometry g; *indices (max) when want_idx. Records the
- * node on the output. */
-static tc_tensor *pool2d_run(const tc_tensor *x, const pool_geom *g, const char *node_name, bool want_idx,
-                             tc_tensor **indices) {
+ * node on the output. On a device the backend's pool_fwd computes in f32/f64 (which always
+ * writes the indices of a max pooling). */
+static tc_tensor *pool2d_run(const char *fn, const tc_tensor *x, const pool_geom *g, const char *node_name,
+                             bool want_idx, tc_tensor **indices) {
   tc_dtype dt = x->dtype, cdt = tc__compute_dtype(dt);
   tc_device dev = x->storage->device;
+  const tc__device_api *api = NULL;
+  if (!tc__is_cpu(x) && !(api = pool_backend(fn, x))) return NULL;
   int64_t sz[TC_MAX_DIMS];
   int nd = out_sizes(x, g, sz);
   const tc_tensor *in[1] = {x};
   bool grad = tc__grad_needed(1, in);
-  bool need_idx = g->kind == POOL_MAX && (want_idx || grad);
+  bool need_idx = g->kind == POOL_MAX && (want_idx || grad || api != NULL);
   tc_tensor *xt = NULL, *y = NULL, *idx = NULL;
   if (!(y = tc__empty(sz, nd, cdt, dev))) goto fail;
   if (need_idx && !(idx = tc__empty(sz, nd, TC_I64, dev))) goto fail;
@@ -528,9 +560,15 @@ static tc_tensor *pool2d_run(const tc_tensor *x, const pool_geom *g, const char 
       if (!(xt = tc__to_dtype_contig(x, cdt))) goto fail;
       xs = xt;
     }
-    pool_job j = {.g = g, .x = tc__ptr(xs), .y = tc__ptr(y), .idx = idx ? (int64_t *)(void *)tc__ptr(idx) : NULL};
-    int64_t per = g->kind == POOL_ADAPTIVE ? g->IH * g->IW : g->OH * g->OW * g->kH * g->kW;
-    run_planes(fwd_kernel(g, cdt), &j, per > g->IH * g->IW ? per : g->IH * g->IW);
+    int64_t *ip = idx ? (int64_t *)(void *)tc__ptr(idx) : NULL;
+    if (api) {
+      tc__pool_desc d = pool_desc_of(g);
+      if (api->pool_fwd(tc__dev_index(x), cdt, &d, tc__ptr(xs), tc__ptr(y), ip)) goto fail;
+    } else {
+      pool_job j = {.g = g, .x = tc__ptr(xs), .y = tc__ptr(y), .idx = ip};
+      int64_t per = g->kind == POOL_ADAPTIVE ? g->IH * g->IW : g->OH * g->OW * g->kH * g->kW;
+      run_planes(fwd_kernel(g, cdt), &j, per > g->IH * g->IW ? per : g->IH * g->IW);
+    }
     tc_tensor_release(xt);
     xt = NULL;
   }
@@ -564,17 +602,32 @@ static tc_status pool_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi
   tc_dtype dt = n->out_meta[0].dtype, cdt = tc__compute_dtype(dt);
   tc_tensor *gyt = NULL, *gx = NULL;
   if (!(gx = tc__empty(pc->sizes, pc->ndim, cdt, n->out_meta[0].device))) return tc_last_status();
+  const tc__device_api *api = NULL;
+  if (!tc__is_cpu(gx) && (!(api = tc__backend(gx)) || !api->pool_bwd)) {
+    tc__kernel_missing(n->name, gx);
+    goto fail;
+  }
   if (g->B > 0) {
     const tc_tensor *gy = go[0];
     if (gy->dtype != cdt || !tc__is_contiguous(gy)) {
       if (!(gyt = tc__to_dtype_contig(gy, cdt))) goto fail;
       gy = gyt;
     }
-    pool_job j = {.g = g, .gy = tc__ptr(gy), .gx = tc__ptr(gx), .idx = idx ? (int64_t *)(void *)tc__ptr(idx) : NULL};
-    plane_fn fn = g->kind == POOL_MAX ? (cdt == TC_F64 ? max_bwd_f64 : max_bwd_f32)
-                                      : (cdt == TC_F64 ? avg_bwd_f64 : avg_bwd_f32);
-    run_planes(fn, &j, g->IH * g->IW + g->OH * g->OW * (g->kind == POOL_MAX ? 1 : g->kH * g->kW));
-    tc_tensor_release(gyt);
+    const int64_t *ip = idx ? (const int64_t *)(const void *)tc__ptr(idx) : NULL;
+    if (api) { /* every element of gx written, in a fixed order */
+      tc__pool_desc d = pool_desc_of(g);
+      tc_status st = api->pool_bwd(tc__dev_index(gx), cdt, &d, tc__ptr(gy), ip, tc__ptr(gx));
+      tc_tensor_release(gyt);
+      if (st) goto fail;
+    } else {
+      pool_job j = {.g = g, .gy = tc__ptr(gy), .gx = tc__ptr(gx), .idx = (int64_t *)ip};
+      plane_fn fn = g->kind == POOL_MAX ? (cdt == TC_F64 ? max_bwd_f64 : max_bwd_f32)
+                                        : (cdt == TC_F64 ? avg_bwd_f64 : avg_bwd_f32);
+      run_planes(fn, &j, g->IH * g->IW + g->OH * g->OW * (g->kind == POOL_MAX ? 1 : g->kH * g->kW));
+      tc_tensor_release(gyt);
+    }
+  } else if (api) { /* an empty output: no gradient reaches the input */
+    if (tc__numel(gx->sizes, gx->ndim) > 0 && tc__fill(gx, 0.0)) goto fail;
   } else {
     tc__cpu_fill(gx, 0.0); /* an empty output: no gradient reaches the input */
   }
@@ -591,9 +644,10 @@ fail:
 }
 
 /* 1-d pooling: pool2d_run on x.unsqueeze(-2), then .squeeze(-2) (values and indices). */
-static tc_tensor *pool1d_run(const tc_tensor *x, pool_geom *g, const char *node_name, tc_tensor **indices) {
+static tc_tensor *pool1d_run(const char *fn, const tc_tensor *x, pool_geom *g, const char *node_name,
+                             tc_tensor **indices) {
   tc_tensor *x2 = tc_unsqueeze(x, -2), *i2 = NULL, *y = NULL;
-  tc_tensor *y2 = x2 ? pool2d_run(x2, g, node_name, indices != NULL, indices ? &i2 : NULL) : NULL;
+  tc_tensor *y2 = x2 ? pool2d_run(fn, x2, g, node_name, indices != NULL, indices ? &i2 : NULL) : NULL;
   if (y2) y = tc_squeeze_dim(y2, -2);
   if (y && indices && !(*indices = tc_squeeze_dim(i2, -2))) {
     tc_tensor_release(y);
@@ -612,9 +666,9 @@ static tc_tensor *max_pool(const char *fn, int spatial, const tc_tensor *x, cons
   TC__NONNULL_T(x, fn);
   pool_geom g;
   if (pool_resolve(fn, x, o, spatial, POOL_MAX, &g)) return NULL;
-  if (spatial == 1) return pool1d_run(x, &g, "MaxPool2DWithIndicesBackward0", indices);
+  if (spatial == 1) return pool1d_run(fn, x, &g, "MaxPool2DWithIndicesBackward0", indices);
   tc_tensor *i2 = NULL;
-  tc_tensor *y = pool2d_run(x, &g, "MaxPool2DWithIndicesBackward0", indices != NULL, &i2);
+  tc_tensor *y = pool2d_run(fn, x, &g, "MaxPool2DWithIndicesBackward0", indices != NULL, &i2);
   if (indices) *indices = i2;
   return y;
 }
@@ -630,8 +684,8 @@ static tc_tensor *avg_pool(const char *fn, int spatial, const tc_tensor *x, cons
   TC__NONNULL_T(x, fn);
   pool_geom g;
   if (pool_resolve(fn, x, o, spatial, POOL_AVG, &g)) return NULL;
-  if (spatial == 1) return pool1d_run(x, &g, "AvgPool2DBackward0", NULL);
-  return pool2d_run(x, &g, "AvgPool2DBackward0", false, NULL);
+  if (spatial == 1) return pool1d_run(fn, x, &g, "AvgPool2DBackward0", NULL);
+  return pool2d_run(fn, x, &g, "AvgPool2DBackward0", false, NULL);
 }
 
 tc_tensor *tc_avg_pool1d(const tc_tensor *x, const tc_pool_opts *o) { return avg_pool("tc_avg_pool1d", 1, x, o); }
@@ -639,7 +693,6 @@ tc_tensor *tc_avg_pool2d(const tc_tensor *x, const tc_pool_opts *o) { return avg
 
 static tc_tensor *adaptive_pool(const char *fn, int spatial, const tc_tensor *x, int64_t oh, int64_t ow) {
   TC__NONNULL_T(x, fn);
-  if (tc__require_cpu(fn, x)) return NULL;
   if (x->ndim != spatial + 1 && x->ndim != spatial + 2) {
     tc__error(TC_ERR_SHAPE, "%s: expected a %dD or %dD tensor, but got %s", fn, spatial + 1, spatial + 2,
               tc__tshape(x));
@@ -672,8 +725,8 @@ static tc_tensor *adaptive_pool(const char *fn, int spatial, const tc_tensor *x,
   /* PyTorch computes a 1x1 adaptive average as a mean over the plane (MeanBackward1) */
   const char *name = (oh == 1 && ow == 1) ? "MeanBackward1" : "AdaptiveAvgPool2DBackward0";
   if (oh * ow == 0) g.B = 0; /* an empty output: nothing to compute */
-  if (spatial == 1) return pool1d_run(x, &g, name, NULL);
-  return pool2d_run(x, &g, name, false, NULL);
+  if (spatial == 1) return pool1d_run(fn, x, &g, name, NULL);
+  return pool2d_run(fn, x, &g, name, false, NULL);
 }
 
 tc_tensor *tc_adaptive_avg_pool1d(const tc_tensor *x, int64_t out_size) {

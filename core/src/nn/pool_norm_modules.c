@@ -205,19 +205,29 @@ static tc_tensor *bn_forward(tc_module *m, const tc_tensor *const *in, int64_t n
   tc_tensor *nbt = tc_module_buffer(m, "num_batches_tracked");
   double factor = s->momentum_none ? 0.0 : s->momentum;
   bool count = training && s->track && nbt;
-  if (count) {
-    if (tc__require_cpu(type, nbt)) return NULL;
-    int64_t seen = tc__load_int64(tc__ptr(nbt), nbt->dtype) + 1;
-    if (s->momentum_none) factor = 1.0 / (double)seen;
+  if (count && s->momentum_none) { /* the cumulative average needs the count (a device read waits) */
+    int64_t seen = 0;
+    if (tc_item_int64(nbt, &seen)) return NULL;
+    factor = 1.0 / (double)(seen + 1);
   }
   bool bn_training = training || (!rm && !rv);
   bool pass_stats = !training || s->track;
   tc_tensor *y = tc_batch_norm(x, pass_stats ? rm : NULL, pass_stats ? rv : NULL, tc_module_parameter(m, "weight"),
                                tc_module_parameter(m, "bias"), bn_training, factor, s->eps);
   if (y && count) {
-    char *p = tc__ptr(nbt);
-    tc__store_double(p, nbt->dtype, (double)(tc__load_int64(p, nbt->dtype) + 1));
-    tc__bump_version(nbt);
+    if (tc__is_cpu(nbt)) {
+      char *p = tc__ptr(nbt);
+      tc__store_double(p, nbt->dtype, (double)(tc__load_int64(p, nbt->dtype) + 1));
+      tc__bump_version(nbt);
+    } else { /* on the device, without waiting for it */
+      tc_no_grad_push();
+      tc_status st = tc_add_scalar_inplace(nbt, 1.0);
+      tc_no_grad_pop();
+      if (st) {
+        tc_tensor_release(y);
+        return NULL;
+      }
+    }
   }
   return y;
 }

@@ -1,0 +1,151 @@
+/* core/src/nn/embedding_device.c — embedding and embedding_bag on a device (CUDA), composed of
+ * device ops so that every step, the backward included, runs on the device:
+ *
+ *   embedding:     out = weight.index_select(0, idx.flatten()).view(*idx.shape, dim); the node
+ *                  EmbeddingBackward0 accumulates grad rows into a zero (num, dim) gradient with
+ *                  the backend's deterministic index_add, rows of padding_idx masked out.
+ *   embedding_bag: the bag bookkeeping (offsets, padding entries, mean counts) is done once on the
+ *                  host from a copy of the indices (small); then rows = weight.index_select(0, kept)
+ *                  [* per_sample_weights or 1/count], out = zeros(B, dim).index_add(0, bag, rows),
+ *                  all recorded ops, so autograd needs no node of its own. mode max: CPU only.
+ *
+ * Both are deterministic: no floating-point atomics anywhere.
+ */
+#include "../autograd/autograd_internal.h"
+#include "embedding_internal.h"
+
+/* ---- embedding --------------------------------------------------------------------------------------------- */
+typedef struct {
+  int64_t padding_idx, num, dim;
+  tc_dtype wdt;
+  tc_device dev;
+} emb_dev_ctx;
+
+/* saved: 0 the flat indices (n) on the device */
+static tc_status emb_dev_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
+  const emb_dev_ctx *c = tc__node_ctx(n);
+  const tc_tensor *flat = tc__node_saved(n, 0);
+  if (!flat) return tc_last_status();
+  tc_scope_push();
+  tc_tensor *g = tc_reshape(go[0], (int64_t[]){tc__numel(flat->sizes, flat->ndim), c->dim}, 2);
+  if (g && c->padding_idx >= 0) { /* the padding row gets no gradient */
+    tc_tensor *keep = tc_to_dtype(tc_ne_scalar(flat, (double)c->padding_idx), g->dtype);
+    g = keep ? tc_mul(g, tc_unsqueeze(keep, 1)) : NULL;
+  }
+  tc_tensor *gw = g ? tc_zeros((int64_t[]){c->num, c->dim}, 2, TC_OPTS(.dtype = c->wdt, .device = c->dev)) : NULL;
+  tc_status st = gw ? tc_index_add_inplace(gw, 0, flat, g, 1.0) : tc_last_status();
+  if (!st) gi[0] = tc_scope_keep(gw);
+  tc_scope_pop();
+  return st;
+}
+
+tc_tensor *tc__embedding_device(const char *fn, const tc_tensor *idx, const tc_tensor *weight, int64_t padding_idx) {
+  (void)fn;
+  int64_t n = tc__numel(idx->sizes, idx->ndim), dim = weight->sizes[1];
+  int64_t shape[TC_MAX_DIMS];
+  memcpy(shape, idx->sizes, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = dim;
+  tc_tensor *flat = tc_reshape(idx, &n, 1), *rows = NULL, *out = NULL;
+  if (flat) { /* the gather itself records nothing: EmbeddingBackward0 below is the node */
+    tc_no_grad_push();
+    rows = tc_index_select(weight, 0, flat); /* (n, dim) contiguous; checks the indices' range */
+    tc_no_grad_pop();
+  }
+  if (rows) {
+    int64_t strides[TC_MAX_DIMS];
+    tc__contiguous_strides(shape, idx->ndim + 1, strides);
+    out = tc__view(rows, shape, strides, idx->ndim + 1, rows->offset);
+  }
+  if (out && tc__grad_needed(1, &weight)) {
+    emb_dev_ctx c = {padding_idx < 0 ? -1 : padding_idx, weight->sizes[0], dim, weight->dtype,
+                     weight->storage->device};
+    const tc_tensor *save = flat;
+    out = tc__record(out, "EmbeddingBackward0", emb_dev_backward, 1, &weight, 1, &save, &c, sizeof c);
+  }
+  tc_tensor_release(flat);
+  tc_tensor_release(rows);
+  return out;
+}
+
+/* ---- embedding_bag ----------------------------------------------------------------------------------------- */
+/* The kept entries of every bag (padding_idx left out), in order: source position, row, bag. */
+typedef struct {
+  int64_t k;
+  int64_t *pos, *row, *bag;
+  double *scale; /* mean: 1 / the bag's kept count */
+} bag_plan;
+
+static tc_status plan_bags(const int64_t *ix, const int64_t *starts, int64_t B, int64_t padding_idx, bool mean,
+                           bag_plan *p) {
+  int64_t n = starts[B];
+  p->pos = tc__malloc(sizeof(int64_t) * (size_t)(3 * n + 1));
+  p->scale = tc__malloc(sizeof(double) * (size_t)(n + 1));
+  if (!p->pos || !p->scale) return TC_ERR_NOMEM;
+  p->row = p->pos + n;
+  p->bag = p->row + n;
+  p->k = 0;
+  for (int64_t b = 0; b < B; b++) {
+    int64_t first = p->k;
+    for (int64_t i = starts[b]; i < starts[b + 1]; i++) {
+      if (ix[i] == padding_idx) continue;
+      p->pos[p->k] = i, p->row[p->k] = ix[i], p->bag[p->k] = b;
+      p->k++;
+    }
+    for (int64_t j = first; j < p->k; j++) p->scale[j] = mean ? 1.0 / (double)(p->k - first) : 1.0;
+  }
+  return TC_OK;
+}
+
+/* A host int64 vector as a device tensor. */
+static tc_tensor *upload_i64(const int64_t *v, int64_t n, tc_device dev) {
+  tc_tensor *h = tc_tensor_from_data(v, &n, 1, TC_I64);
+  tc_tensor *d = h ? tc_tensor_to(h, dev) : NULL;
+  tc_tensor_release(h);
+  return d;
+}
+
+tc_tensor *tc__embedding_bag_device(const char *fn, const tc_tensor *idx, const tc_tensor *weight,
+                                    const tc_tensor *offsets, tc_bag_mode mode, const tc_tensor *psw,
+                                    int64_t padding_idx) {
+  if (mode == TC_BAG_MAX) {
+    tc__error(TC_ERR_UNSUPPORTED, "%s: mode max runs on the CPU only so far (sum and mean run on the device)", fn);
+    return NULL;
+  }
+  tc_device dev = weight->storage->device;
+  int64_t num = weight->sizes[0], dim = weight->sizes[1], B = 0;
+  bag_plan p = {0};
+  tc_tensor *out = NULL;
+  tc_scope_push();
+  /* host copies of the indices and offsets (one wait for the device) */
+  tc_tensor *ih = tc_tensor_to(idx, tc_cpu()), *oh = offsets ? tc_tensor_to(offsets, tc_cpu()) : NULL;
+  tc_tensor *ix = (ih && (oh || !offsets)) ? tc__emb_indices64(fn, ih, num, weight) : NULL;
+  tc_tensor *starts = ix ? tc__emb_bag_starts(fn, ih, oh, &B) : NULL;
+  if (!starts) goto done;
+  if (plan_bags((const int64_t *)(const void *)tc__ptr(ix), (const int64_t *)(const void *)tc__ptr(starts), B,
+                padding_idx < 0 ? -1 : padding_idx, mode == TC_BAG_MEAN, &p)) {
+    tc__error(TC_ERR_NOMEM, "%s: out of memory planning %lld bags", fn, (long long)B);
+    goto done;
+  }
+  tc_tensor *row = upload_i64(p.row, p.k, dev), *bag = row ? upload_i64(p.bag, p.k, dev) : NULL;
+  tc_tensor *rows = bag ? tc_index_select(weight, 0, row) : NULL; /* (k, dim) */
+  if (rows && psw) {
+    tc_tensor *pos = upload_i64(p.pos, p.k, dev);
+    tc_tensor *flat = pos ? tc_reshape(psw, (int64_t[]){tc__numel(psw->sizes, psw->ndim)}, 1) : NULL;
+    tc_tensor *pw = flat ? tc_index_select(flat, 0, pos) : NULL;
+    rows = pw ? tc_mul(rows, tc_unsqueeze(pw, 1)) : NULL;
+  }
+  if (rows && mode == TC_BAG_MEAN && p.k > 0) {
+    tc_tensor *sh = tc_tensor_from_data(p.scale, &p.k, 1, TC_F64);
+    tc_tensor *sc = sh ? tc_to_dtype(tc_tensor_to(sh, dev), weight->dtype) : NULL;
+    rows = sc ? tc_mul(rows, tc_unsqueeze(sc, 1)) : NULL;
+  }
+  tc_tensor *zero = rows ? tc_zeros((int64_t[]){B, dim}, 2, TC_OPTS(.dtype = weight->dtype, .device = dev)) : NULL;
+  out = zero ? tc_index_add(zero, 0, bag, rows, 1.0) : NULL;
+  if (out) tc_scope_keep(out);
+done:
+  tc__free(p.pos);
+  tc__free(p.scale);
+  tc_scope_pop();
+  if (out) tc__scope_record(out); /* the caller's scope, as any op's result */
+  return out;
+}
