@@ -15,6 +15,11 @@
 #include "ctorch/ctorch.h"
 #include "ctorch/datasets.h"
 #include "ctorch/vision_models.h"
+#include "ctorch/vision_io.h"
+#include "ctorch/vision_transforms.h"
+#include "ctorch/vision_augment.h"
+#include "ctorch/vision_datasets.h"
+#include "ctorch/vision_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
