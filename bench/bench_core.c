@@ -15,6 +15,7 @@
  */
 #include <cblas.h>
 #include <ctorch/ctorch.h>
+#include <ctorch/vision.h>
 #include <ctorch/dataloader.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static double now_ms(void) {
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
-static void check(const tc_tensor *t, const char *what) {
+static void check(const void *t, const char *what) { /* t: any result pointer; NULL = failed */
   if (!t) {
     fprintf(stderr, "bench_core: %s failed: %s\n", what, tc_last_error());
     exit(1);
@@ -139,7 +140,9 @@ static void run_stack(bench *b) { drop(tc_stack((const tc_tensor *const *)b->lis
 /* ---- training steps: forward + backward + SGD step (momentum), and no_grad inference -------------
  * n = 0: MLP 784-512-256-10 on (64, 784); n = 1: LeNet-5 on (64, 1, 28, 28); n = 2: conv block
  * Conv2d(64, 64, 3, padding 1) + BatchNorm2d(64) + ReLU on (32, 64, 32, 32), MSE loss against a
- * random target; n = 3: EmbeddingBag(20000, 64, mean) + Linear(64, 4) on (64, 50) token ids.
+ * random target; n = 3: EmbeddingBag(20000, 64, mean) + Linear(64, 4) on (64, 50) token ids;
+ * n = 4: ResNet-18 (libctorch_vision, 10 classes) on (32, 3, 32, 32); n = 5: ResNet-18 (1000
+ * classes) on (8, 3, 224, 224).
  * Same models as bench_torch.py; cross-entropy loss (MSE for the conv block), SGD lr 0.01
  * momentum 0.9. */
 static tc_module *train_model, *train_loss;
@@ -158,6 +161,9 @@ static void setup_train(bench *b) {
     train_model = tc_sequential_create(3, (tc_module *[]){tc_conv2d_create(64, 64, 3, 3, TC_CONV2D_OPTS(.padding = {1, 1})),
                                                          tc_batchnorm2d_create(64, NULL), tc_relu_create()});
     b->x = rand_t((int64_t[]){32, 64, 32, 32}, 4);
+  } else if (b->n == 4 || b->n == 5) {
+    train_model = tv_resnet18(b->n == 4 ? 10 : 1000);
+    b->x = b->n == 4 ? rand_t((int64_t[]){32, 3, 32, 32}, 4) : rand_t((int64_t[]){8, 3, 224, 224}, 4);
   } else if (b->n == 3) {
     train_model = tc_sequential_create(2, (tc_module *[]){tc_embedding_bag_create(20000, 64, TC_BAG_MEAN, -1),
                                                          tc_linear_create(64, 4, true)});
@@ -176,7 +182,8 @@ static void setup_train(bench *b) {
     b->y = rand_t((int64_t[]){32, 64, 32, 32}, 4);
     train_loss = tc_mse_loss_create(TC_REDUCTION_MEAN);
   } else {
-    b->y = tc_randint(0, b->n == 3 ? 4 : 10, (int64_t[]){64}, 1, NULL);
+    int64_t rows = b->n == 4 ? 32 : b->n == 5 ? 8 : 64, classes = b->n == 3 ? 4 : b->n == 5 ? 1000 : 10;
+    b->y = tc_randint(0, classes, (int64_t[]){rows}, 1, NULL);
     train_loss = tc_cross_entropy_loss_create(NULL);
   }
   check(tc_module_parameters(train_model, &train_params) == TC_OK ? train_loss : NULL, "parameters");
@@ -280,6 +287,8 @@ static bench benches[] = {
     T("infer_lenet", 1, run_infer),
     T("infer_convbn", 2, run_infer),
     T("infer_textbag", 3, run_infer),
+    T("train_resnet18_c10", 4, run_train),
+    T("infer_resnet18_224", 5, run_infer),
     D("loader_w0", 0), D("loader_w2", 2), D("xform_w0", 10), D("xform_w1", 11), D("xform_w2", 12),
 };
 

@@ -75,6 +75,11 @@ def main():
             nn = torch.nn
             model = nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU())
             x = torch.rand(32, 64, 32, 32)
+        elif kind.startswith("resnet18"):
+            import torchvision
+            c10 = kind == "resnet18_c10"
+            model = torchvision.models.resnet18(num_classes=10 if c10 else 1000)
+            x = torch.rand(32, 3, 32, 32) if c10 else torch.rand(8, 3, 224, 224)
         elif kind == "textbag":
             nn = torch.nn
             model = nn.Sequential(nn.EmbeddingBag(20000, 64, mode="mean"), nn.Linear(64, 4))
@@ -89,7 +94,8 @@ def main():
             y = torch.rand(32, 64, 32, 32)
             loss_fn = torch.nn.MSELoss()
         else:
-            y = torch.randint(0, 4 if kind == "textbag" else 10, (64,))
+            classes = 4 if kind == "textbag" else 1000 if kind == "resnet18_224" else 10
+            y = torch.randint(0, classes, (x.shape[0],))
             loss_fn = torch.nn.CrossEntropyLoss()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -153,6 +159,8 @@ def main():
         "infer_lenet": lambda: training("lenet", False),
         "infer_convbn": lambda: training("convbn", False),
         "infer_textbag": lambda: training("textbag", False),
+        "train_resnet18_c10": lambda: training("resnet18_c10", True),
+        "infer_resnet18_224": lambda: training("resnet18_224", False),
         "loader_w0": lambda: loader(0, False),
         "loader_w2": lambda: loader(2, False),
         "xform_w0": lambda: loader(0, True),

@@ -43,6 +43,8 @@ COMPARISONS = {
     "infer_lenet": ("LeNet-5 no_grad inference, batch 64", "step", 1),
     "infer_convbn": ("conv block no_grad inference (eval mode), batch 32", "step", 1),
     "infer_textbag": ("EmbeddingBag + Linear no_grad inference, 64x50 tokens", "step", 1),
+    "train_resnet18_c10": ("ResNet-18 (10 classes) train step, 32x3x32x32", "step", 1),
+    "infer_resnet18_224": ("ResNet-18 no_grad inference, 8x3x224x224", "step", 1),
     "loader_w0": ("DataLoader epoch, TensorDataset 60000x784, batch 64, 0 workers", "samples", 60000),
     "loader_w2": ("DataLoader epoch, TensorDataset 60000x784, batch 64, 2 workers", "samples", 60000),
     "xform_w0": ("DataLoader epoch, 4000 samples x 50 us transform, 0 workers", "samples", 4000),
