@@ -204,5 +204,9 @@ int tc__num_threads(void);
 bool tc__blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool *trans, int64_t *ld);
 /* Sets OpenBLAS's own threads (linalg.c owns the OpenBLAS link). */
 void tc__blas_set_threads(int n);
+/* Row-major C(m, n) = op(A) op(B) + beta * C (f32/f64, BLAS leading dimensions), tiled over the
+ * pool when called outside a parallel region (results bit-identical to one BLAS call). */
+void tc__gemm_rm(tc_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *c, int64_t ldc);
 
 #endif

@@ -394,6 +394,19 @@ static void gemm_run(const gemm_t *g) {
   run_tiles(&t, nt);
 }
 
+/* Row-major C(m, n) = op(A) op(B) + beta * C for f32/f64 with BLAS-style leading dimensions (op
+ * transposes when ta / tb): split over the pool outside a parallel region, one call inside one;
+ * bit-identical either way (gemm_run). For kernels (convolution) that call BLAS on raw buffers. */
+void tc__gemm_rm(tc_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+  gemm_t g = {.dt = dt, .m = m, .n = n, .k = k, .a = (char *)a, .b = (char *)b, .c = c, .ldc = ldc,
+              .alpha = 1.0, .beta = beta};
+  g.ars = ta ? 1 : lda, g.acs = ta ? lda : 1; /* A(m, k): stored (k, m) when transposed */
+  g.brs = tb ? 1 : ldb, g.bcs = tb ? ldb : 1; /* B(k, n): stored (n, k) when transposed */
+  blas_single_threaded();
+  gemm_run(&g);
+}
+
 /* ---- batches ------------------------------------------------------------------------------------ */
 typedef struct {
   gemm_t g;                  /* entry 0 of the batch (pointers at batch index 0) */

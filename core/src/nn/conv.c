@@ -66,7 +66,7 @@ typedef struct {
   const void *x, *w, *b, *gy;
   void *y, *gx, *gw;
   bool need_x, need_w;
-  char *partials; /* P grad_w-sized buffers, part p's sum; group gi's block is (CK, OCg), transposed */
+  char *partials; /* P grad_w-sized buffers (grad_w's layout), part p's sum; grad_w itself when P == 1 */
   /* scratch slots: nslots buffers of slot_elems elements: the column buffer (col_elems), then at
    * element offsets tmp_off a GEMM result or stacked grad_out (B > 1), xp_off the padded input
    * rows of a tile, gxp_off padded grad_x planes (backward) */
@@ -365,6 +365,17 @@ static void blas_one_thread(void) {
   if (openblas_get_num_threads() != 1) tc__blas_set_threads(1);
 }
 
+/* Runs fn over n tasks: on the pool, or, with fewer tasks than threads, on the calling thread
+ * outside a parallel region so that the tasks' GEMMs are tiled over the pool instead (the deep,
+ * small-plane layers of a network are one or two big GEMMs). Results are the same either way. */
+static void run_tasks(int64_t n, int64_t grain, tc_range_fn fn, void *ctx) {
+  if (n > 0 && n < tc__num_threads() && !tc_in_parallel_region()) {
+    fn(0, n, ctx);
+    return;
+  }
+  tc_parallel_for(n, grain, fn, ctx);
+}
+
 static int64_t grain_for(int64_t work_per_item) {
   int64_t w = work_per_item > 0 ? work_per_item : 1;
   int64_t gr = CONV_GRAIN_WORK / w;
@@ -380,9 +391,14 @@ int64_t tc__conv_winograd_min_channels = 16;
 static bool wino_eligible(const tc__conv_geom *g) {
   int64_t big = g->C > g->OC ? g->C : g->OC; /* GEMM dims and leading dims stay below INT_MAX */
   if (big > INT_MAX / 16 || (g->W + 4) * 16 > INT_MAX / (big > 0 ? big : 1)) return false;
+  /* Winograd works a sample at a time: its GEMMs' inner dimension is one plane's tiles, and below
+   * 16 tiles (outputs under about 7x7: a ResNet's deep layers) those are matrix-vector products
+   * that im2col, which batches samples, beats by far. */
+  int64_t tiles = ((g->OH + 1) / 2) * ((g->OW + 1) / 2);
   return g->spatial == 2 && g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
          g->pt <= 2 && g->pb <= 2 && g->pl <= 2 && g->pr <= 2 && g->Cg >= tc__conv_winograd_min_channels &&
-         g->OCg >= tc__conv_winograd_min_channels && g->Cg > 1;
+         g->OCg >= tc__conv_winograd_min_channels && g->Cg > 1 &&
+         (tiles >= 16 || tc__conv_winograd_min_channels <= 1);
 }
 
 /* Plans r (zeroed) as a Winograd run of g: tiles, units of tile rows sized for L2, slots. */
@@ -597,8 +613,8 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
                       dt == TC_F64 ? direct_fwd_tasks_f64 : direct_fwd_tasks_f32, &r);
     } else {
       if (alloc_slots(&r, r.U * r.T, es) != TC_OK) goto fail;
-      tc_parallel_for(r.U * r.T, grain_for(r.B * g.OC * r.CK * r.TR * g.OW), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32,
-                      &r);
+      run_tasks(r.U * r.T, grain_for(r.B * g.OC * r.CK * r.TR * g.OW), dt == TC_F64 ? fwd_units_f64 : fwd_units_f32,
+                &r);
     }
   }
   free_run(&r);
@@ -646,7 +662,7 @@ static void bias_tasks(int64_t o0, int64_t o1, void *vctx) {
   }
 }
 
-/* gw[gi*OCg + o][k] = sum over parts p, in order, of partials[p][gi][k][o] (deterministic). */
+/* gw[row] = sum over parts p, in order, of partials[p][row] (rows of CK; deterministic). */
 typedef struct {
   const conv_run *r;
   bool f64;
@@ -655,26 +671,23 @@ typedef struct {
 static void reduce_tasks(int64_t r0, int64_t r1, void *vctx) {
   const reduce_ctx *c = vctx;
   const conv_run *r = c->r;
-  const int64_t CK = r->CK, OCg = r->g->OCg, wn = r->g->OC * CK;
-  for (int64_t row = r0; row < r1; row++) { /* row = gi*OCg + o */
-    int64_t gi = row / OCg, o = row % OCg;
+  const int64_t CK = r->CK, wn = r->g->OC * CK;
+  for (int64_t row = r0; row < r1; row++) {
     if (c->f64) {
       double *restrict d = (double *)r->gw + row * CK;
-      for (int64_t p = 0; p < r->P; p++) {
-        const double *restrict s = (const double *)(void *)r->partials + p * wn + gi * CK * OCg + o;
-        if (p == 0)
-          for (int64_t k = 0; k < CK; k++) d[k] = s[k * OCg];
-        else
-          for (int64_t k = 0; k < CK; k++) d[k] += s[k * OCg];
+      const double *s0 = (const double *)(void *)r->partials + row * CK;
+      for (int64_t k = 0; k < CK; k++) d[k] = s0[k];
+      for (int64_t p = 1; p < r->P; p++) {
+        const double *restrict s = s0 + p * wn;
+        for (int64_t k = 0; k < CK; k++) d[k] += s[k];
       }
     } else {
       float *restrict d = (float *)r->gw + row * CK;
-      for (int64_t p = 0; p < r->P; p++) {
-        const float *restrict s = (const float *)(void *)r->partials + p * wn + gi * CK * OCg + o;
-        if (p == 0)
-          for (int64_t k = 0; k < CK; k++) d[k] = s[k * OCg];
-        else
-          for (int64_t k = 0; k < CK; k++) d[k] += s[k * OCg];
+      const float *s0 = (const float *)(void *)r->partials + row * CK;
+      for (int64_t k = 0; k < CK; k++) d[k] = s0[k];
+      for (int64_t p = 1; p < r->P; p++) {
+        const float *restrict s = s0 + p * wn;
+        for (int64_t k = 0; k < CK; k++) d[k] += s[k];
       }
     }
   }
@@ -777,14 +790,18 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
                       dt == TC_F64 ? direct_bwd_w_tasks_f64 : direct_bwd_w_tasks_f32, &r);
   } else if (need_x || need_w) {
     int64_t wn = g.OC * r.CK;
-    if (need_w) {
+    bool direct_w = need_w && r.P == 1; /* one part: it sums straight into grad_w */
+    if (need_w && !direct_w) {
       r.partials = tc__aligned_alloc((size_t)r.P * (size_t)wn * es);
       if (!r.partials) goto fail;
     }
     if (alloc_slots(&r, r.P, es) != TC_OK) goto fail;
+    if (direct_w) r.partials = r.gw; /* never freed by free_run: reset below, before any exit */
     int64_t work = (r.U / r.P) * r.B * g.OC * r.CK * r.L * ((need_x ? 1 : 0) + (need_w ? 1 : 0));
-    tc_parallel_for(r.P, grain_for(work), dt == TC_F64 ? bwd_parts_f64 : bwd_parts_f32, &r);
-    if (need_w) {
+    run_tasks(r.P, grain_for(work), dt == TC_F64 ? bwd_parts_f64 : bwd_parts_f32, &r);
+    if (direct_w) {
+      r.partials = NULL; /* grad_w's memory, not the run's */
+    } else if (need_w) {
       reduce_ctx rc = {&r, dt == TC_F64};
       tc_parallel_for(g.OC, grain_for(r.P * r.CK * 4), reduce_tasks, &rc);
     }

@@ -9,11 +9,17 @@
 #define CK_CAT(a, b) CK_CAT2(a, b)
 #define CKF(name) CK_CAT(name, CSUF)
 
-/* Row-major C(m, n) = alpha * op(A) op(B) + beta * C on one thread. */
+/* Row-major C(m, n) = op(A) op(B) + beta * C: one BLAS call inside a pool task; tiled over the
+ * pool when a task runs on the calling thread outside a parallel region (conv.c's run_tasks does
+ * that when there are fewer tasks than threads), with the same results. */
 static inline void CKF(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const CT *a, int64_t lda,
                              const CT *b, int64_t ldb, CT beta, CT *c, int64_t ldc) {
-  CGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-        (CT)1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  if (tc_in_parallel_region()) {
+    CGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+          (CT)1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return;
+  }
+  tc__gemm_rm(sizeof(CT) == 4 ? TC_F32 : TC_F64, ta, tb, m, n, k, a, lda, b, ldb, (double)beta, c, ldc);
 }
 
 /* Short unit-stride runs (a row of a small image: often 8-32 elements). Written in blocks of 8

@@ -60,8 +60,8 @@ static void CTF(fwd_units)(int64_t u0, int64_t u1, void *vctx) {
   if (col) slot_release(r, col, sizeof(CT));
 }
 
-/* Backward over parts [p0, p1): grad_w^T of part p sums into partials[p] (per group a (CK, OCg)
- * block); grad_x of every sample is written whole. A part's units are whole samples (or groups
+/* Backward over parts [p0, p1): grad_w of part p sums into partials[p] (grad_w's own layout: per
+ * group an (OCg, CK) block; with one part, grad_w itself); grad_x of every sample is written whole. A part's units are whole samples (or groups
  * of B samples); row tiles of one sample run in order, since their grad_x rows overlap. */
 static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
   conv_run *r = vctx;
@@ -81,15 +81,15 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
       int64_t n0 = u * r->B, nb = g->N - n0 < r->B ? g->N - n0 : r->B;
       for (int64_t gi = 0; gi < g->G; gi++) {
         const CT *wg = (const CT *)r->w + gi * OCg * CK;
-        CT *gwg = gwp ? gwp + gi * CK * OCg : NULL;
+        CT *gwg = gwp ? gwp + gi * OCg * CK : NULL;
         if (nb > 1) /* stack the samples' grad_out: tmp (OCg, nb*L) */
           for (int64_t o = 0; o < OCg; o++)
             for (int64_t j = 0; j < nb; j++)
               memcpy(tmp + (o * nb + j) * L, gy + ((n0 + j) * g->OC + gi * OCg + o) * L, (size_t)L * sizeof(CT));
         if (r->x_is_col) { /* nb == 1, one tile */
           const CT *gyg = gy + (n0 * g->OC + gi * OCg) * L;
-          if (r->need_w)
-            CTF(gemm)(false, true, CK, OCg, L, x + (n0 * g->C + gi * Cg) * HW, L, gyg, L, first ? 0 : 1, gwg, OCg);
+          if (r->need_w) /* (OCg, CK = Cg) += gy (OCg, L) @ x^T (L, Cg) */
+            CTF(gemm)(false, true, OCg, CK, L, gyg, L, x + (n0 * g->C + gi * Cg) * HW, L, first ? 0 : 1, gwg, CK);
           if (r->need_x)
             CTF(gemm)(true, false, Cg, L, OCg, wg, CK, gyg, L, 0, gx + (n0 * g->C + gi * Cg) * HW, L);
           continue;
@@ -106,7 +106,7 @@ static void CTF(bwd_parts)(int64_t p0, int64_t p1, void *vctx) {
           if (r->need_w) {
             for (int64_t j = 0; j < nb; j++)
               CTF(im2col)(g, x + ((n0 + j) * g->C + gi * Cg) * HW, xp, col + j * tc, ld, oh_a, oh_b);
-            CTF(gemm)(false, true, CK, OCg, ld, col, ld, gyg, ldg, (first && t == 0) ? 0 : 1, gwg, OCg);
+            CTF(gemm)(false, true, OCg, CK, ld, gyg, ldg, col, ld, (first && t == 0) ? 0 : 1, gwg, CK);
           }
           if (r->need_x) {
             CTF(gemm)(true, false, CK, ld, OCg, wg, CK, gyg, ldg, 0, col, ld);
