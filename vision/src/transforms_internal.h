@@ -1,0 +1,36 @@
+/* vision/src/transforms_internal.h — helpers shared by the image transform files (not installed). */
+#ifndef CTORCH_VISION_TRANSFORMS_INTERNAL_H
+#define CTORCH_VISION_TRANSFORMS_INTERNAL_H
+
+#include "ctorch/vision.h"
+
+/* An image viewed as planes: (..., C, H, W) -> n planes of h x w (n = prod(...) * C). */
+typedef struct tv__planes {
+  int64_t n, c, h, w; /* c: channels (the -3 dim) */
+} tv__planes;
+
+/* TC_OK when img is a CPU tensor of >= 3 dims; fills *p. Names fn in the message. */
+tc_status tv__check_image(const char *fn, const tc_tensor *img, tv__planes *p);
+/* A new tensor shaped as img with its last two dims replaced by (h, w), of img's dtype. */
+tc_tensor *tv__empty_image(const tc_tensor *img, int64_t h, int64_t w);
+/* A tc_malloc'd formatted string (NULL with TC_ERR_NOMEM). */
+char *tv__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Python's round() to an integer: half to even. */
+int64_t tv__round_half_even(double x);
+/* "nearest", "bilinear", ... for describe strings (torchvision prints the enum value). */
+const char *tv__interp_name(tv_interp m);
+const char *tv__pad_mode_name(tv_pad_mode m);
+/* Expands torchvision's 1/2/4-value padding into (left, top, right, bottom). */
+tc_status tv__parse_padding(const char *fn, const int64_t *padding, int64_t n, int64_t ltrb[4]);
+/* torch.rand(1) / torch.randint(lo, hi, ()) / torch.empty(1).uniform_(a, b) from gen. */
+tc_status tv__rand1(tc_generator *gen, double *u);
+tc_status tv__randint(tc_generator *gen, int64_t lo, int64_t hi, int64_t *out);
+tc_status tv__uniform1(tc_generator *gen, double a, double b, double *u);
+/* TC_ERR_ARG unless the value holds a tensor; *x borrowed from in. */
+tc_status tv__need_tensor(const char *name, const tr_value *in, const tc_tensor **x);
+/* TC_ERR_ARG unless gen is given (random transforms never fall back to a global generator). */
+tc_status tv__need_gen(const char *fn, const tc_generator *gen);
+/* Frees a plain state block (the vtables' destroy). */
+void tv__free_state(void *s);
+
+#endif
