@@ -4,12 +4,13 @@
  * integer DCT and fancy (smooth) chroma upsampling, so the decoded pixels are identical. Warnings
  * (a truncated file, corrupt entropy data) are errors here (TJFLAG_STOPONWARNING): a half-decoded
  * image is never returned. The pixels come out interleaved (H, W, C) and are transposed to (C, H, W),
- * then turned upright for the EXIF orientation tag when asked.
+ * then turned upright for the EXIF orientation tag when asked. CMYK/YCCK files are converted as
+ * torchvision converts them; tv_decode_jpeg_scaled decodes at a reduced size in the DCT domain.
  */
 #include <stdio.h>
 #include <string.h>
 #include <turbojpeg.h>
-#include "ctorch/vision.h"
+#include "ctorch/vision_io.h"
 
 #define MAX_PIXELS ((int64_t)1 << 28)
 
@@ -42,13 +43,10 @@ tc_tensor *tv_read_file(const char *path) {
 }
 
 /* ---- EXIF orientation ------------------------------------------------------------------------------
- * The orientation tag (0x0112) of IFD0 in an APP1 "Exif" segment before the first scan: 1..8, or 1
- * when absent or unreadable. Every offset is bounds-checked (the bytes are untrusted). */
-static unsigned rd16(const unsigned char *p, bool le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
-static uint32_t rd32(const unsigned char *p, bool le) {
-  return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-            : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+ * The orientation of the APP1 "Exif" segment before the first scan (1..8, or 1 when absent or
+ * unreadable); the TIFF block inside is parsed by tv__exif_tiff_orientation (decode_image.c). */
+int tv__exif_tiff_orientation(const unsigned char *t, size_t tl);
+tc_tensor *tv__orient(const tc_tensor *in, int o);
 
 static int exif_orientation(const unsigned char *d, size_t n) {
   if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
@@ -61,62 +59,14 @@ static int exif_orientation(const unsigned char *d, size_t n) {
       continue;
     }
     if (marker == 0xDA || marker == 0xD9) return 1; /* scan or end: no EXIF before it */
-    size_t len = rd16(d + pos + 2, false);
+    size_t len = (size_t)d[pos + 2] << 8 | d[pos + 3];
     if (len < 2 || pos + 2 + len > n) return 1;
     const unsigned char *seg = d + pos + 4;
     size_t sl = len - 2;
-    if (marker == 0xE1 && sl >= 14 && !memcmp(seg, "Exif\0\0", 6)) {
-      const unsigned char *t = seg + 6;
-      size_t tl = sl - 6;
-      bool le = t[0] == 'I' && t[1] == 'I';
-      if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
-      if (rd16(t + 2, le) != 42) return 1;
-      uint32_t ifd = rd32(t + 4, le);
-      if (ifd > tl || tl - ifd < 2) return 1;
-      unsigned count = rd16(t + ifd, le);
-      for (unsigned e = 0; e < count; e++) {
-        size_t at = (size_t)ifd + 2 + 12 * (size_t)e;
-        if (at + 12 > tl) return 1;
-        if (rd16(t + at, le) == 0x0112 && rd16(t + at + 2, le) == 3) { /* SHORT */
-          unsigned v = rd16(t + at + 8, le);
-          return v >= 1 && v <= 8 ? (int)v : 1;
-        }
-      }
-      return 1;
-    }
+    if (marker == 0xE1 && sl >= 14 && !memcmp(seg, "Exif\0\0", 6)) return tv__exif_tiff_orientation(seg + 6, sl - 6);
     pos += 2 + len;
   }
   return 1;
-}
-
-/* out = in (C, H, W) turned upright for EXIF orientation o (as torchvision applies it) */
-static tc_tensor *orient(const tc_tensor *in, int o) {
-  const int64_t *sz = tc_tensor_shape(in);
-  int64_t C = sz[0], H = sz[1], W = sz[2];
-  bool swap = o >= 5;
-  int64_t shape[3] = {C, swap ? W : H, swap ? H : W};
-  tc_tensor *out = tc_empty(shape, 3, TC_OPTS(.dtype = TC_U8));
-  if (!out) return NULL;
-  const uint8_t *src = tc_tensor_data(in);
-  uint8_t *dst = tc_tensor_data(out);
-  int64_t Ho = shape[1], Wo = shape[2];
-  for (int64_t c = 0; c < C; c++)
-    for (int64_t i = 0; i < Ho; i++)
-      for (int64_t j = 0; j < Wo; j++) {
-        int64_t si, sj;
-        switch (o) {
-          case 2: si = i, sj = W - 1 - j; break;         /* mirrored horizontally */
-          case 3: si = H - 1 - i, sj = W - 1 - j; break; /* rotated 180 */
-          case 4: si = H - 1 - i, sj = j; break;         /* mirrored vertically */
-          case 5: si = j, sj = i; break;                 /* transposed */
-          case 6: si = H - 1 - j, sj = i; break;         /* rotated 90 clockwise */
-          case 7: si = H - 1 - j, sj = W - 1 - i; break; /* transversed */
-          case 8: si = j, sj = W - 1 - i; break;         /* rotated 90 counter-clockwise */
-          default: si = i, sj = j; break;
-        }
-        dst[(c * Ho + i) * Wo + j] = src[(c * H + si) * W + sj];
-      }
-  return out;
 }
 
 static const char *mode_name(tv_image_mode m) {
@@ -124,8 +74,59 @@ static const char *mode_name(tv_image_mode m) {
   return (int)m >= 0 && m <= TV_IMAGE_RGB_ALPHA ? names[m] : "unknown";
 }
 
-tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode, bool apply_exif) {
-  const char *fn = "tv_decode_jpeg";
+/* ---- CMYK ------------------------------------------------------------------------------------------
+ * CMYK and YCCK files come out of libjpeg as the four stored channels. Adobe's files (Photoshop,
+ * PIL) store them inverted, and torchvision converts as if they were: R = k - k*(255-c)/255 with
+ * the division rounded as PIL does, then gray = ITU-R 601 luma with 16-bit fixed-point weights. */
+static uint8_t cmyk_channel(int k, int cmy) {
+  int v = k * cmy + 128;
+  v = ((v >> 8) + v) >> 8;
+  int r = k - v;
+  return (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+}
+
+static uint8_t luma(int r, int g, int b) { return (uint8_t)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16); }
+
+/* out (C, H, W) from the interleaved decoder output hwc (H, W, in_ch). The first colour channels
+ * come from hwc, converted from CMYK when cmyk (to 3 channels, or 1 when gray); a channel beyond
+ * them is an opaque alpha. */
+static void fill_chw(uint8_t *out, int64_t C, const uint8_t *hwc, int in_ch, int64_t npix, bool cmyk, bool gray) {
+  int color = cmyk ? (gray ? 1 : 3) : in_ch;
+  for (int64_t p = 0; p < npix; p++) {
+    const uint8_t *px = hwc + p * in_ch;
+    if (cmyk) {
+      int k = px[3];
+      uint8_t r = cmyk_channel(k, 255 - px[0]), g = cmyk_channel(k, 255 - px[1]), b = cmyk_channel(k, 255 - px[2]);
+      if (gray) {
+        out[p] = luma(r, g, b);
+      } else {
+        out[p] = r, out[npix + p] = g, out[2 * npix + p] = b;
+      }
+    } else {
+      for (int c = 0; c < in_ch; c++) out[c * npix + p] = px[c];
+    }
+  }
+  for (int64_t c = color; c < C; c++) memset(out + c * npix, 255, (size_t)npix);
+}
+
+/* The smallest TurboJPEG scaling factor <= 1 that keeps w x h at least min_w x min_h (a bound <= 0
+ * is no bound); 1/1 when even the full size is smaller. */
+static tjscalingfactor pick_scale(int w, int h, int64_t min_w, int64_t min_h) {
+  tjscalingfactor best = {1, 1};
+  int n = 0;
+  tjscalingfactor *sf = tjGetScalingFactors(&n);
+  for (int i = 0; sf && i < n; i++) {
+    if (sf[i].num > sf[i].denom) continue;
+    int sw = TJSCALED(w, sf[i]), sh = TJSCALED(h, sf[i]);
+    if ((min_w > 0 && sw < min_w) || (min_h > 0 && sh < min_h)) continue;
+    if ((int64_t)sf[i].num * best.denom < (int64_t)best.num * sf[i].denom) best = sf[i];
+  }
+  return best;
+}
+
+/* One decode: the full image (scaled = false) or the DCT-scaled one for min_h x min_w. */
+static tc_tensor *decode(const char *fn, const void *data, size_t size, tv_image_mode mode, bool apply_exif,
+                         bool scaled, int64_t min_h, int64_t min_w) {
   if (!data || size == 0) {
     tc_set_error(TC_ERR_ARG, "%s: no data", fn);
     return NULL;
@@ -154,39 +155,43 @@ tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode, boo
                  (long long)MAX_PIXELS);
     goto done;
   }
-  if (cs == TJCS_CMYK || cs == TJCS_YCCK) {
-    tc_set_error(TC_ERR_UNSUPPORTED, "%s: CMYK/YCCK JPEGs are not supported yet", fn);
-    goto done;
+  int o = apply_exif ? exif_orientation(data, size) : 1;
+  if (scaled) { /* the bounds are for the upright image: swap them when the orientation transposes */
+    tjscalingfactor sf = o >= 5 ? pick_scale(w, ht, min_h, min_w) : pick_scale(w, ht, min_w, min_h);
+    w = TJSCALED(w, sf), ht = TJSCALED(ht, sf);
   }
+  bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
   bool gray_file = cs == TJCS_GRAY;
   bool gray = mode == TV_IMAGE_GRAY || mode == TV_IMAGE_GRAY_ALPHA || (mode == TV_IMAGE_UNCHANGED && gray_file);
   bool alpha = mode == TV_IMAGE_GRAY_ALPHA || mode == TV_IMAGE_RGB_ALPHA;
-  int ch = gray ? 1 : 3;
-  int64_t shape[3] = {ht, w, ch};
+  int in_ch = cmyk ? 4 : gray ? 1 : 3;
+  int pf = cmyk ? TJPF_CMYK : gray ? TJPF_GRAY : TJPF_RGB;
+  int64_t C = cmyk && mode == TV_IMAGE_UNCHANGED ? 4 : (gray ? 1 : 3) + (alpha ? 1 : 0);
+  int64_t shape[3] = {ht, w, in_ch};
   if (!(hwc = tc_empty(shape, 3, TC_OPTS(.dtype = TC_U8)))) goto done;
-  if (tjDecompress2(h, data, (unsigned long)size, tc_tensor_data(hwc), w, 0, ht, gray ? TJPF_GRAY : TJPF_RGB,
-                    TJFLAG_STOPONWARNING) != 0) {
+  if (tjDecompress2(h, data, (unsigned long)size, tc_tensor_data(hwc), w, 0, ht, pf, TJFLAG_STOPONWARNING) != 0) {
     tc_set_error(TC_ERR_CORRUPT, "%s: decoding failed (mode %s): %s", fn, mode_name(mode), tjGetErrorStr2(h));
     goto done;
   }
-  tc_tensor *chw = tc_permute(hwc, (const int64_t[]){2, 0, 1}, 3);
-  out = chw ? tc_contiguous(chw) : NULL;
-  tc_tensor_release(chw);
-  int o = apply_exif && out ? exif_orientation(data, size) : 1;
+  if (!(out = tc_empty((const int64_t[]){C, ht, w}, 3, TC_OPTS(.dtype = TC_U8)))) goto done;
+  fill_chw(tc_tensor_data(out), C, tc_tensor_data(hwc), in_ch, (int64_t)ht * w, cmyk && mode != TV_IMAGE_UNCHANGED,
+           gray);
   if (o != 1) {
-    tc_tensor *up = orient(out, o);
+    tc_tensor *up = tv__orient(out, o);
     tc_tensor_release(out);
     out = up;
-  }
-  if (out && alpha) { /* an opaque alpha channel after the colour ones */
-    tc_tensor *a = tc_full((const int64_t[]){1, ht, w}, 3, 255, TC_OPTS(.dtype = TC_U8));
-    tc_tensor *with = a ? tc_cat((const tc_tensor *[]){out, a}, 2, 0) : NULL;
-    tc_tensor_release(a);
-    tc_tensor_release(out);
-    out = with;
   }
 done:
   tc_tensor_release(hwc);
   tjDestroy(h);
   return out;
+}
+
+tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode, bool apply_exif) {
+  return decode("tv_decode_jpeg", data, size, mode, apply_exif, false, 0, 0);
+}
+
+tc_tensor *tv_decode_jpeg_scaled(const void *data, size_t size, tv_image_mode mode, bool apply_exif, int64_t min_h,
+                                 int64_t min_w) {
+  return decode("tv_decode_jpeg_scaled", data, size, mode, apply_exif, true, min_h, min_w);
 }

@@ -35,24 +35,8 @@ TC_API td_dataset *tv_mnist(const char *root, bool train);
 TC_API tc_tensor *tv_read_idx(const char *path);
 
 /* ---- io ------------------------------------------------------------------------------------------- */
-/* The modes of torchvision.io.ImageReadMode. UNCHANGED keeps the file's channels; the alpha modes
- * add an opaque alpha channel to formats that have none. */
-typedef enum tv_image_mode {
-  TV_IMAGE_UNCHANGED = 0,
-  TV_IMAGE_GRAY,
-  TV_IMAGE_GRAY_ALPHA,
-  TV_IMAGE_RGB,
-  TV_IMAGE_RGB_ALPHA
-} tv_image_mode;
-
-/* A whole file as a 1-D uint8 tensor (torchvision.io.read_file). */
-TC_API tc_tensor *tv_read_file(const char *path);
-/* A JPEG (baseline or progressive, gray or YCbCr) from memory to a uint8 (C, H, W) tensor, decoded
- * as torchvision.io.decode_jpeg does (accurate DCT, fancy upsampling), so the pixels are the same.
- * apply_exif turns the image upright by its EXIF orientation tag (pass true unless the raw sensor
- * layout is wanted). Truncated or corrupt data is TC_ERR_CORRUPT; images beyond 2^28 pixels are
- * refused. CMYK and YCCK files: TC_ERR_UNSUPPORTED for now. */
-TC_API tc_tensor *tv_decode_jpeg(const void *data, size_t size, tv_image_mode mode, bool apply_exif);
+/* tv_image_mode (torchvision.io.ImageReadMode), tv_read_file, the JPEG and PNG decoders and the
+ * encoders: ctorch/vision_io.h (included above). */
 
 #ifdef __cplusplus
 }
