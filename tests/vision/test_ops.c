@@ -4,6 +4,8 @@
 #include <ctorch/vision.h>
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include "test_util.h"
 
 #define FAM "vision_ops"
@@ -218,6 +220,27 @@ START_TEST(test_alloc_failures) {
 }
 END_TEST
 
+/* save_image: the grid as torchvision converts it to uint8, read back from the PNG file */
+START_TEST(test_save_image) {
+  tc_scope_push();
+  tc_tensor *imgs = tc_rand(SHAPE(3, 3, 5, 4), 4, NULL);
+  char path[] = "/tmp/ctorch_save_image_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert_int_eq(tv_save_image(imgs, path, 2, 1, false, NULL, false, 0.0), TC_OK);
+  tc_tensor *back = tv_read_image(path, TV_IMAGE_UNCHANGED);
+  unlink(path);
+  tc_tensor *grid = tv_make_grid(imgs, 2, 1, false, NULL, false, 0.0);
+  tc_tensor *want = tc_to_dtype(tc_clamp(tc_add_scalar(tc_mul_scalar(grid, 255.0), 0.5), 0, 255), TC_U8);
+  assert_equal(back, want, "save_image round trip");
+  ck_assert_int_eq(tv_save_image(tc_ones(SHAPE(1, 2, 2), 3, TC_OPTS(.dtype = TC_U8)), path, 8, 2, false, NULL, false, 0),
+                   TC_ERR_DTYPE);
+  ck_assert_int_eq(tv_save_image(imgs, "/nonexistent-dir/x.png", 8, 2, false, NULL, false, 0), TC_ERR_IO);
+  tc_scope_pop();
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("vision_ops");
   TCase *tc = tcase_create("ops");
@@ -227,6 +250,7 @@ int main(void) {
   tcase_add_test(tc, test_roi_pool);
   tcase_add_test(tc, test_make_grid);
   tcase_add_test(tc, test_draw_boxes);
+  tcase_add_test(tc, test_save_image);
   tcase_add_test(tc, test_alloc_failures);
   suite_add_tcase(s, tc);
   return run_suite(s);

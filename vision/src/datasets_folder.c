@@ -87,28 +87,20 @@ static void folder_free(folder_state *s) {
   tc_free(s);
 }
 
-/* The loader used when none is given; PNG and the others come with the general decoder. */
+/* The loader used when none is given. */
 static tv_loader_fn default_loader = tv_default_image_loader;
 
+/* The file decoded as RGB whatever its format (JPEG or PNG, told from the bytes), as PIL's
+ * Image.open(...).convert("RGB") in torchvision's default loader: no EXIF rotation either. */
 tc_tensor *tv_default_image_loader(const char *path, void *user) {
   (void)user;
   tc_tensor *bytes = tv_read_file(path);
   if (!bytes) return NULL;
-  const uint8_t *p = tc_tensor_data(bytes);
-  int64_t n = tc_tensor_numel(bytes);
-  tc_tensor *img = NULL;
-  if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
-    /* PIL's Image.open(...).convert("RGB") ignores EXIF orientation: so does torchvision's loader */
-    img = tv_decode_jpeg(p, (size_t)n, TV_IMAGE_RGB, false);
-    if (!img) { /* prefix the file name (the message is copied first: it lives in the error buffer) */
-      char msg[512];
-      snprintf(msg, sizeof msg, "%s", tc_last_error());
-      tc_set_error(tc_last_status(), "tv_default_image_loader: %s: %s", path, msg);
-    }
-  } else {
-    tc_set_error(TC_ERR_UNSUPPORTED, "tv_default_image_loader: %s is not a JPEG file (first bytes %02x %02x %02x %02x):"
-                 " only JPEG is decoded so far; pass a loader for other formats", path, n > 0 ? p[0] : 0,
-                 n > 1 ? p[1] : 0, n > 2 ? p[2] : 0, n > 3 ? p[3] : 0);
+  tc_tensor *img = tv_decode_image(tc_tensor_data(bytes), (size_t)tc_tensor_numel(bytes), TV_IMAGE_RGB, false);
+  if (!img) { /* prefix the file name (the message is copied first: it lives in the error buffer) */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tc_last_error());
+    tc_set_error(tc_last_status(), "tv_default_image_loader: %s: %s", path, msg);
   }
   tc_tensor_release(bytes);
   return img;

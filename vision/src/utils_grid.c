@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include "ctorch/vision_ops.h"
+#include "ctorch/vision_io.h"
 
 /* ---- make_grid ------------------------------------------------------------------------------------- */
 
@@ -257,4 +258,19 @@ tc_tensor *tv_draw_bounding_boxes(const tc_tensor *image, const tc_tensor *boxes
   }
   tc_free(xy);
   return out;
+}
+
+tc_status tv_save_image(const tc_tensor *images, const char *path, int64_t nrow, int64_t padding, bool normalize,
+                        const double *value_range, bool scale_each, double pad_value) {
+  if (!images || !path) return tc_set_error(TC_ERR_ARG, "tv_save_image: %s is NULL", images ? "path" : "images");
+  if (!tc_dtype_is_floating(tc_tensor_dtype(images)))
+    return tc_set_error(TC_ERR_DTYPE, "tv_save_image: expected floating-point images in [0, 1], got %s",
+                        tc_dtype_name(tc_tensor_dtype(images)));
+  tc_scope_push();
+  tc_tensor *grid = tv_make_grid(images, nrow, padding, normalize, value_range, scale_each, pad_value);
+  tc_tensor *u8 = grid ? tc_to_dtype(tc_clamp(tc_add_scalar(tc_mul_scalar(grid, 255.0), 0.5), 0.0, 255.0), TC_U8)
+                       : NULL;
+  tc_status st = u8 ? tv_write_png(u8, path, 6) : tc_last_status();
+  tc_scope_pop();
+  return st;
 }

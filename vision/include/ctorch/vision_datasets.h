@@ -111,10 +111,10 @@ TC_API td_dataset *tv_dataset_folder(const char *root, const tv_folder_options *
  * otherwise (opt may be NULL). */
 TC_API td_dataset *tv_image_folder(const char *root, const tv_folder_options *opt);
 
-/* The image loader used when none is given: reads the file and decodes it as RGB (3, H, W) uint8,
- * as torchvision's default_loader converts to RGB. JPEG for now; other formats are
- * TC_ERR_UNSUPPORTED naming the file. The folder datasets reach it through one internal function
- * pointer, so PNG and the other formats arrive with the general decoder without any caller change. */
+/* The image loader used when none is given: reads the file and decodes it (JPEG or PNG, told from
+ * the bytes: tv_decode_image) as RGB (3, H, W) uint8, as torchvision's default_loader converts to
+ * RGB, without EXIF rotation as PIL's open does. Other formats are TC_ERR_UNSUPPORTED and broken
+ * files TC_ERR_CORRUPT, the message naming the file. */
 TC_API tc_tensor *tv_default_image_loader(const char *path, void *user);
 
 /* Accessors of a dataset made by tv_dataset_folder / tv_image_folder (TC_ERR_ARG / NULL / -1 for

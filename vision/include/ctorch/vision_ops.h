@@ -90,9 +90,14 @@ TC_API tc_tensor *tv_boxes_to_rois(const tc_tensor *const *boxes, int64_t n);
  * three channels, as torchvision. normalize (floating images only) shifts each image (scale_each)
  * or the whole batch to [0, 1] by value_range ({low, high}, or NULL for its min and max), clamped.
  * A batch of one image is returned unpadded, as torchvision. Exact: the arithmetic is torchvision's,
- * in the images' dtype. save_image is not provided (it needs a PNG encoder). */
+ * in the images' dtype. */
 TC_API tc_tensor *tv_make_grid(const tc_tensor *images, int64_t nrow, int64_t padding, bool normalize,
                                const double *value_range, bool scale_each, double pad_value);
+/* save_image: tv_make_grid of floating images in [0, 1] (same arguments), converted to uint8 as
+ * torchvision converts (x * 255 + 0.5, clamped to [0, 255], truncated) and written as a PNG file
+ * (compression level 6). */
+TC_API tc_status tv_save_image(const tc_tensor *images, const char *path, int64_t nrow, int64_t padding,
+                               bool normalize, const double *value_range, bool scale_each, double pad_value);
 /* draw_bounding_boxes: a copy of image (uint8 (3, H, W), or (1, H, W) which becomes (3, H, W)) with
  * the (N, 4) xyxy boxes outlined `width` pixels wide, pixel for pixel as torchvision (which draws
  * with PIL: coordinates truncated to integers, the outline inside the box, the box's far edges
