@@ -16,6 +16,7 @@
 #include <cblas.h>
 #include <ctorch/ctorch.h>
 #include <ctorch/vision.h>
+#include "bench_images.h"
 #include <ctorch/dataloader.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,16 @@ static void teardown_data(bench *b) {
   teardown_xy(b);
 }
 
+/* ---- images (bench_images.c): n = kind * 10 + loader workers ------------------------------------------ */
+static void setup_images(bench *b) { images_setup((int)(b->n / 10), (int)(b->n % 10)); }
+static void run_images(bench *b) { images_run((int)(b->n / 10)); }
+static void teardown_images(bench *b) {
+  (void)b;
+  images_teardown();
+}
+
 #define B(nm, size, su, fn) {.name = nm, .n = size, .setup = su, .run = fn, .teardown = teardown_xy}
+#define IMG(nm, size) {.name = nm, .n = size, .setup = setup_images, .run = run_images, .teardown = teardown_images}
 #define D(nm, size) {.name = nm, .n = size, .setup = setup_data, .run = run_data, .teardown = teardown_data}
 #define T(nm, size, fn) {.name = nm, .n = size, .setup = setup_train, .run = fn, .teardown = teardown_train}
 static bench benches[] = {
@@ -289,6 +299,9 @@ static bench benches[] = {
     T("infer_textbag", 3, run_infer),
     T("train_resnet18_c10", 4, run_train),
     T("infer_resnet18_224", 5, run_infer),
+    IMG("decode", IMAGES_DECODE * 10), IMG("decode_pil", IMAGES_DECODE * 10), IMG("pipeline", IMAGES_PIPELINE * 10),
+    IMG("img_loader_w0", IMAGES_LOADER * 10),
+    IMG("img_loader_w2", IMAGES_LOADER * 10 + 2),
     D("loader_w0", 0), D("loader_w2", 2), D("xform_w0", 10), D("xform_w1", 11), D("xform_w2", 12),
 };
 

@@ -139,6 +139,53 @@ def main():
 
         return epoch
 
+    def photos():
+        import os
+        d = os.environ.get("CTORCH_BENCH_PHOTOS")
+        if not d:
+            raise SystemExit("bench_torch: set CTORCH_BENCH_PHOTOS (bench/make_photos.py)")
+        return [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".jpg")]
+
+    def imagenet_pipeline():
+        from torchvision.transforms import v2
+        return v2.Compose([v2.RandomResizedCrop(224, antialias=True), v2.RandomHorizontalFlip(),
+                           v2.ToDtype(torch.float32, scale=True),
+                           v2.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+
+    def images(kind):
+        import torchvision.io as tio
+        files = photos()
+        data = [tio.read_file(f) for f in files]
+        if kind == "decode":
+            return lambda: [tio.decode_jpeg(b, mode=tio.ImageReadMode.RGB) for b in data]
+        if kind == "decode_pil":  # PIL's decoder (Image.open + convert to RGB), for reference
+            import io
+            from PIL import Image
+            raw = [open(f, "rb").read() for f in files]
+            return lambda: [Image.open(io.BytesIO(b)).convert("RGB").load() for b in raw]
+        tf = imagenet_pipeline()
+        return lambda: [tf(tio.decode_jpeg(b, mode=tio.ImageReadMode.RGB)) for b in data]
+
+    def image_loader(workers):
+        import torchvision.io as tio
+        from torch.utils.data import DataLoader, Dataset
+        files, tf = photos(), imagenet_pipeline()
+
+        class Photos(Dataset):
+            def __len__(self):
+                return len(files)
+
+            def __getitem__(self, i):
+                return tf(tio.decode_jpeg(tio.read_file(files[i]), mode=tio.ImageReadMode.RGB)), 0
+
+        dl = DataLoader(Photos(), batch_size=32, num_workers=workers, persistent_workers=workers > 0)
+
+        def epoch():
+            for _ in dl:
+                pass
+
+        return epoch
+
     benches = {
         "mm256": lambda: mm(256),
         "mm1024": lambda: mm(1024),
@@ -161,6 +208,11 @@ def main():
         "infer_textbag": lambda: training("textbag", False),
         "train_resnet18_c10": lambda: training("resnet18_c10", True),
         "infer_resnet18_224": lambda: training("resnet18_224", False),
+        "decode": lambda: images("decode"),
+        "decode_pil": lambda: images("decode_pil"),
+        "pipeline": lambda: images("pipeline"),
+        "img_loader_w0": lambda: image_loader(0),
+        "img_loader_w2": lambda: image_loader(2),
         "loader_w0": lambda: loader(0, False),
         "loader_w2": lambda: loader(2, False),
         "xform_w0": lambda: loader(0, True),
