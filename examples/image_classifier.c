@@ -151,9 +151,10 @@ static tc_module *make_model(int64_t channels, int64_t classes) {
 }
 
 /* ---- training and evaluation -------------------------------------------------------------------------- */
-/* the batch's tensors on the device (pinned batches are copied without waiting) */
-static tc_tensor *on_device(const tc_tensor *t, tc_device dev) {
-  return tc_device_equal(dev, tc_cpu()) ? tc_tensor_retain((tc_tensor *)t) : tc_tensor_to_nonblocking(t, dev);
+/* a batch tensor on the device: t itself on the CPU, else a copy (a new tensor in the current
+ * scope; pinned batches are copied without waiting) */
+static const tc_tensor *on_device(const tc_tensor *t, tc_device dev) {
+  return tc_device_equal(dev, tc_cpu()) ? t : tc_tensor_to_nonblocking(t, dev);
 }
 
 /* Accuracy on a split; fills confusion[true * K + predicted] when given. */
@@ -202,7 +203,7 @@ static int train_epoch(tc_module *model, tc_module *loss_fn, tc_optimizer *opt, 
   while (td_loader_next(dl, &b, &end) == TC_OK && !end) {
     tc_scope_push();
     const tc_tensor *y = td_sample_field(&b, "target")->tensor;
-    tc_tensor *x = on_device(td_sample_field(&b, "input")->tensor, o->device), *yd = on_device(y, o->device);
+    const tc_tensor *x = on_device(td_sample_field(&b, "input")->tensor, o->device), *yd = on_device(y, o->device);
     tc_optim_zero_grad(opt, true);
     tc_tensor *logits = x && yd ? tc_module_forward(model, x) : NULL;
     tc_tensor *loss = logits ? tc_module_forward_n(loss_fn, (const tc_tensor *[]){logits, yd}, 2) : NULL;
