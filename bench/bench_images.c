@@ -4,7 +4,10 @@
  *
  *   decode     decode every file (RGB), from bytes already in memory
  *   pipeline   decode + RandomResizedCrop(224) + RandomHorizontalFlip + ToDtype(float32, scale) +
- *              Normalize(ImageNet mean, std), every file
+ *              Normalize(ImageNet mean, std), every file; ctorch runs the first two as its fused
+ *              tv_decode_jpeg_random_resized_crop (the same crop box as torchvision's for a seed,
+ *              decoding only the crop, at a DCT scale when the crop is large), torchvision decodes
+ *              the whole image and then crops
  *   loader_w<W> one epoch of a DataLoader (batch 32, W workers) over a dataset that reads each file
  *              from disk and runs the pipeline
  */
@@ -52,25 +55,22 @@ static void list_photos(void) {
   if (nphotos == 0) die("finding photos");
 }
 
+/* file bytes (1-D uint8) -> normalized float (3, 224, 224) */
 static tr_transform *make_pipeline(void) {
   static const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
-  tr_transform *t = tr_compose(4, (tr_transform *[]){tv_random_resized_crop_transform(224, 224, NULL, NULL,
-                                                                                       TV_INTERP_BILINEAR, true),
-                                                     tv_random_horizontal_flip_transform(0.5),
-                                                     tr_to_dtype(TC_F32, true),
-                                                     tv_normalize_transform(mean, 3, std, 3, false)});
+  tr_transform *t = tr_compose(
+      4, (tr_transform *[]){tv_decode_jpeg_random_resized_crop_transform(TV_IMAGE_RGB, 224, 224, NULL, NULL,
+                                                                          TV_INTERP_BILINEAR, true),
+                            tv_random_horizontal_flip_transform(0.5), tr_to_dtype(TC_F32, true),
+                            tv_normalize_transform(mean, 3, std, 3, false)});
   if (!t) die("building the pipeline");
   return t;
 }
 
-/* decode + transforms of one file's bytes; a new reference */
+/* the pipeline on one file's bytes; a new reference */
 static tc_tensor *process(const tc_tensor *data, tc_generator *g) {
-  tc_tensor *img = tv_decode_jpeg(tc_tensor_data(data), (size_t)tc_tensor_numel(data), TV_IMAGE_RGB, true);
-  if (!img) return NULL;
   tr_value out;
-  tc_status st = tr_apply(pipeline, &(tr_value){.kind = TR_TENSOR, .tensor = img}, &out, g);
-  tc_tensor_release(img);
-  if (st) return NULL;
+  if (tr_apply(pipeline, &(tr_value){.kind = TR_TENSOR, .tensor = (tc_tensor *)data}, &out, g)) return NULL;
   return out.tensor;
 }
 
