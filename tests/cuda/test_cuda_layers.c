@@ -2,8 +2,8 @@
  * geometries, the deterministic scatter-add family (scatter_add, index_add, and the backward of
  * gather and index_select), embedding and embedding_bag, LeNet-5 and a small ResNet trained for 20
  * steps on both devices, DataParallel, automatic mixed precision (autocast dtypes, LeNet trained
- * in float16 with a gradient scaler), and streams, events and non-blocking copies. The CPU result
- * is the reference.
+ * in float16 with a gradient scaler), streams, events and non-blocking copies, and the activations
+ * and pointwise losses composed of device ops. The CPU result is the reference.
  *
  * Exits 77 (skipped) when no CUDA device is present. Without cuDNN the convolution parts report
  * TC_ERR_UNSUPPORTED; they are skipped with a note unless CTORCH_REQUIRE_CUDNN=1 (scripts/gpu-check
@@ -418,6 +418,61 @@ static void test_amp(void) {
   tc_scope_pop();
 }
 
+/* ---- activations and pointwise losses composed of device ops, against the CPU's kernels ------------------ */
+typedef tc_tensor *(*act1)(const tc_tensor *);
+static tc_tensor *a_relu6(const tc_tensor *x) { return tc_relu6(x); }
+static tc_tensor *a_leaky(const tc_tensor *x) { return tc_leaky_relu(x, 0.1); }
+static tc_tensor *a_elu(const tc_tensor *x) { return tc_elu(x, 1.5); }
+static tc_tensor *a_gelu(const tc_tensor *x) { return tc_gelu(x, false); }
+static tc_tensor *a_gelu_tanh(const tc_tensor *x) { return tc_gelu(x, true); }
+static tc_tensor *a_silu(const tc_tensor *x) { return tc_silu(x); }
+static tc_tensor *a_hardswish(const tc_tensor *x) { return tc_hardswish(x); }
+static tc_tensor *a_softplus(const tc_tensor *x) { return tc_softplus(x, 2.0, 20.0); }
+
+static void test_compositions(void) {
+  tc_scope_push();
+  static const struct {
+    const char *name;
+    act1 f;
+  } acts[] = {{"relu6", a_relu6}, {"leaky_relu", a_leaky}, {"elu", a_elu}, {"gelu", a_gelu},
+              {"gelu tanh", a_gelu_tanh}, {"silu", a_silu}, {"hardswish", a_hardswish}, {"softplus", a_softplus}};
+  tc_tensor *x = tc_mul_scalar(randn(SHAPE_OF(40, 50), 2, 31, TC_F32), 4.0);
+  for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+    tc_tensor *xs[2] = {tc_clone(x), on_gpu(x)}, *y[2];
+    for (int d = 0; d < 2; d++) {
+      tc_tensor_requires_grad_(xs[d], true);
+      y[d] = acts[k].f(xs[d]);
+      EXPECT(y[d] && tc_backward(tc_sum(tc_mul(y[d], y[d]), NULL, 0, false)) == TC_OK, "%s on %s", acts[k].name,
+             d ? "gpu" : "cpu");
+    }
+    close_to(y[0], y[1], 1e-5, 0, acts[k].name);
+    close_to(tc_tensor_grad(xs[0]), tc_tensor_grad(xs[1]), 1e-4, 0, acts[k].name);
+  }
+  tc_tensor *in = randn(SHAPE_OF(16, 10), 2, 32, TC_F32), *tg = randn(SHAPE_OF(16, 10), 2, 33, TC_F32);
+  tc_tensor *p = tc_sigmoid(in), *q = tc_rand(SHAPE_OF(16, 10), 2, NULL), *w = tc_rand(SHAPE_OF(10), 1, NULL);
+  static const tc_reduction reds[3] = {TC_REDUCTION_MEAN, TC_REDUCTION_SUM, TC_REDUCTION_NONE};
+  for (int r = 0; r < 3; r++)
+    for (int k = 0; k < 6; k++) {
+      tc_tensor *a[2] = {tc_clone(k == 4 ? p : in), on_gpu(k == 4 ? p : in)}, *l[2];
+      for (int d = 0; d < 2; d++) {
+        tc_tensor_requires_grad_(a[d], true);
+        const tc_tensor *t = d ? on_gpu(k >= 4 ? q : tg) : (k >= 4 ? q : tg), *wd = d ? on_gpu(w) : w;
+        l[d] = k == 0   ? tc_mse_loss(a[d], t, reds[r])
+               : k == 1 ? tc_l1_loss(a[d], t, reds[r])
+               : k == 2 ? tc_smooth_l1_loss(a[d], t, reds[r], 0.7)
+               : k == 3 ? tc_huber_loss(a[d], t, reds[r], 1.3)
+               : k == 4 ? tc_binary_cross_entropy(a[d], t, wd, reds[r])
+                        : tc_binary_cross_entropy_with_logits(a[d], t, wd, wd, reds[r]);
+        EXPECT(l[d] && tc_backward(tc_sum(l[d], NULL, 0, false)) == TC_OK, "loss %d on %s", k, d ? "gpu" : "cpu");
+      }
+      char what[64];
+      snprintf(what, sizeof what, "pointwise loss %d reduction %d", k, r);
+      close_to(l[0], l[1], 1e-5, 0, what);
+      close_to(tc_tensor_grad(a[0]), tc_tensor_grad(a[1]), 1e-4, 0, what);
+    }
+  tc_scope_pop();
+}
+
 /* ---- streams, events, non-blocking copies ------------------------------------------------------------------ */
 static void test_streams(void) {
   tc_scope_push();
@@ -472,5 +527,6 @@ int main(void) {
   RUN(test_data_parallel);
   RUN(test_amp);
   RUN(test_streams);
+  RUN(test_compositions);
   return cuda_check_finish("cuda layers");
 }

@@ -488,14 +488,43 @@ done:
   return TC_OK;
 }
 
+/* On a device: the same function composed of device ops (autograd records the pieces). Softplus
+ * ignores the threshold (above it the result differs from x by less than exp(-threshold)). */
+static tc_tensor *device_activation(const tc_tensor *x, act_op op, double p0) {
+  tc_scope_push();
+  tc_tensor *y = NULL;
+  switch (op) {
+    case ACT_RELU6: y = tc_clamp(x, 0.0, 6.0); break;
+    case ACT_LEAKY: y = tc_sub(tc_relu(x), tc_mul_scalar(tc_relu(tc_neg(x)), p0), 1.0); break;
+    case ACT_ELU: y = tc_add(tc_relu(x), tc_mul_scalar(tc_expm1(tc_minimum_scalar(x, 0.0)), p0), 1.0); break;
+    case ACT_GELU: y = tc_mul(tc_mul_scalar(x, 0.5), tc_add_scalar(tc_erf(tc_mul_scalar(x, M_SQRT1_2)), 1.0)); break;
+    case ACT_GELU_TANH: { /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+      tc_tensor *u = tc_mul_scalar(tc_add(x, tc_mul(tc_mul(x, x), x), 0.044715), 0.7978845608028654);
+      y = tc_mul(tc_mul_scalar(x, 0.5), tc_add_scalar(tc_tanh(u), 1.0));
+      break;
+    }
+    case ACT_SILU: y = tc_mul(x, tc_sigmoid(x)); break;
+    case ACT_HARDSWISH: y = tc_div_scalar(tc_mul(x, tc_clamp(tc_add_scalar(x, 3.0), 0.0, 6.0)), 6.0); break;
+    case ACT_SOFTPLUS: { /* (relu(bx) + log1p(exp(-|bx|))) / b: log1p(exp(bx)) / b without overflow */
+      tc_tensor *bx = tc_mul_scalar(x, p0);
+      y = tc_div_scalar(tc_add(tc_relu(bx), tc_log1p(tc_exp(tc_neg(tc_abs(bx)))), 1.0), p0);
+      break;
+    }
+  }
+  if (y) tc_scope_keep(y);
+  tc_scope_pop();
+  if (y) tc__scope_record(y); /* the caller's scope, as any op's result */
+  return y;
+}
+
 static tc_tensor *activation(const tc_tensor *x, act_op op, double p0, double p1) {
   const char *fn = act_fn[op];
   TC__NONNULL_T(x, fn);
-  if (tc__require_cpu(fn, x)) return NULL;
   if (!tc_dtype_is_floating(x->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: expected a floating-point input, got %s", fn, tc_dtype_name(x->dtype));
     return NULL;
   }
+  if (!tc__is_cpu(x)) return device_activation(x, op, p0);
   tc_dtype dt = x->dtype, cdt = tc__compute_dtype(dt);
   act_ctx c = {op, p0, p1};
   tc_tensor *xc = NULL;

@@ -287,7 +287,7 @@ static tc_tensor *prepare(const tc_tensor *t, const int64_t *shape, int nd, tc_d
 
 /* a weight must broadcast to the input's shape without growing it (PyTorch multiplies in place) */
 static tc_status check_weight(const char *fn, const char *what, const tc_tensor *w, const tc_tensor *x) {
-  if (tc__require_cpu(fn, w)) return tc_last_status();
+  if (tc__check_same_device(fn, x, w)) return tc_last_status();
   if (!tc_dtype_is_floating(w->dtype))
     return tc__error(TC_ERR_DTYPE, "%s: %s must be floating point, got %s", fn, what, tc_dtype_name(w->dtype));
   int64_t b[TC_MAX_DIMS];
@@ -319,12 +319,59 @@ static const char *const node_names[] = {"MseLossBackward0",   "L1LossBackward0"
                                           "SmoothL1LossBackward0", "HuberLossBackward0",
                                           "BinaryCrossEntropyBackward0", "BinaryCrossEntropyWithLogitsBackward0"};
 
+/* On a device: the loss composed of device ops (autograd records the pieces), in cd, returned in rd.
+ * binary_cross_entropy does not check that the input is in [0, 1] there (PyTorch's CUDA kernel
+ * asserts); its logs are clamped at -100 as PyTorch's. */
+static tc_tensor *device_pointwise(pw_kind kind, const tc_tensor *input, const tc_tensor *target,
+                                   const tc_tensor *weight, const tc_tensor *pos_weight, tc_reduction red, double p,
+                                   tc_dtype rd, tc_dtype cd) {
+  tc_scope_push();
+  tc_tensor *x = tc_to_dtype(input, cd), *t = x ? tc_to_dtype(target, cd) : NULL, *l = NULL;
+  if (t) {
+    tc_tensor *d = kind <= PW_HUBER ? tc_sub(x, t, 1.0) : NULL, *a = d ? tc_abs(d) : NULL;
+    switch (kind) {
+      case PW_MSE: l = tc_mul(d, d); break;
+      case PW_L1: l = a; break;
+      case PW_SMOOTH_L1: { /* m = min(|d|, beta): 0.5 m^2 / beta + (|d| - m) */
+        tc_tensor *m = a ? tc_minimum_scalar(a, p) : NULL;
+        l = m ? tc_add(tc_mul_scalar(tc_mul(m, m), 0.5 / p), tc_sub(a, m, 1.0), 1.0) : NULL;
+        break;
+      }
+      case PW_HUBER: { /* m = min(|d|, delta): 0.5 m^2 + delta (|d| - m) */
+        tc_tensor *m = a ? tc_minimum_scalar(a, p) : NULL;
+        l = m ? tc_add(tc_mul_scalar(tc_mul(m, m), 0.5), tc_sub(a, m, 1.0), p) : NULL;
+        break;
+      }
+      case PW_BCE: { /* -(t log x + (1 - t) log(1 - x)), each log clamped at -100 */
+        tc_tensor *lx = tc_maximum_scalar(tc_log(x), -100.0), *l1x = tc_maximum_scalar(tc_log1p(tc_neg(x)), -100.0);
+        l = tc_neg(tc_add(tc_mul(t, lx), tc_mul(tc_rsub_scalar(t, 1.0), l1x), 1.0));
+        break;
+      }
+      case PW_BCE_LOGITS: { /* (1 - t) x + lw (log1p(exp(-|x|)) + relu(-x)), lw = 1 + (pw - 1) t */
+        tc_tensor *sp = tc_add(tc_log1p(tc_exp(tc_neg(tc_abs(x)))), tc_relu(tc_neg(x)), 1.0);
+        if (pos_weight) sp = tc_mul(sp, tc_add_scalar(tc_mul(tc_sub_scalar(tc_to_dtype(pos_weight, cd), 1.0), t), 1.0));
+        l = tc_add(tc_mul(tc_rsub_scalar(t, 1.0), x), sp, 1.0);
+        break;
+      }
+    }
+  }
+  if (l && weight) l = tc_mul(l, tc_to_dtype(weight, cd));
+  tc_tensor *r = !l                          ? NULL
+                 : red == TC_REDUCTION_NONE ? l
+                 : red == TC_REDUCTION_SUM  ? tc_sum(l, NULL, 0, false)
+                                            : tc_mean(l, NULL, 0, false);
+  r = r ? tc_to_dtype(r, rd) : NULL;
+  if (r) tc_scope_keep(r);
+  tc_scope_pop();
+  if (r) tc__scope_record(r); /* the caller's scope, as any op's result */
+  return r;
+}
+
 static tc_tensor *pointwise_loss(const char *fn, pw_kind kind, const tc_tensor *input, const tc_tensor *target,
                                  const tc_tensor *weight, const tc_tensor *pos_weight, tc_reduction red, double p) {
   TC__NONNULL_T(input, fn);
   TC__NONNULL_T(target, fn);
   if (tc__loss_check_reduction(fn, red)) return NULL;
-  if (tc__require_cpu(fn, input) || tc__require_cpu(fn, target)) return NULL;
   if (tc__check_same_device(fn, input, target)) return NULL;
   tc_dtype rd, cd;
   int64_t oshape[TC_MAX_DIMS];
@@ -371,6 +418,7 @@ static tc_tensor *pointwise_loss(const char *fn, pw_kind kind, const tc_tensor *
     return NULL;
   }
   if (kind == PW_SMOOTH_L1 && p == 0) kind = PW_L1; /* PyTorch: beta 0 is l1_loss */
+  if (!tc__is_cpu(input)) return device_pointwise(kind, input, target, weight, pos_weight, red, p, rd, cd);
 
   const tc_device dev = input->storage->device;
   const tc_tensor *ins[2] = {input, target};
