@@ -35,7 +35,7 @@
 #include <stdio.h> /* before jpeglib.h: it uses FILE */
 #include <string.h>
 #include <jpeglib.h>
-#include "ctorch/vision_io.h"
+#include "image_io_internal.h"
 #include "transforms_internal.h"
 
 #define MAX_PIXELS ((int64_t)1 << 28)
@@ -49,32 +49,6 @@
 /* Rows per jpeg_read_scanlines call: decoded into a small buffer and scattered into the crop
  * (no image-sized interleaved buffer). */
 #define BATCH 16
-
-/* From decode_image.c: the orientation in an EXIF TIFF block (1..8), and an image turned upright. */
-int tv__exif_tiff_orientation(const unsigned char *t, size_t tl);
-tc_tensor *tv__orient(const tc_tensor *in, int o);
-
-/* ---- EXIF orientation (the APP1 "Exif" segment before the first scan; 1 when absent) ------------ */
-static int exif_orientation(const unsigned char *d, size_t n) {
-  if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
-  size_t pos = 2;
-  while (pos + 4 <= n) {
-    if (d[pos] != 0xFF) return 1;
-    unsigned marker = d[pos + 1];
-    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { /* markers without a length */
-      pos += 2;
-      continue;
-    }
-    if (marker == 0xDA || marker == 0xD9) return 1; /* the scan (or the end) comes first: no EXIF */
-    size_t len = (size_t)d[pos + 2] << 8 | d[pos + 3];
-    if (len < 2 || pos + 2 + len > n) return 1;
-    const unsigned char *seg = d + pos + 4;
-    if (marker == 0xE1 && len - 2 >= 14 && !memcmp(seg, "Exif\0\0", 6))
-      return tv__exif_tiff_orientation(seg + 6, len - 2 - 6);
-    pos += 2 + len;
-  }
-  return 1;
-}
 
 /* Upright pixel (i, j) -> stored pixel (*si, *sj) of a stored H x W image with orientation o: the
  * inverse of what tv__orient does, with the same table. */
@@ -177,7 +151,7 @@ static tc_status plan(crop_job *job) {
                         job->fn, (long long)W, (long long)H, (long long)MAX_PIXELS);
   if (!has_eoi(ci->src->next_input_byte, job->data + job->size))
     return tc_set_error(TC_ERR_CORRUPT, "%s: truncated JPEG (no end-of-image marker)", job->fn);
-  job->orient = exif_orientation(job->data, job->size);
+  job->orient = tv__jpeg_exif_orientation(job->data, job->size);
   bool swap = job->orient >= 5;
   if (tv_random_resized_crop_params(swap ? W : H, swap ? H : W, job->scale, job->ratio, job->gen, job->box))
     return tc_last_status();

@@ -1,12 +1,27 @@
 /* vision/src/decode_image.c — format detection (tv_decode_image, tv_read_image), file writing, and
  * the helpers the JPEG and PNG decoders share: EXIF orientation parsing and applying it.
  *
- * The shared helpers are internal (tv__ prefix, hidden by the library's default visibility); their
- * prototypes are repeated in decode_jpeg.c and decode_png.c, the only users.
+ * The shared helpers are internal (tv__ prefix; declared in image_io_internal.h).
  */
+#include <png.h>
 #include <stdio.h>
 #include <string.h>
-#include "ctorch/vision_io.h"
+#include "image_io_internal.h"
+
+/* ---- arguments and libpng's handlers ---------------------------------------------------------------- */
+tc_status tv__check_decode_args(const char *fn, const void *data, size_t size, tv_image_mode mode) {
+  if (!data || size == 0) return tc_set_error(TC_ERR_ARG, "%s: no data", fn);
+  if ((int)mode < 0 || mode > TV_IMAGE_RGB_ALPHA) return tc_set_error(TC_ERR_ARG, "%s: unknown mode %d", fn, (int)mode);
+  return TC_OK;
+}
+
+void tv__png_on_error(png_structp png, png_const_charp msg) {
+  char *buf = png_get_error_ptr(png);
+  snprintf(buf, TV__PNG_MSG, "%s", msg ? msg : "libpng error");
+  png_longjmp(png, 1);
+}
+
+void tv__png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
 /* ---- EXIF ------------------------------------------------------------------------------------------
  * The orientation tag (0x0112, type SHORT) of IFD0 in a TIFF-structured EXIF block ("II*\0" or
@@ -33,6 +48,29 @@ int tv__exif_tiff_orientation(const unsigned char *t, size_t tl) {
       unsigned v = rd16(t + at + 8, le);
       return v >= 1 && v <= 8 ? (int)v : 1;
     }
+  }
+  return 1;
+}
+
+/* The orientation of the APP1 "Exif" segment before the first scan (1..8, or 1 when absent or
+ * unreadable): a walk over the marker segments, every length bounds-checked. */
+int tv__jpeg_exif_orientation(const unsigned char *d, size_t n) {
+  if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+  size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (d[pos] != 0xFF) return 1;
+    unsigned marker = d[pos + 1];
+    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { /* no length */
+      pos += 2;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return 1; /* scan or end: no EXIF before it */
+    size_t len = (size_t)d[pos + 2] << 8 | d[pos + 3];
+    if (len < 2 || pos + 2 + len > n) return 1;
+    const unsigned char *seg = d + pos + 4;
+    size_t sl = len - 2;
+    if (marker == 0xE1 && sl >= 14 && !memcmp(seg, "Exif\0\0", 6)) return tv__exif_tiff_orientation(seg + 6, sl - 6);
+    pos += 2 + len;
   }
   return 1;
 }

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <turbojpeg.h>
-#include "ctorch/vision_io.h"
+#include "image_io_internal.h"
 
 #define MAX_PIXELS ((int64_t)1 << 28)
 
@@ -40,33 +40,6 @@ tc_tensor *tv_read_file(const char *path) {
   }
   fclose(f);
   return t;
-}
-
-/* ---- EXIF orientation ------------------------------------------------------------------------------
- * The orientation of the APP1 "Exif" segment before the first scan (1..8, or 1 when absent or
- * unreadable); the TIFF block inside is parsed by tv__exif_tiff_orientation (decode_image.c). */
-int tv__exif_tiff_orientation(const unsigned char *t, size_t tl);
-tc_tensor *tv__orient(const tc_tensor *in, int o);
-
-static int exif_orientation(const unsigned char *d, size_t n) {
-  if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return 1;
-  size_t pos = 2;
-  while (pos + 4 <= n) {
-    if (d[pos] != 0xFF) return 1;
-    unsigned marker = d[pos + 1];
-    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { /* no length */
-      pos += 2;
-      continue;
-    }
-    if (marker == 0xDA || marker == 0xD9) return 1; /* scan or end: no EXIF before it */
-    size_t len = (size_t)d[pos + 2] << 8 | d[pos + 3];
-    if (len < 2 || pos + 2 + len > n) return 1;
-    const unsigned char *seg = d + pos + 4;
-    size_t sl = len - 2;
-    if (marker == 0xE1 && sl >= 14 && !memcmp(seg, "Exif\0\0", 6)) return tv__exif_tiff_orientation(seg + 6, sl - 6);
-    pos += 2 + len;
-  }
-  return 1;
 }
 
 static const char *mode_name(tv_image_mode m) {
@@ -127,14 +100,7 @@ static tjscalingfactor pick_scale(int w, int h, int64_t min_w, int64_t min_h) {
 /* One decode: the full image (scaled = false) or the DCT-scaled one for min_h x min_w. */
 static tc_tensor *decode(const char *fn, const void *data, size_t size, tv_image_mode mode, bool apply_exif,
                          bool scaled, int64_t min_h, int64_t min_w) {
-  if (!data || size == 0) {
-    tc_set_error(TC_ERR_ARG, "%s: no data", fn);
-    return NULL;
-  }
-  if ((int)mode < 0 || mode > TV_IMAGE_RGB_ALPHA) {
-    tc_set_error(TC_ERR_ARG, "%s: unknown mode %d", fn, (int)mode);
-    return NULL;
-  }
+  if (tv__check_decode_args(fn, data, size, mode)) return NULL;
   if (size > (size_t)0xffffffffu) {
     tc_set_error(TC_ERR_UNSUPPORTED, "%s: %zu bytes is beyond what TurboJPEG takes", fn, size);
     return NULL;
@@ -155,7 +121,7 @@ static tc_tensor *decode(const char *fn, const void *data, size_t size, tv_image
                  (long long)MAX_PIXELS);
     goto done;
   }
-  int o = apply_exif ? exif_orientation(data, size) : 1;
+  int o = apply_exif ? tv__jpeg_exif_orientation(data, size) : 1;
   if (scaled) { /* the bounds are for the upright image: swap them when the orientation transposes */
     tjscalingfactor sf = o >= 5 ? pick_scale(w, ht, min_h, min_w) : pick_scale(w, ht, min_w, min_h);
     w = TJSCALED(w, sf), ht = TJSCALED(ht, sf);

@@ -19,12 +19,10 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
-#include "ctorch/vision_io.h"
+#include "image_io_internal.h"
 
 #define MAX_PIXELS ((int64_t)1 << 28)
 
-int tv__exif_tiff_orientation(const unsigned char *t, size_t tl); /* decode_image.c */
-tc_tensor *tv__orient(const tc_tensor *in, int o);                 /* decode_image.c */
 
 typedef struct job {
   const unsigned char *data; /* the file; pos bytes consumed */
@@ -36,16 +34,8 @@ typedef struct job {
   png_bytep *rows;  /* H row pointers into hwc (tc_malloc) */
   int orientation;  /* from eXIf, 1 when none */
   tc_status status; /* set before a deliberate png_error, else TC_ERR_CORRUPT */
-  char msg[160];
+  char msg[TV__PNG_MSG];
 } job;
-
-static void on_error(png_structp png, png_const_charp msg) {
-  job *j = png_get_error_ptr(png);
-  snprintf(j->msg, sizeof j->msg, "%s", msg ? msg : "libpng error");
-  png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
 static void on_read(png_structp png, png_bytep out, size_t n) {
   job *j = png_get_io_ptr(png);
@@ -173,20 +163,13 @@ static const char *mode_name(tv_image_mode m) {
 
 tc_tensor *tv_decode_png(const void *data, size_t size, tv_image_mode mode, bool apply_exif) {
   const char *fn = "tv_decode_png";
-  if (!data || size == 0) {
-    tc_set_error(TC_ERR_ARG, "%s: no data", fn);
-    return NULL;
-  }
-  if ((int)mode < 0 || mode > TV_IMAGE_RGB_ALPHA) {
-    tc_set_error(TC_ERR_ARG, "%s: unknown mode %d", fn, (int)mode);
-    return NULL;
-  }
+  if (tv__check_decode_args(fn, data, size, mode)) return NULL;
   if (size < 8 || png_sig_cmp(data, 0, 8)) {
     tc_set_error(TC_ERR_CORRUPT, "%s: not a PNG file (bad signature)", fn);
     return NULL;
   }
   job j = {.data = data, .size = size, .pos = 8, .mode = mode, .orientation = 1, .status = TC_ERR_CORRUPT};
-  j.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &j, on_error, on_warning);
+  j.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, j.msg, tv__png_on_error, tv__png_on_warning);
   j.info = j.png ? png_create_info_struct(j.png) : NULL;
   tc_tensor *out = NULL;
   if (!j.info) {

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ctorch/vision_io.h"
+#include "image_io_internal.h"
 
 typedef struct job {
   png_structp png;
@@ -19,16 +19,8 @@ typedef struct job {
   unsigned char *buf; /* the file so far (realloc) */
   size_t len, cap;
   bool nomem;
-  char msg[160];
+  char msg[TV__PNG_MSG];
 } job;
-
-static void on_error(png_structp png, png_const_charp msg) {
-  job *j = png_get_error_ptr(png);
-  snprintf(j->msg, sizeof j->msg, "%s", msg ? msg : "libpng error");
-  png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
 
 static void on_write(png_structp png, png_bytep data, size_t n) {
   job *j = png_get_io_ptr(png);
@@ -103,7 +95,7 @@ tc_tensor *tv_encode_png(const tc_tensor *img, int compression_level) {
   if (!hwc) return NULL;
   tc_tensor *out = NULL;
   job j = {0};
-  j.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &j, on_error, on_warning);
+  j.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, j.msg, tv__png_on_error, tv__png_on_warning);
   j.info = j.png ? png_create_info_struct(j.png) : NULL;
   if (!j.info) {
     tc_set_error(TC_ERR_NOMEM, "%s: cannot create a libpng writer", fn);
