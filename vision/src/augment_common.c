@@ -1,7 +1,6 @@
 /* vision/src/augment_common.c — the float image buffer, torch-equivalent random draws and small
  * helpers shared by the augmentation files. */
 #include <float.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "augment_internal.h"
@@ -76,11 +75,6 @@ float aug_linspace_f32(float start, float end, int64_t steps, int64_t i) {
   float step = (end - start) / (float)(steps - 1);
   int64_t halfway = steps / 2;
   return i < halfway ? start + step * (float)i : end - step * (float)(steps - i - 1);
-}
-
-tc_status aug_need_gen(const char *fn, const tc_generator *gen) {
-  if (gen) return TC_OK;
-  return tc_set_error(TC_ERR_ARG, "%s: a random transform needs a generator (got NULL)", fn);
 }
 
 /* the single value of a new 1-element tensor t (released) */
@@ -188,17 +182,6 @@ tc_status aug_set_out(tr_value *out, tc_tensor *t) {
   return TC_OK;
 }
 
-char *aug_printf(const char *fmt, ...) {
-  va_list ap, ap2;
-  va_start(ap, fmt);
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = n >= 0 ? tc_malloc((size_t)n + 1) : NULL;
-  if (s) vsnprintf(s, (size_t)n + 1, fmt, ap2);
-  va_end(ap2);
-  return s;
-}
 
 void aug_inverse_affine_matrix(double cx, double cy, double angle, double tx, double ty, double scale, double shx,
                                double shy, double m[6]) {

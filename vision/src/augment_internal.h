@@ -15,6 +15,7 @@
 #include "ctorch/ctorch.h"
 #include "ctorch/transforms.h"
 #include "ctorch/vision_augment.h"
+#include "transforms_internal.h" /* tv__printf, tv__need_gen */
 
 typedef struct aug_img {
   int64_t ndim;               /* of the input (>= 3) */
@@ -51,14 +52,10 @@ tc_status aug_draw_randint(tc_generator *gen, int64_t low, int64_t high, int64_t
  * Gamma draws in double (Marsaglia-Tsang with 53-bit uniforms and cached Box-Muller normals, the
  * generator's normal cache included), normalised per row. */
 tc_status aug_sample_dirichlet(tc_generator *gen, const float *alpha, int64_t rows, int64_t k, float *out);
-/* TC_ERR_ARG naming fn when gen is NULL. */
-tc_status aug_need_gen(const char *fn, const tc_generator *gen);
 /* The image of a transform's input value (a tensor), or an error naming fn. */
 tc_status aug_value_tensor(const char *fn, const tr_value *in, const tc_tensor **img);
 /* out = a tensor value holding t (taken over); t NULL: the last error. */
 tc_status aug_set_out(tr_value *out, tc_tensor *t);
-/* A tc_malloc'd formatted string. */
-char *aug_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- geometry shared by the policies -------------------------------------------------------------- */
 /* torchvision's _get_inverse_affine_matrix(center, angle, translate, scale, shear, inverted=True). */

@@ -128,7 +128,7 @@ tc_status tv_mixup(tc_tensor **images, tc_tensor **labels, int64_t num_classes, 
   mix_shape ms;
   if (!images || !labels) return tc_set_error(TC_ERR_ARG, "%s: images or labels is NULL", fn);
   tc_status st = check_batch(fn, *images, *labels, num_classes, alpha, &ms);
-  if (st || (st = aug_need_gen(fn, gen))) return st;
+  if (st || (st = tv__need_gen(fn, gen))) return st;
   double lam;
   if ((st = draw_beta(gen, alpha, &lam))) return st;
   tc_tensor *src = tc_contiguous(*images), *out = src ? tc_empty_like(src, NULL) : NULL;
@@ -146,7 +146,7 @@ tc_status tv_cutmix(tc_tensor **images, tc_tensor **labels, int64_t num_classes,
   mix_shape ms;
   if (!images || !labels) return tc_set_error(TC_ERR_ARG, "%s: images or labels is NULL", fn);
   tc_status st = check_batch(fn, *images, *labels, num_classes, alpha, &ms);
-  if (st || (st = aug_need_gen(fn, gen))) return st;
+  if (st || (st = tv__need_gen(fn, gen))) return st;
   double lam;
   int64_t rx, ry, H = ms.h, W = ms.w;
   if ((st = draw_beta(gen, alpha, &lam)) || (st = aug_draw_randint(gen, 0, W, &rx)) ||
@@ -204,7 +204,7 @@ tc_status tv_mix_collate(const td_sample *samples, int64_t n, td_sample *batch, 
   pthread_mutex_lock(&collate_mu);
   tv_mix_mode mode = cfg->mode;
   double u = 0;
-  if (mode == TV_MIX_RANDOM && !(st = aug_need_gen(fn, cfg->gen))) { /* RandomChoice([MixUp, CutMix]) */
+  if (mode == TV_MIX_RANDOM && !(st = tv__need_gen(fn, cfg->gen))) { /* RandomChoice([MixUp, CutMix]) */
     u = tc_generator_uniform(cfg->gen);
     mode = u < 0.5 ? TV_MIX_MIXUP : TV_MIX_CUTMIX;
   }

@@ -365,7 +365,7 @@ static tc_status policy_apply(tr_transform *self, const tr_value *in, tr_value *
   const char *fn = policy_names[s->kind];
   const tc_tensor *img;
   tc_status st = aug_value_tensor(fn, in, &img);
-  if (st || (st = aug_need_gen(fn, gen))) return st;
+  if (st || (st = tv__need_gen(fn, gen))) return st;
   tc_dtype dt = tc_tensor_dtype(img);
   if (tc_tensor_ndim(img) < 3 || (dt != TC_U8 && dt != TC_F32))
     return tc_set_error(TC_ERR_ARG, "%s: expected a uint8 or float32 image (..., C, H, W), got %s with %lld dims", fn,
@@ -383,15 +383,15 @@ static char *policy_describe(const tr_transform *self) {
   switch (s->kind) {
     case POL_AUTO: {
       const char *p[] = {"IMAGENET", "CIFAR10", "SVHN"};
-      return aug_printf("AutoAugment(policy=AutoAugmentPolicy.%s, interpolation=%s)", p[s->policy], interp);
+      return tv__printf("AutoAugment(policy=AutoAugmentPolicy.%s, interpolation=%s)", p[s->policy], interp);
     }
     case POL_RAND:
-      return aug_printf("RandAugment(num_ops=%lld, magnitude=%lld, num_magnitude_bins=%lld, interpolation=%s)",
+      return tv__printf("RandAugment(num_ops=%lld, magnitude=%lld, num_magnitude_bins=%lld, interpolation=%s)",
                         (long long)s->num_ops, (long long)s->magnitude, (long long)s->bins, interp);
     case POL_TRIVIAL:
-      return aug_printf("TrivialAugmentWide(num_magnitude_bins=%lld, interpolation=%s)", (long long)s->bins, interp);
+      return tv__printf("TrivialAugmentWide(num_magnitude_bins=%lld, interpolation=%s)", (long long)s->bins, interp);
     case POL_AUGMIX:
-      return aug_printf(
+      return tv__printf(
           "AugMix(severity=%lld, mixture_width=%lld, chain_depth=%lld, alpha=%g, all_ops=%s, "
           "interpolation=%s)",
           (long long)s->severity, (long long)s->width, (long long)s->depth, s->alpha, s->all_ops ? "True" : "False",

@@ -199,7 +199,7 @@ static tc_status aug_apply(tr_transform *self, const tr_value *in, tr_value *out
   if (tc_tensor_ndim(img) < 3)
     return tc_set_error(TC_ERR_SHAPE, "%s: expected an image (..., C, H, W), got %lld dims", fn,
                         (long long)tc_tensor_ndim(img));
-  if (s->k != K_GRAY && (st = aug_need_gen(fn, gen))) return st;
+  if (s->k != K_GRAY && (st = tv__need_gen(fn, gen))) return st;
   if (is_random_apply(s->k)) {
     double u;
     if ((st = aug_draw_rand(gen, &u))) return st;
@@ -220,33 +220,33 @@ static char *aug_describe(const tr_transform *self) {
           snprintf(parts[i], sizeof parts[i], "%s=(%g, %g)", names[i], s->range[i][0], s->range[i][1]);
         else
           snprintf(parts[i], sizeof parts[i], "%s=None", names[i]);
-      return aug_printf("ColorJitter(%s, %s, %s, %s)", parts[0], parts[1], parts[2], parts[3]);
+      return tv__printf("ColorJitter(%s, %s, %s, %s)", parts[0], parts[1], parts[2], parts[3]);
     }
     case K_GRAY:
-      return aug_printf("Grayscale(num_output_channels=%lld)", (long long)s->ks[0]);
+      return tv__printf("Grayscale(num_output_channels=%lld)", (long long)s->ks[0]);
     case K_POSTERIZE:
-      return aug_printf("RandomPosterize(p=%g, bits=%d)", s->p, (int)s->x);
+      return tv__printf("RandomPosterize(p=%g, bits=%d)", s->p, (int)s->x);
     case K_SOLARIZE:
-      return aug_printf("RandomSolarize(p=%g, threshold=%g)", s->p, s->x);
+      return tv__printf("RandomSolarize(p=%g, threshold=%g)", s->p, s->x);
     case K_SHARP:
-      return aug_printf("RandomAdjustSharpness(p=%g, sharpness_factor=%g)", s->p, s->x);
+      return tv__printf("RandomAdjustSharpness(p=%g, sharpness_factor=%g)", s->p, s->x);
     case K_BLUR:
-      return aug_printf("GaussianBlur(kernel_size=(%lld, %lld), sigma=[%g, %g])", (long long)s->ks[0],
+      return tv__printf("GaussianBlur(kernel_size=(%lld, %lld), sigma=[%g, %g])", (long long)s->ks[0],
                         (long long)s->ks[1], s->range[0][0], s->range[0][1]);
     case K_ROTATION:
-      return aug_printf("RandomRotation(degrees=[%g, %g], interpolation=%s, expand=%s, fill=%g)", s->range[0][0],
+      return tv__printf("RandomRotation(degrees=[%g, %g], interpolation=%s, expand=%s, fill=%g)", s->range[0][0],
                         s->range[0][1], s->interp == TV_INTERP_NEAREST ? "nearest" : "bilinear",
                         s->expand ? "True" : "False", s->fill.n ? s->fill.v[0] : 0.0);
     case K_AFFINE:
-      return aug_printf("RandomAffine(degrees=[%g, %g], interpolation=%s)", s->range[0][0], s->range[0][1],
+      return tv__printf("RandomAffine(degrees=[%g, %g], interpolation=%s)", s->range[0][0], s->range[0][1],
                         s->interp == TV_INTERP_NEAREST ? "nearest" : "bilinear");
     case K_PERSPECTIVE:
-      return aug_printf("RandomPerspective(p=%g, distortion_scale=%g)", s->p, s->x);
+      return tv__printf("RandomPerspective(p=%g, distortion_scale=%g)", s->p, s->x);
     case K_ELASTIC:
-      return aug_printf("ElasticTransform(alpha=[%g, %g], sigma=[%g, %g])", s->alpha[0], s->alpha[1], s->sigma[0],
+      return tv__printf("ElasticTransform(alpha=[%g, %g], sigma=[%g, %g])", s->alpha[0], s->alpha[1], s->sigma[0],
                         s->sigma[1]);
     default:
-      return aug_printf("%s(p=%g)", name, s->p);
+      return tv__printf("%s(p=%g)", name, s->p);
   }
 }
 
