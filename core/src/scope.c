@@ -71,6 +71,13 @@ tc_tensor *tc_scope_keep(tc_tensor *t) {
   return t;
 }
 
+tc_tensor *tc_scope_return(tc_tensor *t) {
+  tc_scope_keep(t);
+  tc_scope_pop();
+  if (t) tc__scope_record(t);
+  return t;
+}
+
 void tc_scope_pop(void) {
   if (st.overflow) {
     st.overflow--;

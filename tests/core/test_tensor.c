@@ -258,6 +258,33 @@ START_TEST(test_scope_releases_temporaries) {
 }
 END_TEST
 
+/* tc_scope_return: the inner scope's temporaries go, its result joins the outer scope */
+static tc_tensor *inner_result(void) {
+  tc_scope_push();
+  tc_tensor *a = tc_ones(SHAPE(3), 1, NULL), *b = tc_add(a, a, 1.0);
+  ck_assert_int_eq(tc_scope_depth(), 2);
+  return tc_scope_return(tc_mul(b, b));
+}
+
+START_TEST(test_scope_return) {
+  LEAK_BEGIN;
+  int64_t live = tc_debug_live_allocations();
+  tc_scope_push();
+  tc_tensor *r = inner_result();
+  ck_assert_int_eq(tc_scope_depth(), 1);
+  ck_assert(r && ((const float *)tc_tensor_data(r))[2] == 4.0f);
+  ck_assert_int_lt(tc_debug_live_allocations() - live, 6); /* a and b are gone already */
+  tc_scope_pop(); /* releases r */
+  ck_assert_ptr_null(tc_scope_return(NULL)); /* no scope, no tensor: nothing happens */
+  tc_scope_push();
+  tc_tensor *outer = inner_result();
+  tc_scope_keep(outer); /* still a tensor of the outer scope that can be handed out */
+  tc_scope_pop();
+  tc_tensor_release(outer);
+  LEAK_END;
+}
+END_TEST
+
 static int make_views(void *ctx) {
   (void)ctx;
   tc_tensor *x = tc_arange(0, 12, 1, NULL);
@@ -289,6 +316,7 @@ int main(void) {
   tcase_add_test(tc, test_item_and_copy_out);
   tcase_add_test(tc, test_null_propagation);
   tcase_add_test(tc, test_scope_releases_temporaries);
+  tcase_add_test(tc, test_scope_return);
   tcase_add_test(tc, test_alloc_failures);
   suite_add_tcase(s, tc);
   return run_suite(s);

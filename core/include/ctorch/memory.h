@@ -39,6 +39,13 @@ TC_API void tc_scope_push(void);
 TC_API void tc_scope_pop(void);
 /* Hands t over to the caller: the innermost scope holding it forgets it. Returns t. */
 TC_API tc_tensor *tc_scope_keep(tc_tensor *t);
+/* Ends the innermost scope like tc_scope_pop, except for t (may be NULL), which moves to the
+ * enclosing scope as if it had been created there (or to the caller when there is none): the end
+ * of a function that works in its own scope and returns a result, e.g. a module's forward.
+ *   tc_scope_push();
+ *   tc_tensor *y = tc_relu(tc_add(h, x, 1.0));   // temporaries and y in the inner scope
+ *   return tc_scope_return(y);                    // temporaries released, y in the caller's scope */
+TC_API tc_tensor *tc_scope_return(tc_tensor *t);
 /* Number of open scopes on this thread. */
 TC_API int tc_scope_depth(void);
 

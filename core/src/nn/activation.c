@@ -511,10 +511,7 @@ static tc_tensor *device_activation(const tc_tensor *x, act_op op, double p0) {
       break;
     }
   }
-  if (y) tc_scope_keep(y);
-  tc_scope_pop();
-  if (y) tc__scope_record(y); /* the caller's scope, as any op's result */
-  return y;
+  return tc_scope_return(y);
 }
 
 static tc_tensor *activation(const tc_tensor *x, act_op op, double p0, double p1) {

@@ -108,11 +108,8 @@ static tc_tensor *dp_forward(tc_module *self, const tc_tensor *const *in, int64_
     if (!st && !(outs[d] = tc_tensor_to(outs[d], s->dev[0]))) st = tc_last_status();
   }
   if (!st) result = k == 1 ? outs[0] : tc_cat((const tc_tensor *const *)outs, k, 0);
-  if (result) tc_scope_keep(result);
   for (int64_t i = 0; i < n; i++) tc_tensor_list_clear(&chunks[i]);
-  tc_scope_pop();
-  if (result) tc__scope_record(result); /* the caller's scope, as any op's result */
-  return result;
+  return tc_scope_return(result);
 }
 
 /* ---- construction -------------------------------------------------------------------------------------- */

@@ -141,11 +141,8 @@ tc_tensor *tc__embedding_bag_device(const char *fn, const tc_tensor *idx, const 
   }
   tc_tensor *zero = rows ? tc_zeros((int64_t[]){B, dim}, 2, TC_OPTS(.dtype = weight->dtype, .device = dev)) : NULL;
   out = zero ? tc_index_add(zero, 0, bag, rows, 1.0) : NULL;
-  if (out) tc_scope_keep(out);
 done:
   tc__free(p.pos);
   tc__free(p.scale);
-  tc_scope_pop();
-  if (out) tc__scope_record(out); /* the caller's scope, as any op's result */
-  return out;
+  return tc_scope_return(out);
 }

@@ -360,11 +360,7 @@ static tc_tensor *device_pointwise(pw_kind kind, const tc_tensor *input, const t
                  : red == TC_REDUCTION_NONE ? l
                  : red == TC_REDUCTION_SUM  ? tc_sum(l, NULL, 0, false)
                                             : tc_mean(l, NULL, 0, false);
-  r = r ? tc_to_dtype(r, rd) : NULL;
-  if (r) tc_scope_keep(r);
-  tc_scope_pop();
-  if (r) tc__scope_record(r); /* the caller's scope, as any op's result */
-  return r;
+  return tc_scope_return(r ? tc_to_dtype(r, rd) : NULL);
 }
 
 static tc_tensor *pointwise_loss(const char *fn, pw_kind kind, const tc_tensor *input, const tc_tensor *target,
