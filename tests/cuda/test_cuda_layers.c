@@ -113,6 +113,10 @@ static void test_conv(void) {
     tc_backward(tc_sum(tc_conv2d(xg, wg[r], NULL, TC_CONV(.padding = {1, 1})), NULL, 0, false));
   }
   EXPECT(bit_identical(tc_tensor_grad(wg[0]), tc_tensor_grad(wg[1])), "conv weight gradients repeat bit for bit");
+  /* benchmark mode: the measured fastest deterministic algorithms give the same results */
+  bool was = tc_cudnn_benchmark(1);
+  for (size_t i = 0; i < 3; i++) conv_case_run(&conv_cases[i], TC_F32, 2e-5);
+  tc_cudnn_benchmark(was);
   /* TF32 on: still close at TF32 precision */
   tc_cudnn_allow_tf32(1);
   tc_tensor *yt = tc_conv2d(on_gpu(x), on_gpu(w), NULL, TC_CONV(.padding = {1, 1}));
