@@ -267,9 +267,38 @@ static inline void NK(short_grad_sums)(const NK_T *restrict g, const NK_T *restr
     e_ += len;                                                               \
   }
 
+/* Channels made of short runs (S < NK_GATHER_S elements per plane: the last stages of a CNN, S = 1
+ * after global pooling) are reduced from a gathered copy of up to NK_BLOCK elements: run by run, the
+ * lane set-up and merge of each reduction would cost far more than its few elements. */
+#define NK_GATHER_S 64
+
+/* elements [e0, e0 + n) of channel c, n <= NK_BLOCK, into buf */
+static inline void NK(gather)(NK_T *restrict buf, const NK_T *restrict base, int64_t C, int64_t S, int64_t c,
+                              int64_t e0, int64_t n) {
+  if (S == 1) {
+    const NK_T *restrict p = base + e0 * C + c;
+    for (int64_t i = 0; i < n; i++) buf[i] = p[i * C];
+    return;
+  }
+  int64_t i = 0, e_end = e0 + n;
+  NK_CHANNEL_RANGE(base, C, S, c, e0, e_end, {
+    for (int64_t k = 0; k < len; k++) buf[i + k] = base[off + k];
+    i += len;
+  })
+}
+
 static inline void NK(bn_stats)(const void *xv, int64_t C, int64_t S, int64_t c, int64_t e0, int64_t e1, double *cnt,
                                 double *mean, double *m2) {
   const NK_T *x = xv;
+  if (S < NK_GATHER_S) {
+    NK_T buf[NK_BLOCK];
+    for (int64_t b = e0; b < e1; b += NK_BLOCK) {
+      int64_t len = e1 - b < NK_BLOCK ? e1 - b : NK_BLOCK;
+      NK(gather)(buf, x, C, S, c, b, len);
+      NK(run_stats)(buf, len, cnt, mean, m2);
+    }
+    return;
+  }
   NK_CHANNEL_RANGE(x, C, S, c, e0, e1, NK(run_stats)(x + off, len, cnt, mean, m2))
 }
 
@@ -283,6 +312,20 @@ static inline void NK(bn_apply)(void *yv, const void *xv, int64_t C, int64_t S, 
 static inline void NK(bn_grad_sums)(const void *gyv, const void *xv, int64_t C, int64_t S, int64_t c, int64_t e0,
                                     int64_t e1, double mean, double *sum_gy, double *dot) {
   const NK_T *gy = gyv, *x = xv;
+  if (S < NK_GATHER_S) {
+    NK_T gb[NK_BLOCK], xb[NK_BLOCK];
+    for (int64_t b = e0; b < e1; b += NK_BLOCK) {
+      int64_t len = e1 - b < NK_BLOCK ? e1 - b : NK_BLOCK;
+      NK(gather)(gb, gy, C, S, c, b, len);
+      if (!x) {
+        *sum_gy += NK(run_sum)(gb, len);
+        continue;
+      }
+      NK(gather)(xb, x, C, S, c, b, len);
+      NK(run_grad_sums)(gb, xb, len, (NK_T)mean, sum_gy, dot);
+    }
+    return;
+  }
   if (!x) { /* only sum gy (bias gradient alone) */
     NK_CHANNEL_RANGE(gy, C, S, c, e0, e1, *sum_gy += NK(run_sum)(gy + off, len))
     return;
@@ -302,6 +345,7 @@ static inline void NK(bn_grad_apply)(void *gxv, const void *gyv, const void *xv,
 
 #undef NK_LANES
 #undef NK_BLOCK
+#undef NK_GATHER_S
 #undef NK
 #undef NK_CAT
 #undef NK_CAT2
