@@ -397,6 +397,54 @@ START_TEST(test_conv_threads_and_batch_split) {
 }
 END_TEST
 
+/* ---- kernel taps that only ever read padding ------------------------------------------------------
+ * Small planes whose kernels reach into the padding from every output position are computed with
+ * the kernel cropped to its live taps (conv.c): checked against the same convolution of an
+ * explicitly zero-padded input with no padding (every tap live, nothing cropped). */
+START_TEST(test_conv_dead_taps) {
+  static const struct {
+    int64_t xs[4], ws[4];
+    tc_conv_opts o;
+  } cases[] = {
+      {{5, 8, 1, 1}, {6, 8, 3, 3}, {.padding = {1, 1}}},                     /* centre tap only: a 1x1 conv */
+      {{4, 6, 2, 2}, {5, 6, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}}},   /* 2x2 -> 1x1, four taps */
+      {{3, 4, 1, 6}, {5, 4, 3, 3}, {.padding = {1, 1}}},                     /* rows only */
+      {{3, 4, 3, 3}, {4, 4, 5, 5}, {.stride = {3, 3}, .padding = {2, 2}}},   /* 5x5 -> 3x3 window */
+      {{2, 6, 2, 1}, {4, 3, 3, 5}, {.padding = {1, 2}, .groups = 2}},        /* groups, columns */
+      {{2, 4, 1, 1}, {4, 1, 3, 3}, {.padding = {1, 1}, .groups = 4}},        /* depthwise */
+      {{2, 3, 2, 2}, {4, 3, 3, 3}, {.padding = {2, 2}, .dilation = {2, 2}}}, /* dilation */
+  };
+  LEAK_BEGIN;
+  tc_generator *gen = tc_generator_create(11);
+  for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+    const tc_conv_opts *o = &cases[ci].o;
+    tc_tensor *x = tc_randn(cases[ci].xs, 4, TC_OPTS(.dtype = TC_F64, .generator = gen));
+    tc_tensor *w = tc_randn(cases[ci].ws, 4, TC_OPTS(.dtype = TC_F64, .generator = gen));
+    tc_tensor *y = tc_conv2d(x, w, NULL, o);
+    ck_assert_msg(y != NULL, "%s", tc_last_error());
+    int64_t ph = o->padding[0], pw = o->padding[1];
+    tc_tensor *xp = tc_pad(x, (int64_t[]){pw, pw, ph, ph}, 4, TC_PAD_CONSTANT, 0.0);
+    tc_conv_opts np = *o;
+    np.padding[0] = np.padding[1] = 0;
+    tc_tensor *yr = tc_conv2d(xp, w, NULL, &np);
+    ck_assert_msg(yr != NULL, "%s", tc_last_error());
+    assert_close(y, yr, 1e-12, 1e-12, "forward");
+    tc_tensor *gy = tc_randn(tc_tensor_shape(y), 4, TC_OPTS(.dtype = TC_F64, .generator = gen));
+    tc_tensor *gx, *gw, *gb, *gxp, *gwr, *gbr;
+    ck_assert(tc__conv2d_backward(gy, x, w, o, true, true, true, &gx, &gw, &gb) == TC_OK);
+    ck_assert(tc__conv2d_backward(gy, xp, w, &np, true, true, true, &gxp, &gwr, &gbr) == TC_OK);
+    tc_tensor *a = tc_narrow(gxp, 2, ph, cases[ci].xs[2]), *gxr = tc_narrow(a, 3, pw, cases[ci].xs[3]);
+    assert_close(gx, gxr, 1e-12, 1e-12, "grad_x");
+    assert_close(gw, gwr, 1e-12, 1e-12, "grad_w (zero outside the live taps)");
+    assert_close(gb, gbr, 1e-12, 1e-12, "grad_b");
+    tc_tensor *list[] = {x, w, y, xp, yr, gy, gx, gw, gb, gxp, gwr, gbr, a, gxr};
+    for (size_t i = 0; i < sizeof list / sizeof *list; i++) tc_tensor_release(list[i]);
+  }
+  tc_generator_destroy(gen);
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_conv_empty) {
   LEAK_BEGIN;
   /* An empty batch gives an empty output and zero weight/bias gradients. */
@@ -744,6 +792,7 @@ static Suite *conv_suite(void) {
   tcase_add_test(tc, test_conv_defaults);
   tcase_add_test(tc, test_conv_finite_differences);
   tcase_add_test(tc, test_conv_threads_and_batch_split);
+  tcase_add_test(tc, test_conv_dead_taps);
   tcase_add_test(tc, test_conv_empty);
   tcase_add_loop_test(tc, test_pad_fixtures, 0, (int)(sizeof pad_cases / sizeof *pad_cases));
   tcase_add_test(tc, test_pad_dtypes_and_edges);

@@ -287,8 +287,10 @@ static void plan_run(conv_run *r, const tc__conv_geom *g, bool backward_w, bool 
   r->g = g;
   r->CK = g->Cg * g->KH * g->KW;
   r->L = g->OH * g->OW;
+  /* A 1x1 convolution reads x as its column matrix, unless the planes are too small for a GEMM per
+   * sample (then im2col, a plain copy here, batches samples: a 1x1 plane would be a GEMV each). */
   r->x_is_col = g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pb == 0 && g->pl == 0 &&
-                g->pr == 0;
+                g->pr == 0 && (r->L >= CONV_MIN_COLS || g->N == 1);
   /* The stencil path is for grouped convolutions with one input channel per group (depthwise),
    * where a GEMM per group would be a matrix-vector product. A single-group Cg == 1 convolution
    * (LeNet's first layer) is a fine GEMM. */
@@ -467,6 +469,111 @@ static tc__conv_geom wino_grad_x_geom(const tc__conv_geom *g) {
   return t;
 }
 
+/* ---- kernel taps that only ever see padding ------------------------------------------------------- */
+/* On small planes some kernel rows or columns read padding for every output position: a 3x3,
+ * padding-1 convolution of a 1x1 plane (a CIFAR-sized ResNet's last stage) uses only its centre tap,
+ * and one of stride 2 from 2x2 to 1x1 uses four of its nine. Those taps multiply zeros: the
+ * convolution is computed with the kernel cropped to the taps that can see the input and the
+ * padding reduced to match, which gives the same output positions and the same sums (the dropped
+ * terms are all zero) for a fraction of the work. */
+
+/* Taps [*k0, *k1) of a K-tap kernel axis (stride s, dilation d, leading padding p, `out` output
+ * positions over `in` inputs) that read the input for at least one output position. */
+static void live_taps(int64_t in, int64_t out, int64_t K, int64_t s, int64_t d, int64_t p, int64_t *k0, int64_t *k1) {
+  *k0 = K, *k1 = 0;
+  for (int64_t k = 0; k < K; k++) {
+    int64_t need = p - k * d; /* o * s must reach at least this, and stay below need + in */
+    int64_t o = need <= 0 ? 0 : (need + s - 1) / s;
+    if (o < out && o * s < need + in) {
+      if (k < *k0) *k0 = k;
+      *k1 = k + 1;
+    }
+  }
+}
+
+/* The live kernel window of g as kc = {row0, row1, col0, col1}; when it is smaller than the kernel
+ * (and the reduced leading padding stays non-negative), g becomes the cropped convolution and the
+ * result is true. Winograd, 1x1 and depthwise paths then see the cropped kernel. */
+static bool crop_dead_taps(tc__conv_geom *g, int64_t kc[4]) {
+  kc[0] = 0, kc[1] = g->KH, kc[2] = 0, kc[3] = g->KW;
+  if (g->OH == 0 || g->OW == 0 || g->N == 0) return false;
+  int64_t r0, r1, c0, c1;
+  live_taps(g->H, g->OH, g->KH, g->sh, g->dh, g->pt, &r0, &r1);
+  live_taps(g->W, g->OW, g->KW, g->sw, g->dw, g->pl, &c0, &c1);
+  if (r1 <= r0 || c1 <= c0) return false; /* no tap sees the input: left to the plain path */
+  if (g->pt - r0 * g->dh < 0) r0 = 0;
+  if (g->pl - c0 * g->dw < 0) c0 = 0;
+  if (r0 == 0 && c0 == 0 && r1 == g->KH && c1 == g->KW) return false;
+  int64_t pb = g->pb - (g->KH - r1) * g->dh, pr = g->pr - (g->KW - c1) * g->dw;
+  g->pt -= r0 * g->dh, g->pl -= c0 * g->dw;
+  g->pb = pb > 0 ? pb : 0, g->pr = pr > 0 ? pr : 0;
+  g->KH = r1 - r0, g->KW = c1 - c0;
+  kc[0] = r0, kc[1] = r1, kc[2] = c0, kc[3] = c1;
+  return true;
+}
+
+/* Copies between a whole kernel (planes x KH x KW) and its window kc (planes x kh x kw), planes
+ * [p0, p1): to_window, or back into the whole kernel with zeros outside the window. Kernel rows are
+ * a few elements long, where memcpy calls would cost more than the copies. */
+typedef struct {
+  char *whole, *window;
+  int64_t KH, KW, kc[4];
+  size_t es;
+  bool to_window;
+} crop_copy;
+
+#define CROP_COPY_LOOP(T)                                                                   \
+  do {                                                                                      \
+    T *whole = (T *)(void *)c->whole + p0 * KH * KW, *win = (T *)(void *)c->window + p0 * kh * kw; \
+    for (int64_t p = p0; p < p1; p++, whole += KH * KW, win += kh * kw) {                  \
+      if (c->to_window) {                                                                   \
+        for (int64_t i = 0; i < kh; i++)                                                    \
+          for (int64_t j = 0; j < kw; j++) win[i * kw + j] = whole[(kc0 + i) * KW + kc2 + j]; \
+      } else {                                                                              \
+        for (int64_t e = 0; e < KH * KW; e++) whole[e] = 0;                                 \
+        for (int64_t i = 0; i < kh; i++)                                                    \
+          for (int64_t j = 0; j < kw; j++) whole[(kc0 + i) * KW + kc2 + j] = win[i * kw + j]; \
+      }                                                                                     \
+    }                                                                                       \
+  } while (0)
+
+static CONV_NO_MEMCPY_PATTERN void crop_copy_task(int64_t p0, int64_t p1, void *vc) {
+  const crop_copy *c = vc;
+  const int64_t KH = c->KH, KW = c->KW, kh = c->kc[1] - c->kc[0], kw = c->kc[3] - c->kc[2], kc0 = c->kc[0],
+                kc2 = c->kc[2];
+  if (c->es == 4) CROP_COPY_LOOP(float);
+  else CROP_COPY_LOOP(double);
+}
+#undef CROP_COPY_LOOP
+
+static void crop_copy_run(char *whole, char *window, const tc_tensor *w, const int64_t kc[4], size_t es,
+                          bool to_window) {
+  crop_copy c = {whole, window, w->ndim == 4 ? w->sizes[2] : 1, w->sizes[w->ndim - 1], {kc[0], kc[1], kc[2], kc[3]},
+                 es, to_window};
+  tc_parallel_for(w->sizes[0] * w->sizes[1], grain_for(c.KH * c.KW * 64), crop_copy_task, &c);
+}
+
+/* w (OC, Cg, KH, KW) cropped to kc, contiguous, in dtype dt. */
+static tc_tensor *cropped_weight(const tc_tensor *w, tc_dtype dt, const int64_t kc[4]) {
+  tc_tensor *full = as_contig(w, dt);
+  if (!full) return NULL;
+  tc_tensor *out =
+      tc__empty((const int64_t[]){w->sizes[0], w->sizes[1], kc[1] - kc[0], kc[3] - kc[2]}, 4, dt, w->storage->device);
+  if (out) crop_copy_run(tc__ptr(full), tc__ptr(out), w, kc, tc_dtype_size(dt), true);
+  tc_tensor_release(full);
+  return out;
+}
+
+/* The gradient of the whole kernel from that of its cropped window gc: zeros around it. Consumes
+ * gc; a tensor of w's shape, or NULL. */
+static tc_tensor *uncropped_grad(tc_tensor *gc, const tc_tensor *w, const int64_t kc[4]) {
+  if (!gc) return NULL;
+  tc_tensor *g = tc__empty(w->sizes, w->ndim, gc->dtype, w->storage->device);
+  if (g) crop_copy_run(tc__ptr(g), tc__ptr(gc), w, kc, tc_dtype_size(gc->dtype), false);
+  tc_tensor_release(gc);
+  return g;
+}
+
 /* ---- on a device: the backend's convolution (cuDNN) ------------------------------------------------- */
 static tc_status device_conv_desc(const char *fn, const tc__conv_geom *g, const tc_tensor *x, tc__conv_desc *d) {
   if (!tc__backend(x) || !tc__backend(x)->conv_fwd) return tc__kernel_missing(fn, x);
@@ -579,12 +686,14 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   if (tc__conv_resolve(fn, spatial, x, w, b, opts, &g) != TC_OK) return NULL;
   if (!tc__is_cpu(x)) return device_conv_forward(fn, &g, x, w, b);
   tc_dtype dt = tc__compute_dtype(x->dtype);
-  int64_t oshape[4];
+  int64_t oshape[4], kc[4];
   int ond = tc__conv_out_shape(&g, oshape);
+  bool crop = crop_dead_taps(&g, kc);
   conv_run r;
   plan_run(&r, &g, false, false, tc_dtype_size(dt));
   if (!r.direct && !blas_dims_ok(fn, g.OCg, r.CK, r.B * r.L)) return NULL;
-  tc_tensor *xc = as_contig(x, dt), *wc = xc ? as_contig(w, dt) : NULL, *bc = (wc && b) ? as_contig(b, dt) : NULL;
+  tc_tensor *xc = as_contig(x, dt), *wc = xc ? (crop ? cropped_weight(w, dt, kc) : as_contig(w, dt)) : NULL;
+  tc_tensor *bc = (wc && b) ? as_contig(b, dt) : NULL;
   tc_tensor *y = (wc && (bc || !b)) ? tc__empty(oshape, ond, dt, x->storage->device) : NULL;
   if (!y) goto fail;
   size_t es = tc_dtype_size(dt);
@@ -719,6 +828,8 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   if (!tc__is_cpu(x)) return device_conv_backward(fn, &g, grad_out, x, w, need_x, need_w, need_b, grad_x, grad_w, grad_b);
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
+  int64_t kc[4];
+  bool crop = crop_dead_taps(&g, kc);
   conv_run r;
   /* 3x3 stride-1 convolutions: grad_x and grad_w by Winograd, not im2col/col2im */
   bool wino_x = need_x && wino_eligible(&g), wino_w = need_w && wino_grad_w_eligible(&g);
@@ -730,9 +841,11 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   st = TC_ERR_NOMEM;
   if (!(gyc = as_contig(grad_out, dt))) goto fail;
   if (need_w && !(xc = as_contig(x, dt))) goto fail;
-  if (need_x && !(wc = as_contig(w, dt))) goto fail;
+  if (need_x && !(wc = crop ? cropped_weight(w, dt, kc) : as_contig(w, dt))) goto fail;
   if (need_x && !(gx = tc__empty(x->sizes, x->ndim, dt, x->storage->device))) goto fail;
-  if (need_w && !(gw = tc__empty(w->sizes, w->ndim, dt, x->storage->device))) goto fail;
+  if (need_w && !(gw = crop ? tc__empty((const int64_t[]){g.OC, g.Cg, g.KH, g.KW}, 4, dt, x->storage->device)
+                            : tc__empty(w->sizes, w->ndim, dt, x->storage->device)))
+    goto fail;
   if (need_b && !(gb = tc__empty(&g.OC, 1, dt, x->storage->device))) goto fail;
   int64_t ny = g.N * g.OC * r.L;
   if (ny == 0 || r.CK == 0) { /* an empty batch or no channels: zero gradients */
@@ -811,6 +924,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   tc_tensor_release(xc);
   tc_tensor_release(wc);
   st = TC_OK;
+  if (gw && crop && !(gw = uncropped_grad(gw, w, kc))) st = TC_ERR_NOMEM;
   if (gx && !(gx = to_result(gx, x->dtype))) st = TC_ERR_NOMEM;
   if (gw && !(gw = to_result(gw, x->dtype))) st = TC_ERR_NOMEM;
   if (gb && !(gb = to_result(gb, x->dtype))) st = TC_ERR_NOMEM;
