@@ -27,6 +27,9 @@
  * are floating-point only, so integer inputs there are TC_ERR_UNSUPPORTED.
  */
 #include <math.h>
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_functional.h"
 
@@ -278,6 +281,60 @@ static void max_fwd_2x2_f32(const pool_job *j, int64_t b0, int64_t b1) {
   }
 }
 
+/* Dilation-1 windows of any size and stride, float32 (a ResNet stem's 3x3 stride-2 pooling): each
+ * output scans its clipped window row by row, first maximum kept and a NaN replacing it, as the
+ * generic kernel; plain loops over the few taps beat its chunked vector form on small planes. */
+static void max_fwd_dense_f32(const pool_job *j, int64_t b0, int64_t b1) {
+  const pool_geom *g = j->g;
+  const int64_t IH = g->IH, IW = g->IW, OH = g->OH, OW = g->OW;
+  for (int64_t b = b0; b < b1; b++) {
+    const float *restrict x = (const float *)(const void *)j->x + b * IH * IW;
+    float *restrict y = (float *)(void *)j->y + b * OH * OW;
+    int64_t *restrict idx = j->idx ? j->idx + b * OH * OW : NULL;
+    for (int64_t oh = 0; oh < OH; oh++) {
+      int64_t h0 = oh * g->sH - g->pH, h1 = h0 + g->kH;
+      if (h0 < 0) h0 = 0;
+      if (h1 > IH) h1 = IH;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t w0 = ow * g->sW - g->pW, w1 = w0 + g->kW;
+        if (w0 < 0) w0 = 0;
+        if (w1 > IW) w1 = IW;
+#if defined(__SSE4_1__)
+        /* blends, not branches: on real data the comparisons are unpredictable. Indices fit in
+         * int32 (the caller checks the plane size). */
+        __m128 m = _mm_set_ss(-INFINITY);
+        __m128i mi = _mm_cvtsi32_si128((int)(h0 * IW + w0));
+        for (int64_t h = h0; h < h1; h++) {
+          const float *restrict r = x + h * IW;
+          for (int64_t w = w0; w < w1; w++) {
+            __m128 v = _mm_load_ss(r + w);
+            __m128 t = _mm_or_ps(_mm_cmpgt_ss(v, m), _mm_cmpunord_ss(v, v));
+            m = _mm_blendv_ps(m, v, t);
+            mi = _mm_blendv_epi8(mi, _mm_cvtsi32_si128((int)(h * IW + w)), _mm_castps_si128(t));
+          }
+        }
+        y[oh * OW + ow] = _mm_cvtss_f32(m);
+        if (idx) idx[oh * OW + ow] = _mm_cvtsi128_si32(mi);
+#else
+        float m = -INFINITY;
+        int64_t mi = h0 * IW + w0;
+        for (int64_t h = h0; h < h1; h++) {
+          const float *restrict r = x + h * IW;
+          for (int64_t w = w0; w < w1; w++) {
+            float v = r[w];
+            int t = (v > m) | (v != v);
+            m = t ? v : m;
+            mi = t ? h * IW + w : mi;
+          }
+        }
+        y[oh * OW + ow] = m;
+        if (idx) idx[oh * OW + ow] = mi;
+#endif
+      }
+    }
+  }
+}
+
 /* average pooling forward; ACC: accumulator type, DIV(sum, n): the division */
 #define DEF_AVG_FWD(SUF, T, ACC)                                                                       \
   static void avg_fwd_##SUF(const pool_job *j, int64_t b0, int64_t b1) {                               \
@@ -478,6 +535,9 @@ static plane_fn fwd_kernel(const pool_geom *g, tc_dtype dt) {
     if (dt == TC_F32 && g->kH == 2 && g->kW == 2 && g->sH == 2 && g->sW == 2 && g->pH == 0 && g->pW == 0 &&
         g->dH == 1 && g->dW == 1 && 2 * g->OH <= g->IH && 2 * g->OW <= g->IW) /* no window clipped */
       return max_fwd_2x2_f32;
+    if (dt == TC_F32 && g->dH == 1 && g->dW == 1 && g->kH * g->kW <= 16 && g->OW < 64 &&
+        g->IH * g->IW <= INT32_MAX)
+      return max_fwd_dense_f32;
     switch (dt) {
       case TC_F32: return max_fwd_f32;
       case TC_F64: return max_fwd_f64;
