@@ -21,10 +21,23 @@
  * convolution with OUTg output and INg input channels per group. transposed: the kernels of the
  * grad_x convolution, k'[o = c][i = oc] = w[gi*INg + oc][c] rotated by 180 degrees (w is then the
  * forward weight (G*INg, OUTg, 3, 3)). */
-static void CWF(wino_weights)(int64_t G, int64_t OUTg, int64_t INg, const CT *restrict w, bool transposed,
-                              CT *restrict U) {
-  for (int64_t gi = 0; gi < G; gi++)
-    for (int64_t o = 0; o < OUTg; o++)
+typedef struct {
+  int64_t OUTg, INg;
+  const CT *w;
+  bool transposed;
+  CT *U;
+} CWF(wino_weights_job);
+
+/* kernels of the output channels [q0, q1) (q = gi * OUTg + o) */
+static void CWF(wino_weights_task)(int64_t q0, int64_t q1, void *vj) {
+  const CWF(wino_weights_job) *j = vj;
+  const int64_t OUTg = j->OUTg, INg = j->INg;
+  const CT *restrict w = j->w;
+  CT *restrict U = j->U;
+  const bool transposed = j->transposed;
+  for (int64_t q = q0; q < q1; q++) {
+    int64_t gi = q / OUTg, o = q % OUTg;
+    {
       for (int64_t i = 0; i < INg; i++) {
         CT k[9], t[4][3];
         for (int j = 0; j < 9; j++)
@@ -41,6 +54,16 @@ static void CWF(wino_weights)(int64_t G, int64_t OUTg, int64_t INg, const CT *re
           for (int b = 0; b < 4; b++) U[((gi * 16 + a * 4 + b) * OUTg + o) * INg + i] = u[b];
         }
       }
+    }
+  }
+}
+
+/* (a pass over every weight: split over the pool, a layer of 512x512 kernels takes milliseconds) */
+static void CWF(wino_weights)(int64_t G, int64_t OUTg, int64_t INg, const CT *restrict w, bool transposed,
+                              CT *restrict U) {
+  CWF(wino_weights_job) j = {OUTg, INg, w, transposed, U};
+  int64_t grain = ((int64_t)1 << 16) / (INg * 64 > 0 ? INg * 64 : 1);
+  tc_parallel_for(G * OUTg, grain > 0 ? grain : 1, CWF(wino_weights_task), &j);
 }
 
 /* The loops below are functions of their own so that restrict applies (GCC ignores it on block
