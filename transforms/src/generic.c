@@ -71,6 +71,16 @@ static tc_tensor *scale_dtype(const tc_tensor *x, tc_dtype to) {
     tc_tensor_release(m);
     return r;
   }
+  if (fout && from == TC_U8 && to == TC_F32 && tc_tensor_is_contiguous(x) &&
+      tc_tensor_device(x).type == TC_DEVICE_CPU) { /* images: one pass, the same float products */
+    tc_tensor *r = tc_empty(tc_tensor_shape(x), tc_tensor_ndim(x), TC_OPTS(.dtype = TC_F32));
+    if (!r) return NULL;
+    const uint8_t *restrict src = tc_tensor_data(x);
+    float *restrict dst = tc_tensor_data(r);
+    const float k = (float)(1.0 / 255.0);
+    for (int64_t i = 0, n = tc_tensor_numel(x); i < n; i++) dst[i] = (float)src[i] * k;
+    return r;
+  }
   if (fout) {
     tc_tensor *c = tc_to_dtype(x, to);
     tc_tensor *r = tc_mul_scalar(c, 1.0 / max_value(from));

@@ -17,7 +17,24 @@ typedef struct remap_ctx {
   int64_t H, W, OH, OW, C;
   size_t es;
   const char *fill; /* C elements of the image dtype */
+  int cols;         /* ix is: 0 any map, 1 a run ix[x] = ix[0] + x (crops), 2 reversed, ix[x] = ix[0] - x */
 } remap_ctx;
+
+/* What kind of column map ix (OW entries) is: see remap_ctx.cols. */
+static int column_kind(const int64_t *ix, int64_t OW) {
+  if (OW == 0 || ix[0] < 0 || ix[OW - 1] < 0) return 0;
+  bool run = true, rev = true;
+  for (int64_t x = 1; x < OW && (run || rev); x++) {
+    run = run && ix[x] == ix[0] + x;
+    rev = rev && ix[x] == ix[0] - x;
+  }
+  return run ? 1 : rev ? 2 : 0;
+}
+
+/* one row of a reversed column map, byte elements (a horizontal flip of uint8 images) */
+static void reversed_row_u8(uint8_t *restrict d, const uint8_t *restrict s, int64_t n) {
+  for (int64_t x = 0; x < n; x++) d[x] = s[-x];
+}
 
 static void remap_rows(int64_t b, int64_t e, void *vc) {
   const remap_ctx *c = vc;
@@ -27,6 +44,14 @@ static void remap_rows(int64_t b, int64_t e, void *vc) {
     const char *f = c->fill + (size_t)(plane % c->C) * es;
     char *d = c->dst + (size_t)(r * c->OW) * es;
     const char *s = c->iy[y] < 0 ? NULL : c->src + (size_t)((plane * c->H + c->iy[y]) * c->W) * es;
+    if (s && c->cols == 1) {
+      memcpy(d, s + (size_t)c->ix[0] * es, (size_t)c->OW * es);
+      continue;
+    }
+    if (s && c->cols == 2 && es == 1) {
+      reversed_row_u8((uint8_t *)d, (const uint8_t *)s + c->ix[0], c->OW);
+      continue;
+    }
     if (es == 1) {
       for (int64_t x = 0; x < c->OW; x++) d[x] = s && c->ix[x] >= 0 ? s[c->ix[x]] : f[0];
       continue;
@@ -71,7 +96,7 @@ static tc_tensor *remap(const char *fn, const tc_tensor *img, int64_t OH, int64_
   if (pl.n > 0 && OH > 0 && OW > 0) {
     remap_ctx c = {
         tc_tensor_data(x), tc_tensor_data(out), iy, ix, pl.h, pl.w, OH, OW, pl.c, tc_dtype_size(tc_tensor_dtype(img)),
-        tc_tensor_data(fv)};
+        tc_tensor_data(fv), column_kind(ix, OW)};
     int64_t grain = OW > 0 ? 65536 / OW : 1;
     tc_parallel_for(pl.n * OH, grain < 1 ? 1 : grain, remap_rows, &c);
   }
