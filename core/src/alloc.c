@@ -17,7 +17,7 @@
 #define HDR 64
 #define CACHE_MIN ((size_t)256 << 10)
 #define CACHE_BINS 256
-#define CACHE_PER_BIN 8
+#define CACHE_PER_BIN 64
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *cache[CACHE_BINS][CACHE_PER_BIN];
