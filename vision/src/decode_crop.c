@@ -27,11 +27,14 @@
  * output. With EXIF orientation the box is drawn upright, mapped to the stored layout, decoded, and
  * the small crop is turned upright before the resize.
  *
- * Errors: libjpeg reports through error_exit, which longjmps back to decode_region; everything that
- * must be freed then lives in a crop_job owned by the caller's frame, so nothing leaks.
+ * Errors: libjpeg reports through error_exit, which longjmps back to decode_header or decode_rows;
+ * everything that must be freed then lives in a crop_job owned by the caller's frame, so nothing
+ * leaks.
  */
 #include <math.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdio.h> /* before jpeglib.h: it uses FILE */
 #include <string.h>
 #include <jpeglib.h>
@@ -113,7 +116,7 @@ typedef struct crop_job {
   int64_t c0, c1;      /* crop columns [c0, c1) */
   bool full_path;      /* CMYK/YCCK: decode fully instead (as tv_decode_jpeg converts them) */
   int channels;        /* channels libjpeg writes: 1 (gray) or 3 (RGB) */
-  /* filled by decode_region(); owned */
+  /* filled by decode_header() and decode_rows(); owned */
   struct jpeg_decompress_struct cinfo;
   crop_err err;
   bool created;        /* cinfo needs jpeg_destroy_decompress */
@@ -121,6 +124,16 @@ typedef struct crop_job {
   uint8_t *batch;      /* tc_malloc'd: BATCH decoded rows, interleaved (output_width * channels each) */
   JSAMPROW rows[BATCH];
   int64_t xoff;        /* first decoded column (scaled stored coordinates) */
+  /* the overlapped decode and resize (decode_and_resize) */
+  atomic_llong rows_ready; /* crop rows written so far */
+  atomic_int finished;     /* the decoder returned (rows_ready is final) */
+  atomic_int role;         /* tasks claim the decoder's role first, then the resizer's */
+  tc_status decode_status; /* the decoder's result, and its message (set on its thread) */
+  char decode_msg[512];
+  tv__resize_stream *stream;
+  uint8_t *inter;          /* tc_malloc'd: decoded rows rs .. r1, interleaved, inter_stride bytes each */
+  int64_t inter_stride, rs;
+  tc_tensor *out;          /* (C, out_h, out_w) */
 } crop_job;
 
 /* The smallest n in {1, 2, 4, 8} with h*n/8 >= out_h and w*n/8 >= out_w (8 when even the full size
@@ -218,7 +231,20 @@ static tc_status read_rows(crop_job *job) {
   int64_t rs = job->r0 - ROW_MARGIN < 0 ? 0 : job->r0 - ROW_MARGIN;
   if (rs > 0) jpeg_skip_scanlines(ci, (JDIMENSION)rs);
   size_t stride = (size_t)ci->output_width * (size_t)job->channels;
-  if (alloc_crop(job) || !(job->batch = tc_malloc(stride * BATCH))) return tc_last_status();
+  if (job->stream) { /* overlapped: rows straight into one buffer, the resizer's thread scatters them */
+    if (!(job->inter = tc_malloc(stride * (size_t)(job->r1 - rs)))) return tc_last_status();
+    job->inter_stride = (int64_t)stride, job->rs = rs;
+    while ((int64_t)ci->output_scanline < job->r1) {
+      int64_t first = ci->output_scanline, want = job->r1 - first < BATCH ? job->r1 - first : BATCH;
+      for (int64_t k = 0; k < want; k++) job->rows[k] = job->inter + (size_t)(first - rs + k) * stride;
+      JDIMENSION got = jpeg_read_scanlines(ci, job->rows, (JDIMENSION)want);
+      if (got == 0) return tc_set_error(TC_ERR_CORRUPT, "%s: the decoder returned no rows", job->fn);
+      int64_t done = first + (int64_t)got - job->r0;
+      if (done > 0) atomic_store_explicit(&job->rows_ready, done, memory_order_release);
+    }
+    return TC_OK;
+  }
+  if ((!job->crop && alloc_crop(job)) || !(job->batch = tc_malloc(stride * BATCH))) return tc_last_status();
   for (int k = 0; k < BATCH; k++) job->rows[k] = job->batch + (size_t)k * stride;
   while ((int64_t)ci->output_scanline < job->r1) {
     int64_t first = ci->output_scanline, want = job->r1 - first < BATCH ? job->r1 - first : BATCH;
@@ -226,13 +252,17 @@ static tc_status read_rows(crop_job *job) {
     if (got == 0) return tc_set_error(TC_ERR_CORRUPT, "%s: the decoder returned no rows", job->fn);
     for (JDIMENSION k = 0; k < got; k++)
       if (first + k >= job->r0) scatter_row(job, job->rows[k], first + k - job->r0);
+    int64_t done = first + (int64_t)got - job->r0;
+    if (done > 0) atomic_store_explicit(&job->rows_ready, done, memory_order_release);
   }
   return TC_OK;
 }
 
-/* The libjpeg part: header, plan, decode of the region. Every libjpeg call is made from here (or
- * below), so error_exit's longjmp always lands in a live frame. */
-static tc_status decode_region(crop_job *job) {
+/* The libjpeg part, in two phases: the header and the plan (and the output settings), then the
+ * decode of the region. Every libjpeg call is made from one of these two functions (or below), each
+ * arming the error jump itself, so error_exit's longjmp always lands in a live frame of the thread
+ * running the phase. The caller allocates the crop in between. */
+static tc_status decode_header(crop_job *job) {
   struct jpeg_decompress_struct *ci = &job->cinfo;
   ci->err = jpeg_std_error(&job->err.pub);
   job->err.pub.error_exit = on_error;
@@ -244,12 +274,93 @@ static tc_status decode_region(crop_job *job) {
   jpeg_mem_src(ci, job->data, (unsigned long)job->size);
   jpeg_read_header(ci, TRUE);
   if (plan(job)) return tc_last_status();
-  if (job->full_path) return TC_OK;
-  set_output(job);
+  if (!job->full_path) set_output(job);
+  return TC_OK;
+}
+
+static tc_status decode_rows(crop_job *job) {
+  struct jpeg_decompress_struct *ci = &job->cinfo;
+  if (setjmp(job->err.jump))
+    return tc_set_error(TC_ERR_CORRUPT, "%s: decoding failed (mode %d): %s", job->fn, (int)job->mode, job->err.msg);
   jpeg_start_decompress(ci);
   tc_status st = read_rows(job);
   jpeg_abort_decompress(ci); /* the rows below the crop are never decoded */
   return st;
+}
+
+/* ---- decoding and resizing at once ------------------------------------------------------------------ *
+ * With two threads, one decodes the crop's rows while the other resizes the rows already decoded
+ * (the resize is a fifth of the work: overlapped, the image costs about its decode). Two tasks on
+ * the pool; each first claims the decoder's role, so whichever runs first decodes and a task that
+ * finds the role taken waits only for a decoder that is running. Run one after the other (a busy
+ * pool, one thread), they simply decode, then resize. The decoder's error, set on its thread, is
+ * carried back to the caller's. */
+static void resize_ready_rows(crop_job *job) {
+  int64_t hdone = 0, odone = 0, OH = job->out_h, spins = 0;
+  for (;;) {
+    bool fin = atomic_load_explicit(&job->finished, memory_order_acquire);
+    int64_t ready = atomic_load_explicit(&job->rows_ready, memory_order_acquire);
+    if (fin && job->decode_status) return;
+    bool progress = false;
+    if (ready > hdone) {
+      for (int64_t y = hdone; y < ready; y++)
+        scatter_row(job, job->inter + (size_t)((y + job->r0 - job->rs) * job->inter_stride), y);
+      tv__resize_stream_rows(job->stream, tc_tensor_data(job->crop), hdone, ready);
+      hdone = ready, progress = true;
+    }
+    int64_t o1 = tv__resize_stream_ready(job->stream, hdone);
+    if (o1 > odone) {
+      tv__resize_stream_out(job->stream, tc_tensor_data(job->out), odone, o1);
+      odone = o1, progress = true;
+    }
+    if (odone >= OH || (fin && !progress)) return;
+    if (progress) {
+      spins = 0;
+    } else if (++spins % 64 == 0) {
+      sched_yield();
+    } else {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+}
+
+static void decode_resize_task(int64_t t0, int64_t t1, void *vjob) {
+  crop_job *job = vjob;
+  for (int64_t t = t0; t < t1; t++) {
+    if (atomic_fetch_add(&job->role, 1) == 0) {
+      tc_status st = decode_rows(job);
+      if (st) snprintf(job->decode_msg, sizeof job->decode_msg, "%s", tc_last_error());
+      job->decode_status = st;
+      atomic_store_explicit(&job->finished, 1, memory_order_release);
+    } else {
+      resize_ready_rows(job);
+    }
+  }
+}
+
+/* Whether this call can overlap: two threads free, an upright crop of the plain modes that both
+ * axes of a separable filter resize. */
+static bool can_overlap(const crop_job *job, tv_interp interp) {
+  int64_t h = job->r1 - job->r0, w = job->c1 - job->c0;
+  bool alpha = job->mode == TV_IMAGE_GRAY_ALPHA || job->mode == TV_IMAGE_RGB_ALPHA;
+  return !job->full_path && !alpha && job->orient == 1 && interp != TV_INTERP_NEAREST &&
+         interp != TV_INTERP_NEAREST_EXACT && h != job->out_h && w != job->out_w && tc_get_num_threads() >= 2 &&
+         !tc_in_parallel_region();
+}
+
+/* Decodes the region and resizes it at once (can_overlap); job->out is the result. */
+static tc_status decode_and_resize(crop_job *job, tv_interp interp, bool antialias) {
+  int64_t h = job->r1 - job->r0, w = job->c1 - job->c0;
+  if (alloc_crop(job)) return tc_last_status();
+  job->stream = tv__resize_stream_create(job->channels, h, w, job->out_h, job->out_w, interp, antialias);
+  if (!job->stream ||
+      !(job->out = tc_empty((const int64_t[]){job->channels, job->out_h, job->out_w}, 3, TC_OPTS(.dtype = TC_U8))))
+    return tc_last_status();
+  tc_parallel_for(2, 1, decode_resize_task, job);
+  if (job->decode_status) return tc_set_error(job->decode_status, "%s", job->decode_msg);
+  return TC_OK;
 }
 
 /* Crop (C, h, w) stored-oriented -> upright -> (C, out_h, out_w). Takes over crop. */
@@ -287,11 +398,19 @@ tc_tensor *tv_decode_jpeg_random_resized_crop(const void *data, size_t size, tv_
   if (check_options(fn, mode, out_h, out_w, interp) || tv__need_gen(fn, gen)) return NULL;
   crop_job job = {.fn = fn, .data = data, .size = size, .mode = mode, .out_h = out_h, .out_w = out_w,
                   .scale = scale, .ratio = ratio, .gen = gen};
-  tc_status st = decode_region(&job);
+  tc_status st = decode_header(&job);
+  bool overlap = st == TC_OK && can_overlap(&job, interp);
+  if (overlap) st = decode_and_resize(&job, interp, antialias);
+  else if (st == TC_OK && !job.full_path) st = decode_rows(&job);
   if (job.created) jpeg_destroy_decompress(&job.cinfo);
   tc_free(job.batch);
+  tc_free(job.inter);
+  tv__resize_stream_destroy(job.stream);
   tc_tensor *out = NULL;
-  if (st == TC_OK && job.full_path) { /* CMYK/YCCK: tv_decode_jpeg's conversion, then the same box */
+  if (overlap) {
+    out = st == TC_OK ? job.out : NULL;
+    if (st) tc_tensor_release(job.out);
+  } else if (st == TC_OK && job.full_path) { /* CMYK/YCCK: tv_decode_jpeg's conversion, then the same box */
     tc_tensor *img = tv_decode_jpeg(data, size, mode, true);
     const int64_t *b = job.box;
     if (img) out = tv_resized_crop(img, b[0], b[1], b[2], b[3], out_h, out_w, interp, antialias);

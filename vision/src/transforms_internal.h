@@ -33,4 +33,24 @@ tc_status tv__need_gen(const char *fn, const tc_generator *gen);
 /* Frees a plain state block (the vtables' destroy). */
 void tv__free_state(void *s);
 
+/* A uint8 bilinear/bicubic resize of C planes (H, W) -> (OH, OW) run in steps, for a producer that
+ * fills the source rows in order: decode_crop.c resizes the rows of a JPEG crop while the decoder
+ * still writes the rows below them. Both axes must change size (OH != H, OW != W); the results
+ * equal tv_resize's. Not for use by several threads at once.
+ *
+ *   tv__resize_stream *s = tv__resize_stream_create(3, H, W, OH, OW, TV_INTERP_BILINEAR, true);
+ *   tv__resize_stream_rows(s, src, 0, ready);               // horizontal pass of the rows so far
+ *   tv__resize_stream_out(s, dst, 0, rows_done(s, ready));  // output rows they complete
+ */
+typedef struct tv__resize_stream tv__resize_stream;
+tv__resize_stream *tv__resize_stream_create(int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, tv_interp m,
+                                            bool antialias);
+/* Horizontal pass of source rows [r0, r1) of every plane of src (C x H x W). */
+void tv__resize_stream_rows(tv__resize_stream *s, const uint8_t *src, int64_t r0, int64_t r1);
+/* The number of output rows computable once source rows [0, rows) passed tv__resize_stream_rows. */
+int64_t tv__resize_stream_ready(const tv__resize_stream *s, int64_t rows);
+/* Output rows [o0, o1) of every plane into dst (C x OH x OW). */
+void tv__resize_stream_out(tv__resize_stream *s, uint8_t *dst, int64_t o0, int64_t o1);
+void tv__resize_stream_destroy(tv__resize_stream *s);
+
 #endif

@@ -555,6 +555,63 @@ done:
   return st;
 }
 
+/* ---- the same in steps (see transforms_internal.h) ----------------------------------------------------- */
+struct tv__resize_stream {
+  axis_plan ph, pv;
+  int64_t C, H, W, OH, OW;
+  uint8_t *tmp;  /* C x H x OW: the horizontal pass */
+  int64_t *need; /* OH: source rows output row o and those before it need (a running maximum) */
+};
+
+tv__resize_stream *tv__resize_stream_create(int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW, tv_interp m,
+                                            bool antialias) {
+  if (OH == H || OW == W || C < 1 || H < 1 || W < 1 || OH < 1 || OW < 1 || m == TV_INTERP_NEAREST ||
+      m == TV_INTERP_NEAREST_EXACT) {
+    tc_set_error(TC_ERR_ARG, "tv__resize_stream_create: both axes must be resized, by a separable filter");
+    return NULL;
+  }
+  tv__resize_stream *s = tc_calloc(sizeof *s);
+  if (!s) return NULL;
+  *s = (tv__resize_stream){.C = C, .H = H, .W = W, .OH = OH, .OW = OW};
+  if (plan_make(&s->ph, W, OW, m, antialias, true, true) || plan_make(&s->pv, H, OH, m, antialias, true, false) ||
+      !(s->tmp = tc_malloc((size_t)(C * H * OW))) || !(s->need = tc_malloc(sizeof(int64_t) * (size_t)OH))) {
+    tv__resize_stream_destroy(s);
+    return NULL;
+  }
+  int64_t mx = 0;
+  for (int64_t o = 0; o < OH; o++) {
+    const int32_t *id = s->pv.idx + o * s->pv.taps;
+    for (int32_t k = 0; k < s->pv.cnt[o]; k++) mx = id[k] + 1 > mx ? id[k] + 1 : mx;
+    s->need[o] = mx;
+  }
+  return s;
+}
+
+void tv__resize_stream_rows(tv__resize_stream *s, const uint8_t *src, int64_t r0, int64_t r1) {
+  pass_ctx c = {&s->ph, src, s->tmp, s->H, s->W, s->H, s->OW};
+  for (int64_t p = 0; p < s->C && r1 > r0; p++) hpass_u8(p * s->H + r0, p * s->H + r1, &c);
+}
+
+int64_t tv__resize_stream_ready(const tv__resize_stream *s, int64_t rows) {
+  int64_t o = 0;
+  while (o < s->OH && s->need[o] <= rows) o++; /* need is non-decreasing */
+  return o;
+}
+
+void tv__resize_stream_out(tv__resize_stream *s, uint8_t *dst, int64_t o0, int64_t o1) {
+  pass_ctx c = {&s->pv, s->tmp, dst, s->H, s->OW, s->OH, s->OW};
+  for (int64_t p = 0; p < s->C && o1 > o0; p++) vpass_u8(p * s->OH + o0, p * s->OH + o1, &c);
+}
+
+void tv__resize_stream_destroy(tv__resize_stream *s) {
+  if (!s) return;
+  plan_free(&s->ph);
+  plan_free(&s->pv);
+  tc_free(s->tmp);
+  tc_free(s->need);
+  tc_free(s);
+}
+
 /* ---- nearest ------------------------------------------------------------------------------------------- */
 /* Source indices of one axis. `channels_last` selects the formula of PyTorch's vectorized kernel
  * (nearest_idx / nearest_exact_idx), otherwise the generic kernel's; dbl: float64 images. */
