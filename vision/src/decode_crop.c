@@ -212,8 +212,7 @@ static void scatter_row(crop_job *job, const uint8_t *row, int64_t y) {
     memcpy(r, src, (size_t)w);
     return;
   }
-  uint8_t *g = r + h * w, *b = g + h * w;
-  for (int64_t x = 0; x < w; x++) r[x] = src[3 * x], g[x] = src[3 * x + 1], b[x] = src[3 * x + 2];
+  tv__deinterleave3(src, r, r + h * w, r + 2 * h * w, w);
 }
 
 /* Decodes the crop's rows (from ROW_MARGIN rows above it) and columns (with COL_MARGIN columns each

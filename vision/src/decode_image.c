@@ -6,6 +6,9 @@
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
+#endif
 #include "image_io_internal.h"
 
 /* ---- arguments and libpng's handlers ---------------------------------------------------------------- */
@@ -180,4 +183,34 @@ tc_status tv_write_jpeg(const tc_tensor *img, const char *path, int quality) {
   tc_status st = tv_write_file(path, bytes);
   tc_tensor_release(bytes);
   return st;
+}
+
+/* ---- HWC -> CHW ---------------------------------------------------------------------------------- */
+void tv__deinterleave3(const uint8_t *src, uint8_t *r, uint8_t *g, uint8_t *b, int64_t n) {
+  int64_t p = 0;
+#if defined(__SSSE3__)
+  /* 48 bytes = 16 pixels in three vectors a, b, c; each plane's 16 bytes are gathered from the
+   * three with pshufb (-1 lanes give 0) and OR-ed: R takes a's bytes 0,3,..,15, b's 2,5,..,14 and
+   * c's 1,4,..,13; G and B the next offsets. */
+  const __m128i ra = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i rb = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
+  const __m128i rc = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
+  const __m128i ga = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i gb = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
+  const __m128i gc = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
+  const __m128i ba = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i bb = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
+  const __m128i bc = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
+  for (; p + 16 <= n; p += 16) {
+    const __m128i *s = (const __m128i *)(const void *)(src + 3 * p);
+    __m128i va = _mm_loadu_si128(s), vb = _mm_loadu_si128(s + 1), vc = _mm_loadu_si128(s + 2);
+    __m128i vr = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(va, ra), _mm_shuffle_epi8(vb, rb)), _mm_shuffle_epi8(vc, rc));
+    __m128i vg = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(va, ga), _mm_shuffle_epi8(vb, gb)), _mm_shuffle_epi8(vc, gc));
+    __m128i vbl = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(va, ba), _mm_shuffle_epi8(vb, bb)), _mm_shuffle_epi8(vc, bc));
+    _mm_storeu_si128((__m128i *)(void *)(r + p), vr);
+    _mm_storeu_si128((__m128i *)(void *)(g + p), vg);
+    _mm_storeu_si128((__m128i *)(void *)(b + p), vbl);
+  }
+#endif
+  for (; p < n; p++) r[p] = src[3 * p], g[p] = src[3 * p + 1], b[p] = src[3 * p + 2];
 }

@@ -65,7 +65,8 @@ static uint8_t luma(int r, int g, int b) { return (uint8_t)((r * 19595 + g * 384
  * them is an opaque alpha. */
 static void fill_chw(uint8_t *out, int64_t C, const uint8_t *hwc, int in_ch, int64_t npix, bool cmyk, bool gray) {
   int color = cmyk ? (gray ? 1 : 3) : in_ch;
-  for (int64_t p = 0; p < npix; p++) {
+  if (!cmyk && in_ch == 3) tv__deinterleave3(hwc, out, out + npix, out + 2 * npix, npix);
+  for (int64_t p = 0; p < npix && (cmyk || in_ch != 3); p++) {
     const uint8_t *px = hwc + p * in_ch;
     if (cmyk) {
       int k = px[3];
