@@ -15,18 +15,20 @@
  * before sleeping: back-to-back kernels (a training step's ops) then skip the futex wake-up,
  * which costs tens of microseconds. The spin is bounded (CTORCH_SPIN_US, default 30 µs; 0 turns
  * it off), so an idle pool sleeps and does not take a shared core away. */
-static int64_t spin_ns = -1;
+static atomic_llong spin_ns = -1; /* read lazily by every thread: atomic, relaxed (any thread may set it) */
 static int64_t now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 static int64_t spin_budget(void) {
-  if (spin_ns < 0) {
+  long long v = atomic_load_explicit(&spin_ns, memory_order_relaxed);
+  if (v < 0) {
     const char *e = getenv("CTORCH_SPIN_US");
-    spin_ns = (e ? atol(e) : 30) * 1000;
+    v = (e ? atol(e) : 30) * 1000;
+    atomic_store_explicit(&spin_ns, v, memory_order_relaxed);
   }
-  return spin_ns;
+  return v;
 }
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
