@@ -15,6 +15,14 @@
 #define NK_CAT(a, b) NK_CAT2(a, b)
 #define NK(name) NK_CAT(name, NK_SUF)
 
+#ifndef NK_NO_MEMCPY
+#if defined(__GNUC__) && !defined(__clang__)
+#define NK_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NK_NO_MEMCPY
+#endif
+#endif
+
 /* Lanes per reduction: two 512-bit (four 256-bit) vectors of partial sums. */
 #define NK_LANES ((int64_t)(128 / sizeof(NK_T)))
 
@@ -259,8 +267,7 @@ static inline void NK(short_grad_sums)(const NK_T *restrict g, const NK_T *restr
 /* ---- batch norm: one channel's elements [e0, e1) of x viewed as (N, C, S), where element e of
  * channel c is x[(e / S) * C + c][e % S]; a range crosses planes as needed. ---------------------------- */
 #define NK_CHANNEL_RANGE(base, C, S, c, e0, e1, BODY)                        \
-  for (int64_t e_ = (e0); e_ < (e1);) {                                      \
-    int64_t n_ = e_ / (S), s_ = e_ - n_ * (S);                               \
+  for (int64_t e_ = (e0), n_ = (e0) / (S), s_ = (e0) - n_ * (S); e_ < (e1); n_++, s_ = 0) { \
     int64_t len = (S) - s_ < (e1) - e_ ? (S) - s_ : (e1) - e_;               \
     int64_t off = (n_ * (C) + (c)) * (S) + s_;                               \
     BODY;                                                                    \
@@ -272,8 +279,9 @@ static inline void NK(short_grad_sums)(const NK_T *restrict g, const NK_T *restr
  * lane set-up and merge of each reduction would cost far more than its few elements. */
 #define NK_GATHER_S 64
 
-/* elements [e0, e0 + n) of channel c, n <= NK_BLOCK, into buf */
-static inline void NK(gather)(NK_T *restrict buf, const NK_T *restrict base, int64_t C, int64_t S, int64_t c,
+/* elements [e0, e0 + n) of channel c, n <= NK_BLOCK, into buf (runs of a few elements: plain
+ * copies, not memcpy calls) */
+NK_NO_MEMCPY static inline void NK(gather)(NK_T *restrict buf, const NK_T *restrict base, int64_t C, int64_t S, int64_t c,
                               int64_t e0, int64_t n) {
   if (S == 1) {
     const NK_T *restrict p = base + e0 * C + c;
