@@ -348,6 +348,7 @@ START_TEST(test_conv_threads_and_batch_split) {
       {{3, 64, 20, 20}, {8, 64, 5, 5}, {.padding = {2, 2}}},                   /* row tiles, N < threads */
       {{9, 16, 24, 23}, {16, 16, 3, 3}, {.padding = {1, 1}}},                  /* Winograd, grad_w too */
       {{5, 32, 9, 10}, {32, 16, 3, 3}, {.padding = {0, 2}, .groups = 2}},     /* Winograd, several units */
+      {{33, 16, 2, 2}, {24, 16, 3, 3}, {.padding = {1, 1}}},                   /* 2x2 planes, 16 per GEMM */
   };
   LEAK_BEGIN;
   int nt0 = tc_get_num_threads();
@@ -399,8 +400,9 @@ END_TEST
 
 /* ---- kernel taps that only ever read padding ------------------------------------------------------
  * Small planes whose kernels reach into the padding from every output position are computed with
- * the kernel cropped to its live taps (conv.c): checked against the same convolution of an
- * explicitly zero-padded input with no padding (every tap live, nothing cropped). */
+ * the kernel cropped to its live taps (conv.c): checked, with other small padded planes, against the
+ * same convolution of an explicitly zero-padded input with no padding (every tap live, nothing
+ * cropped). */
 START_TEST(test_conv_dead_taps) {
   static const struct {
     int64_t xs[4], ws[4];
@@ -413,6 +415,12 @@ START_TEST(test_conv_dead_taps) {
       {{2, 6, 2, 1}, {4, 3, 3, 5}, {.padding = {1, 2}, .groups = 2}},        /* groups, columns */
       {{2, 4, 1, 1}, {4, 1, 3, 3}, {.padding = {1, 1}, .groups = 4}},        /* depthwise */
       {{2, 3, 2, 2}, {4, 3, 3, 3}, {.padding = {2, 2}, .dilation = {2, 2}}}, /* dilation */
+      /* small padded planes (nothing to crop, or only some rows) */
+      {{5, 8, 2, 2}, {6, 8, 3, 3}, {.padding = {1, 1}}},
+      {{3, 4, 4, 4}, {5, 4, 3, 3}, {.padding = {1, 1}}},
+      {{3, 4, 4, 4}, {5, 4, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}}},
+      {{2, 3, 3, 2}, {4, 3, 3, 3}, {.padding = {1, 2}}},
+      {{2, 3, 3, 3}, {4, 3, 2, 2}, {.padding = {1, 1}, .dilation = {2, 1}}},
   };
   LEAK_BEGIN;
   tc_generator *gen = tc_generator_create(11);
