@@ -128,6 +128,11 @@ START_TEST(test_roi_align) {
 }
 END_TEST
 
+static tc_tensor *roi_pool_f(const tc_tensor *const *in, int64_t n, void *rois) {
+  (void)n;
+  return tv_roi_pool(in[0], rois, 3, 2, 0.75, NULL);
+}
+
 START_TEST(test_roi_pool) {
   LEAK_BEGIN;
   tc_scope_push();
@@ -143,7 +148,22 @@ START_TEST(test_roi_pool) {
     assert_close(out, fx_load(FAM, cfg[i].name), 0, 0, cfg[i].name);
     ck_assert_ptr_nonnull(am);
     tc_tensor_release(am);
+    /* the differentiable path: the same values, and torchvision's input gradient */
+    char n[64];
+    tc_tensor *xg = tc_clone(x);
+    tc_tensor_requires_grad_(xg, true);
+    tc_tensor *og = tv_roi_pool(xg, rois, cfg[i].oh, cfg[i].ow, cfg[i].scale, NULL);
+    assert_close(og, fx_load(FAM, cfg[i].name), 0, 0, cfg[i].name);
+    snprintf(n, sizeof n, "%s_gout", cfg[i].name);
+    ck_assert_int_eq(tc_backward_ex(og, fx_load(FAM, n), false), TC_OK);
+    snprintf(n, sizeof n, "%s_gin", cfg[i].name);
+    assert_close(tc_tensor_grad(xg), fx_load(FAM, n), 1e-6, 1e-6, n);
   }
+  /* finite differences in float64 (ties are measure-zero for random inputs) */
+  tc_tensor *x64 = tc_to_dtype(x, TC_F64), *r64 = tc_to_dtype(rois, TC_F64);
+  tc_tensor_requires_grad_(x64, true);
+  ck_assert_msg(tc_gradcheck(roi_pool_f, (const tc_tensor *const[]){x64}, 1, r64, 1e-6, 1e-5, 1e-4) == TC_OK, "%s",
+                tc_last_error());
   tc_scope_pop();
   LEAK_END;
 }

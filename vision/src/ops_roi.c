@@ -261,6 +261,32 @@ tc_tensor *tv_roi_align(const tc_tensor *input, const tc_tensor *rois, int64_t P
 DEFINE_ROI_POOL(float, f32, roundf, floorf, ceilf)
 DEFINE_ROI_POOL(double, f64, round, floor, ceil)
 
+/* Composite, differentiable form of a computed roi_pool: out[k, c, bin] = x[b_k, c, argmax] as an
+ * index_select over the flattened input (its backward adds grad_out at the argmax pixels, as
+ * torchvision's roi_pool backward does), zero for empty bins (argmax -1). Same values as `out`. */
+static tc_tensor *roi_pool_autograd(const tc_tensor *input, const double *rois, const tc_tensor *am) {
+  const int64_t *sz = tc_tensor_shape(input), *os = tc_tensor_shape(am);
+  int64_t C = sz[1], HW = sz[2] * sz[3], K = os[0], per = os[1] * os[2] * os[3], L = K * per;
+  tc_scope_push();
+  tc_tensor *idx = tc_empty((const int64_t[]){L}, 1, TC_OPTS(.dtype = TC_I64));
+  tc_tensor *keep = tc_empty((const int64_t[]){L}, 1, TC_OPTS(.dtype = TC_BOOL));
+  if (!idx || !keep) return tv__scope_return(NULL);
+  const int64_t *a = tc_tensor_data(am);
+  int64_t *ix = tc_tensor_data(idx);
+  bool *kp = tc_tensor_data(keep);
+  for (int64_t n = 0; n < K; n++)
+    for (int64_t e = 0; e < per; e++) {
+      int64_t o = n * per + e, c = e / (per / C);
+      kp[o] = a[o] >= 0;
+      ix[o] = kp[o] ? ((int64_t)rois[5 * n] * C + c) * HW + a[o] : 0;
+    }
+  tc_tensor *flat = tc_reshape(input, (const int64_t[]){-1}, 1);
+  tc_tensor *v = flat && tc_tensor_numel(flat) > 0 ? tc_index_select(flat, 0, idx) : NULL;
+  tc_tensor *zero = v ? tc_zeros_like(v, NULL) : NULL;
+  tc_tensor *r = zero ? tc_where(keep, v, zero) : NULL;
+  return tv__scope_return(r ? tc_reshape(r, os, 4) : NULL);
+}
+
 tc_tensor *tv_roi_pool(const tc_tensor *input, const tc_tensor *rois, int64_t PH, int64_t PW, double spatial_scale,
                        tc_tensor **argmax) {
   if (argmax) *argmax = NULL;
@@ -285,6 +311,11 @@ tc_tensor *tv_roi_pool(const tc_tensor *input, const tc_tensor *rois, int64_t PH
     out = NULL;
   }
   tc_tensor_release(x);
+  if (out && K > 0 && H > 0 && W > 0 && C > 0 && tc_is_grad_enabled() && tc_tensor_requires_grad(input)) {
+    tc_tensor *d = roi_pool_autograd(input, r, am);
+    tc_tensor_release(out);
+    out = d;
+  }
   tc_free(r);
   if (out && argmax) *argmax = am;
   else tc_tensor_release(am);

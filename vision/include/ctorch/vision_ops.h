@@ -15,8 +15,8 @@
  * Ownership and errors as everywhere in ctorch: arguments are borrowed, returned tensors are new
  * references, NULL on failure with tc_last_error() naming the function and the offending values.
  * All functions are thread-safe (they keep no state). The box ops built from tensor ops (area, iou,
- * convert, clip) record autograd; roi_align records autograd when its input requires grad (see
- * there); nms, roi_pool, make_grid and draw_bounding_boxes do not.
+ * convert, clip) record autograd; roi_align and roi_pool record autograd when their input requires
+ * grad (see there); nms, make_grid and draw_bounding_boxes do not.
  */
 #ifndef CTORCH_VISION_OPS_H
 #define CTORCH_VISION_OPS_H
@@ -76,9 +76,11 @@ TC_API tc_tensor *tv_batched_nms(const tc_tensor *boxes, const tc_tensor *scores
  * moderate size. rois get no gradient (as torchvision). */
 TC_API tc_tensor *tv_roi_align(const tc_tensor *input, const tc_tensor *rois, int64_t out_h, int64_t out_w,
                                double spatial_scale, int64_t sampling_ratio, bool aligned);
-/* roi_pool (max pooling over rounded bins) -> (K, C, out_h, out_w); empty bins give 0. Forward only.
- * argmax, when not NULL, receives the (K, C, out_h, out_w) int64 flat h * W + w index of each
- * maximum (-1 for empty bins), as torchvision saves for its backward. */
+/* roi_pool (max pooling over rounded bins) -> (K, C, out_h, out_w); empty bins give 0. When input
+ * requires grad (and grad mode is on) the result records autograd: input's gradient gets each
+ * bin's grad_out at its maximum, as torchvision's backward (rois get none). argmax, when not NULL,
+ * receives the (K, C, out_h, out_w) int64 flat h * W + w index of each maximum (-1 for empty
+ * bins), as torchvision saves for its backward. */
 TC_API tc_tensor *tv_roi_pool(const tc_tensor *input, const tc_tensor *rois, int64_t out_h, int64_t out_w,
                               double spatial_scale, tc_tensor **argmax);
 /* The (K, 5) rois of n per-image box tensors (each (Ki, 4)), as torchvision's convert_boxes_to_roi_format. */
