@@ -407,6 +407,35 @@ START_TEST(test_describe) {
   ck_assert_str_eq(d, "RandomEqualize(p=0.25)");
   tc_free(d);
   tr_destroy(t);
+  /* the geometric ones name every parameter, None for those not given */
+  static const struct {
+    int kind;
+    const char *want;
+  } geo[] = {
+      {0, "RandomRotation(degrees=[-15, 15], interpolation=InterpolationMode.BILINEAR, expand=True, center=[3, 4], fill=0)"},
+      {1, "RandomAffine(degrees=[-20, 20], translate=(0.1, 0.2), scale=(0.8, 1.2), shear=[-10, 10, -5, 5], "
+          "interpolation=InterpolationMode.NEAREST, fill=[1, 2, 3], center=None)"},
+      {2, "RandomAffine(degrees=[0, 0], translate=None, scale=None, shear=[-4, 4], interpolation=InterpolationMode.BILINEAR, fill=7, "
+          "center=[1.5, 2])"},
+      {3, "RandomPerspective(p=0.75, distortion_scale=0.5, interpolation=InterpolationMode.BILINEAR, fill=0)"},
+      {4, "ElasticTransform(alpha=[20, 30], sigma=[2, 3], interpolation=InterpolationMode.NEAREST, fill=0)"},
+  };
+  static const double center[2] = {3, 4}, center2[2] = {1.5, 2}, tr[2] = {0.1, 0.2}, sc[2] = {0.8, 1.2};
+  static const double sh4[4] = {-10, 10, -5, 5}, sh2[2] = {-4, 4};
+  for (size_t i = 0; i < sizeof geo / sizeof *geo; i++) {
+    tv_fill rgb = {3, {1, 2, 3}};
+    t = geo[i].kind == 0   ? tv_random_rotation_transform(-15, 15, TV_INTERP_BILINEAR, true, center, TV_FILL_NONE)
+        : geo[i].kind == 1 ? tv_random_affine_transform(-20, 20, tr, sc, sh4, 4, TV_INTERP_NEAREST, rgb, NULL)
+        : geo[i].kind == 2 ? tv_random_affine_transform(0, 0, NULL, NULL, sh2, 2, TV_INTERP_BILINEAR, TV_FILL(7),
+                                                        center2)
+        : geo[i].kind == 3 ? tv_random_perspective_transform(0.5, 0.75, TV_INTERP_BILINEAR, TV_FILL_NONE)
+                           : tv_elastic_transform(20, 30, 2, 3, TV_INTERP_NEAREST, TV_FILL_NONE);
+    ck_assert_msg(t != NULL, "%s", tc_last_error());
+    d = tr_describe(t);
+    ck_assert_str_eq(d, geo[i].want);
+    tc_free(d);
+    tr_destroy(t);
+  }
 }
 END_TEST
 

@@ -208,6 +208,24 @@ static tc_status aug_apply(tr_transform *self, const tr_value *in, tr_value *out
   return aug_set_out(out, apply_kind(s, img, gen));
 }
 
+/* A fill as torchvision prints it: 0 when none was given, the value, or the per-channel list. */
+static void fill_text(const tv_fill *f, char *buf, size_t n) {
+  if (f->n <= 1) {
+    snprintf(buf, n, "%g", f->n ? f->v[0] : 0.0);
+    return;
+  }
+  size_t used = (size_t)snprintf(buf, n, "[");
+  for (int64_t i = 0; i < f->n && used < n; i++)
+    used += (size_t)snprintf(buf + used, n - used, i ? ", %g" : "%g", f->v[i]);
+  if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+/* "(a, b)" / "[a, b]" or None */
+static void pair_text(bool has, const double *v, const char *open, const char *close, char *buf, size_t n) {
+  if (has) snprintf(buf, n, "%s%g, %g%s", open, v[0], v[1], close);
+  else snprintf(buf, n, "None");
+}
+
 static char *aug_describe(const tr_transform *self) {
   const aug_state *s = tr_transform_state(self);
   const char *name = kind_names[s->k];
@@ -233,18 +251,41 @@ static char *aug_describe(const tr_transform *self) {
     case K_BLUR:
       return tv__printf("GaussianBlur(kernel_size=(%lld, %lld), sigma=[%g, %g])", (long long)s->ks[0],
                         (long long)s->ks[1], s->range[0][0], s->range[0][1]);
-    case K_ROTATION:
-      return tv__printf("RandomRotation(degrees=[%g, %g], interpolation=%s, expand=%s, fill=%g)", s->range[0][0],
-                        s->range[0][1], s->interp == TV_INTERP_NEAREST ? "nearest" : "bilinear",
-                        s->expand ? "True" : "False", s->fill.n ? s->fill.v[0] : 0.0);
-    case K_AFFINE:
-      return tv__printf("RandomAffine(degrees=[%g, %g], interpolation=%s)", s->range[0][0], s->range[0][1],
-                        s->interp == TV_INTERP_NEAREST ? "nearest" : "bilinear");
-    case K_PERSPECTIVE:
-      return tv__printf("RandomPerspective(p=%g, distortion_scale=%g)", s->p, s->x);
-    case K_ELASTIC:
-      return tv__printf("ElasticTransform(alpha=[%g, %g], sigma=[%g, %g])", s->alpha[0], s->alpha[1], s->sigma[0],
-                        s->sigma[1]);
+    case K_ROTATION: {
+      char fill[160], center[64];
+      fill_text(&s->fill, fill, sizeof fill);
+      pair_text(s->has_center, s->center, "[", "]", center, sizeof center);
+      return tv__printf("RandomRotation(degrees=[%g, %g], interpolation=%s, expand=%s, center=%s, fill=%s)",
+                        s->range[0][0], s->range[0][1], tv__interp_name(s->interp), s->expand ? "True" : "False",
+                        center, fill);
+    }
+    case K_AFFINE: {
+      char fill[160], center[64], translate[64], scale[64], shear[128];
+      fill_text(&s->fill, fill, sizeof fill);
+      pair_text(s->has_center, s->center, "[", "]", center, sizeof center);
+      pair_text(s->has_translate, s->translate, "(", ")", translate, sizeof translate);
+      pair_text(s->has_scale, s->scale, "(", ")", scale, sizeof scale);
+      if (s->nshear == 4)
+        snprintf(shear, sizeof shear, "[%g, %g, %g, %g]", s->shear[0], s->shear[1], s->shear[2], s->shear[3]);
+      else
+        pair_text(s->nshear >= 2, s->shear, "[", "]", shear, sizeof shear);
+      return tv__printf("RandomAffine(degrees=[%g, %g], translate=%s, scale=%s, shear=%s, interpolation=%s, fill=%s, "
+                        "center=%s)",
+                        s->range[0][0], s->range[0][1], translate, scale, shear, tv__interp_name(s->interp), fill,
+                        center);
+    }
+    case K_PERSPECTIVE: {
+      char fill[160];
+      fill_text(&s->fill, fill, sizeof fill);
+      return tv__printf("RandomPerspective(p=%g, distortion_scale=%g, interpolation=%s, fill=%s)", s->p, s->x,
+                        tv__interp_name(s->interp), fill);
+    }
+    case K_ELASTIC: {
+      char fill[160];
+      fill_text(&s->fill, fill, sizeof fill);
+      return tv__printf("ElasticTransform(alpha=[%g, %g], sigma=[%g, %g], interpolation=%s, fill=%s)", s->alpha[0],
+                        s->alpha[1], s->sigma[0], s->sigma[1], tv__interp_name(s->interp), fill);
+    }
     default:
       return tv__printf("%s(p=%g)", name, s->p);
   }
