@@ -219,6 +219,44 @@ START_TEST(test_draw_boxes) {
 }
 END_TEST
 
+/* Label text against torchvision's (PIL's, raqm layout) with the same font file: HarfBuzz shaping,
+ * FreeType's hinted antialiased glyphs and PIL's blend give the same pixels. */
+START_TEST(test_draw_labels) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  const char *dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  tc_tensor *img = fx_load(FAM, "label_img"), *boxes = fx_load(FAM, "label_boxes");
+  const char *labels[] = {"cat", "Tojo 9%", "AVWa"};
+  assert_equal(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, labels, dejavu, 10, NULL, 0, false),
+               fx_load(FAM, "label_10"), "font size 10");
+  static const uint8_t cols[9] = {255, 0, 0, 0, 255, 0, 0, 0, 255}, white[3] = {255, 255, 255};
+  assert_equal(tv_draw_bounding_boxes_labeled(img, boxes, cols, 3, 2, false, labels, dejavu, 16, white, 1, true),
+               fx_load(FAM, "label_16_fill"), "font size 16, label backgrounds");
+  /* no labels, or empty ones: the plain drawing; the default font (NULL) renders */
+  const char *none[] = {NULL, "", NULL};
+  assert_equal(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, none, "/nonexistent.ttf", 0, NULL, 0,
+                                              false),
+               tv_draw_bounding_boxes(img, boxes, NULL, 0, 1, false), "empty labels");
+  ck_assert_ptr_nonnull(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, labels, NULL, 0, NULL, 0, false));
+  /* a missing or broken font file, bad label colors */
+  ck_assert_ptr_null(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, labels, "/nonexistent.ttf", 10, NULL,
+                                                    0, false));
+  assert_error(TC_ERR_IO, "/nonexistent.ttf");
+  char junk[] = "/tmp/ctorch_not_a_fontXXXXXX";
+  int fd = mkstemp(junk);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, "not a font at all", 17), 17);
+  close(fd);
+  ck_assert_ptr_null(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, labels, junk, 10, NULL, 0, false));
+  assert_error(TC_ERR_IO, "TrueType");
+  unlink(junk);
+  ck_assert_ptr_null(tv_draw_bounding_boxes_labeled(img, boxes, NULL, 0, 1, false, labels, dejavu, 10, cols, 2, false));
+  assert_error(TC_ERR_ARG, "nlabel_colors");
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 /* t: boxes, scores, idxs, roi input, rois (loaded once: fixture loading must not be made to fail) */
 static int ops_once(void *ctx) {
   tc_tensor **t = ctx;
@@ -270,6 +308,7 @@ int main(void) {
   tcase_add_test(tc, test_roi_pool);
   tcase_add_test(tc, test_make_grid);
   tcase_add_test(tc, test_draw_boxes);
+  tcase_add_test(tc, test_draw_labels);
   tcase_add_test(tc, test_save_image);
   tcase_add_test(tc, test_alloc_failures);
   suite_add_tcase(s, tc);

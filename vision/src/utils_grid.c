@@ -6,7 +6,9 @@
  * PIL's RGBA-over-RGB blend (DIV255 rounding) at alpha 100.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include "font_internal.h"
 #include "ctorch/vision_ops.h"
 #include "ctorch/vision_io.h"
 
@@ -213,8 +215,44 @@ static tc_tensor *rgb_copy(const tc_tensor *image) {
   return tc_cat((const tc_tensor *const[]){image, image, image}, 3, 0);
 }
 
+/* The color of box i: colors (1 or n triples), or torchvision's palette when NULL. */
+static void box_color(const uint8_t *colors, int64_t ncolors, int64_t i, uint8_t rgb[3]) {
+  if (colors) {
+    memcpy(rgb, colors + 3 * (ncolors == 1 ? 0 : i), 3);
+    return;
+  }
+  const int64_t pal[3] = {(1 << 25) - 1, (1 << 15) - 1, (1 << 21) - 1}; /* i * (2^25-1, 2^15-1, 2^21-1) mod 255 */
+  for (int k = 0; k < 3; k++) rgb[k] = (uint8_t)((i * pal[k]) % 255);
+}
+
+/* Label i at the box's corner plus the outline width and a margin of 1, as torchvision: on a
+ * background of its box's extent plus 1 (fill_labels), then the text. */
+static tc_status draw_label(canvas *c, tv__font *f, const char *text, const int64_t *b, int64_t width,
+                            const uint8_t color[3], const uint8_t *bg) {
+  int64_t x = b[0] + width + 1, y = b[1] + width + 1;
+  if (bg) {
+    int64_t box[4];
+    tc_status st = tv__font_bbox(f, text, x, y, box);
+    if (st) return st;
+    uint8_t keep[3];
+    memcpy(keep, c->rgb, 3);
+    memcpy(c->rgb, bg, 3);
+    c->alpha = 255;
+    rectangle(c, box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1, true, 0);
+    memcpy(c->rgb, keep, 3);
+  }
+  return tv__font_draw(f, text, x, y, color, c->p, c->h, c->w);
+}
+
 tc_tensor *tv_draw_bounding_boxes(const tc_tensor *image, const tc_tensor *boxes, const uint8_t *colors,
                                   int64_t ncolors, int64_t width, bool fill) {
+  return tv_draw_bounding_boxes_labeled(image, boxes, colors, ncolors, width, fill, NULL, NULL, 0, NULL, 0, false);
+}
+
+tc_tensor *tv_draw_bounding_boxes_labeled(const tc_tensor *image, const tc_tensor *boxes, const uint8_t *colors,
+                                          int64_t ncolors, int64_t width, bool fill, const char *const *labels,
+                                          const char *font, int64_t font_size, const uint8_t *label_colors,
+                                          int64_t nlabel_colors, bool fill_labels) {
   if (!image || !boxes) {
     if (!tc_last_status()) tc_set_error(TC_ERR_ARG, "tv_draw_bounding_boxes: NULL tensor");
     return NULL;
@@ -234,29 +272,56 @@ tc_tensor *tv_draw_bounding_boxes(const tc_tensor *image, const tc_tensor *boxes
                  "boxes (%lld)", (long long)width, (long long)ncolors, (long long)n);
     return NULL;
   }
+  if (label_colors && nlabel_colors != 1 && nlabel_colors != n) {
+    tc_set_error(TC_ERR_ARG, "tv_draw_bounding_boxes: nlabel_colors (%lld) must be 1 or the number of boxes (%lld)",
+                 (long long)nlabel_colors, (long long)n);
+    return NULL;
+  }
+  bool any_label = false;
+  for (int64_t i = 0; labels && i < n; i++) any_label = any_label || (labels[i] && labels[i][0]);
+  tv__font *f = NULL;
+  if (any_label && !(f = tv__font_open(font, font_size > 0 ? font_size : 10))) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tc_last_error()); /* (the message is rewritten below) */
+    tc_set_error(tc_last_status(), "tv_draw_bounding_boxes: %s", msg);
+    return NULL;
+  }
   int64_t *xy = box_corners(boxes);
   tc_tensor *out = xy ? rgb_copy(image) : NULL;
   if (!out) {
     tc_free(xy);
+    tv__font_close(f);
     return NULL;
   }
   canvas c = {tc_tensor_data(out), tc_tensor_shape(out)[1], tc_tensor_shape(out)[2], {0, 0, 0}, 255};
-  for (int64_t i = 0; i < n; i++) {
+  tc_status st = TC_OK;
+  for (int64_t i = 0; i < n && !st; i++) {
     const int64_t *b = xy + 4 * i;
-    if (colors) {
-      memcpy(c.rgb, colors + 3 * (ncolors == 1 ? 0 : i), 3);
-    } else { /* torchvision's palette: i * (2^25 - 1, 2^15 - 1, 2^21 - 1) mod 255 */
-      const int64_t pal[3] = {(1 << 25) - 1, (1 << 15) - 1, (1 << 21) - 1};
-      for (int k = 0; k < 3; k++) c.rgb[k] = (uint8_t)((i * pal[k]) % 255);
-    }
+    box_color(colors, ncolors, i, c.rgb);
     if (fill) {
       c.alpha = 100;
       rectangle(&c, b[0], b[1], b[2], b[3], true, 0);
       c.alpha = 255;
     }
     if (width != 0) rectangle(&c, b[0], b[1], b[2], b[3], false, width);
+    if (f && labels[i] && labels[i][0]) {
+      uint8_t lc[3];
+      if (label_colors) memcpy(lc, label_colors + 3 * (nlabel_colors == 1 ? 0 : i), 3);
+      else memcpy(lc, c.rgb, 3);
+      uint8_t bg[3];
+      memcpy(bg, c.rgb, 3); /* torchvision's label background: the box color */
+      st = draw_label(&c, f, labels[i], b, width, lc, fill_labels ? bg : NULL);
+    }
   }
   tc_free(xy);
+  tv__font_close(f);
+  if (st) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", tc_last_error());
+    tc_set_error(st, "tv_draw_bounding_boxes: %s", msg);
+    tc_tensor_release(out);
+    return NULL;
+  }
   return out;
 }
 

@@ -105,10 +105,24 @@ TC_API tc_status tv_save_image(const tc_tensor *images, const char *path, int64_
  * with PIL: coordinates truncated to integers, the outline inside the box, the box's far edges
  * included). colors: ncolors RGB triples (ncolors = 1: one color for all; ncolors = N: one per box)
  * or NULL for torchvision's default palette (i * (2^25 - 1, 2^15 - 1, 2^21 - 1) mod 255). fill
- * blends the color at alpha 100/255 inside each box first, as PIL does. Labels (text) are not
- * drawn. Boxes with x1 > x2 or y1 > y2 are TC_ERR_ARG. */
+ * blends the color at alpha 100/255 inside each box first, as PIL does. Labels: see
+ * tv_draw_bounding_boxes_labeled. Boxes with x1 > x2 or y1 > y2 are TC_ERR_ARG. */
 TC_API tc_tensor *tv_draw_bounding_boxes(const tc_tensor *image, const tc_tensor *boxes, const uint8_t *colors,
                                          int64_t ncolors, int64_t width, bool fill);
+/* The same with text labels, as torchvision's labels/font/font_size/label_colors/fill_labels: labels
+ * holds N UTF-8 strings (NULL or "" entries draw none; labels NULL: none), each drawn at (x1 + width
+ * + 1, y1 + width + 1) (its left and ascender line) in label_colors (1 or N triples; NULL: the box
+ * colors), over a rectangle of the box color around the text when fill_labels. font is a
+ * TrueType/OpenType file rendered with FreeType (NULL: DejaVu Sans from Debian's
+ * fonts-dejavu-core, where torchvision would use PIL's built-in default font), font_size in pixels
+ * (<= 0: 10). The text is shaped with HarfBuzz and its glyphs rendered with FreeType and blended
+ * as PIL's raqm layout draws them: with the same font file the pixels equal torchvision's (tested
+ * with DejaVu Sans at 10 and 16 pixels). A font that cannot be loaded is TC_ERR_IO naming the
+ * file. */
+TC_API tc_tensor *tv_draw_bounding_boxes_labeled(const tc_tensor *image, const tc_tensor *boxes, const uint8_t *colors,
+                                                 int64_t ncolors, int64_t width, bool fill, const char *const *labels,
+                                                 const char *font, int64_t font_size, const uint8_t *label_colors,
+                                                 int64_t nlabel_colors, bool fill_labels);
 
 #ifdef __cplusplus
 }
