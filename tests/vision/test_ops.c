@@ -2,6 +2,7 @@
  * box arithmetic, nms/batched_nms indices exactly, roi_align within 1e-5 (and its input gradient),
  * roi_pool, make_grid and draw_bounding_boxes exactly; argument errors; no leaks. */
 #include <ctorch/vision.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
@@ -159,6 +160,15 @@ START_TEST(test_roi_pool) {
     snprintf(n, sizeof n, "%s_gin", cfg[i].name);
     assert_close(tc_tensor_grad(xg), fx_load(FAM, n), 1e-6, 1e-6, n);
   }
+  /* a bin of only -inf has no maximum (argmax -1): -FLT_MAX with or without autograd, as torchvision */
+  tc_tensor *ninf = tc_full(SHAPE(1, 1, 4, 4), 4, -INFINITY, NULL), *r1 = T_F32(SHAPE(1, 5), 2, 0, 0, 0, 3, 3);
+  tc_tensor *p0 = tv_roi_pool(ninf, r1, 2, 2, 1.0, NULL);
+  tc_tensor_requires_grad_(ninf, true);
+  tc_tensor *p1 = tv_roi_pool(ninf, r1, 2, 2, 1.0, NULL);
+  assert_equal(p1, p0, "all -inf bins");
+  float vals[4];
+  ck_assert_int_eq(tc_tensor_copy_to_buffer(p1, vals, sizeof vals), TC_OK);
+  ck_assert(vals[0] == -FLT_MAX && vals[3] == -FLT_MAX);
   /* finite differences in float64 (ties are measure-zero for random inputs) */
   tc_tensor *x64 = tc_to_dtype(x, TC_F64), *r64 = tc_to_dtype(rois, TC_F64);
   tc_tensor_requires_grad_(x64, true);

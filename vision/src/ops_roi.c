@@ -263,8 +263,10 @@ DEFINE_ROI_POOL(double, f64, round, floor, ceil)
 
 /* Composite, differentiable form of a computed roi_pool: out[k, c, bin] = x[b_k, c, argmax] as an
  * index_select over the flattened input (its backward adds grad_out at the argmax pixels, as
- * torchvision's roi_pool backward does), zero for empty bins (argmax -1). Same values as `out`. */
-static tc_tensor *roi_pool_autograd(const tc_tensor *input, const double *rois, const tc_tensor *am) {
+ * torchvision's roi_pool backward does), and out's own value where a bin has no maximum (argmax -1).
+ * Same values as `out`. */
+static tc_tensor *roi_pool_autograd(const tc_tensor *input, const double *rois, const tc_tensor *am,
+                                    const tc_tensor *out) {
   const int64_t *sz = tc_tensor_shape(input), *os = tc_tensor_shape(am);
   int64_t C = sz[1], HW = sz[2] * sz[3], K = os[0], per = os[1] * os[2] * os[3], L = K * per;
   tc_scope_push();
@@ -282,8 +284,9 @@ static tc_tensor *roi_pool_autograd(const tc_tensor *input, const double *rois, 
     }
   tc_tensor *flat = tc_reshape(input, (const int64_t[]){-1}, 1);
   tc_tensor *v = flat && tc_tensor_numel(flat) > 0 ? tc_index_select(flat, 0, idx) : NULL;
-  tc_tensor *zero = v ? tc_zeros_like(v, NULL) : NULL;
-  tc_tensor *r = zero ? tc_where(keep, v, zero) : NULL;
+  /* bins without a maximum keep the kernel's value: 0 when empty, -FLT_MAX when all -inf or NaN */
+  tc_tensor *rest = v ? tc_reshape(out, (const int64_t[]){-1}, 1) : NULL;
+  tc_tensor *r = rest ? tc_where(keep, v, rest) : NULL;
   return tv__scope_return(r ? tc_reshape(r, os, 4) : NULL);
 }
 
@@ -312,7 +315,7 @@ tc_tensor *tv_roi_pool(const tc_tensor *input, const tc_tensor *rois, int64_t PH
   }
   tc_tensor_release(x);
   if (out && K > 0 && H > 0 && W > 0 && C > 0 && tc_is_grad_enabled() && tc_tensor_requires_grad(input)) {
-    tc_tensor *d = roi_pool_autograd(input, r, am);
+    tc_tensor *d = roi_pool_autograd(input, r, am, out);
     tc_tensor_release(out);
     out = d;
   }

@@ -30,12 +30,12 @@ static tc_status check_norm_args(const char *fn, const double *mean, int64_t nme
   return TC_OK;
 }
 
-/* float32, contiguous: one pass of (x - mean[c]) / std[c] with float mean and std, the same
- * operations as the broadcast sub and div (the pipeline's last step, on every training image). */
-static tc_tensor *normalize_f32(tc_tensor *img, const double *mean, int64_t nmean, const double *std, int64_t nstd,
-                                int64_t C, bool inplace) {
-  tc_tensor *r = inplace ? tc_tensor_retain(img)
-                         : tc_empty(tc_tensor_shape(img), tc_tensor_ndim(img), TC_OPTS(.dtype = TC_F32));
+/* float32, contiguous, out of place: one pass of (x - mean[c]) / std[c] with float mean and std,
+ * the same operations as the broadcast sub and div (the pipeline's last step, on every training
+ * image). */
+static tc_tensor *normalize_f32(const tc_tensor *img, const double *mean, int64_t nmean, const double *std,
+                                int64_t nstd, int64_t C) {
+  tc_tensor *r = tc_empty(tc_tensor_shape(img), tc_tensor_ndim(img), TC_OPTS(.dtype = TC_F32));
   if (!r) return NULL;
   int64_t nd = tc_tensor_ndim(img), hw = tc_tensor_shape(img)[nd - 1] * tc_tensor_shape(img)[nd - 2];
   int64_t planes = tc_tensor_numel(img) / hw;
@@ -61,8 +61,10 @@ tc_tensor *tv_normalize(tc_tensor *img, const double *mean, int64_t nmean, const
     tc_set_error(TC_ERR_DTYPE, "%s: input tensor should be a float tensor, got %s", fn, tc_dtype_name(dt));
     return NULL;
   }
-  if (dt == TC_F32 && tc_tensor_is_contiguous(img) && tc_tensor_numel(img) > 0 && !tc_tensor_requires_grad(img))
-    return normalize_f32(img, mean, nmean, std, nstd, pl.c, inplace);
+  /* (in place keeps the tensor ops: they bump the version autograd checks saved tensors against) */
+  if (!inplace && dt == TC_F32 && tc_tensor_is_contiguous(img) && tc_tensor_numel(img) > 0 &&
+      !tc_tensor_requires_grad(img))
+    return normalize_f32(img, mean, nmean, std, nstd, pl.c);
   tc_tensor *m = channel_values(mean, nmean, dt), *s = m ? channel_values(std, nstd, dt) : NULL, *r = NULL;
   if (s && inplace) {
     if (!tc_sub_inplace(img, m, 1.0) && !tc_div_inplace(img, s)) r = tc_tensor_retain(img);

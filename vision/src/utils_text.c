@@ -7,6 +7,7 @@
  */
 #include <ft2build.h>
 #include FT_FREETYPE_H
+#include FT_BITMAP_H
 #include <hb-ft.h>
 #include <hb.h>
 #include <stdbool.h>
@@ -87,13 +88,37 @@ static tc_status layout(tv__font *f, const char *text, int64_t x, int64_t y, gly
     }
     FT_GlyphSlot g = f->face->glyph;
     int64_t gx = pixel(px + pos[i].x_offset), gy = pixel(py + pos[i].y_offset);
-    fn(&g->bitmap, x + gx + g->bitmap_left, y + f->ascender - gy - g->bitmap_top, ctx);
+    const FT_Bitmap *bm = &g->bitmap;
+    FT_Bitmap gray;
+    FT_Bitmap_Init(&gray);
+    if (bm->pixel_mode != FT_PIXEL_MODE_GRAY) { /* a font's embedded mono/2/4-bit strike: to 8-bit coverage */
+      if (FT_Bitmap_Convert(f->lib, bm, &gray, 1)) {
+        st = tc_set_error(TC_ERR_CORRUPT, "the font's glyph %u has a bitmap that cannot be converted", info[i].codepoint);
+        FT_Bitmap_Done(f->lib, &gray);
+        break;
+      }
+      unsigned top = gray.num_grays > 1 ? gray.num_grays - 1 : 1;
+      for (unsigned r = 0; r < gray.rows; r++)
+        for (unsigned c = 0; c < gray.width; c++) {
+          unsigned char *v = gray.buffer + (size_t)r * (size_t)(gray.pitch < 0 ? -gray.pitch : gray.pitch) + c;
+          *v = (unsigned char)(*v * 255u / top);
+        }
+      bm = &gray;
+    }
+    fn(bm, x + gx + g->bitmap_left, y + f->ascender - gy - g->bitmap_top, ctx);
+    FT_Bitmap_Done(f->lib, &gray);
     px += pos[i].x_advance;
     py += pos[i].y_advance;
   }
   if (advance) *advance = pixel(px);
   hb_buffer_destroy(buf);
   return st;
+}
+
+/* Row r (top to bottom) of an 8-bit bitmap: a negative pitch stores the rows bottom-up. */
+static const unsigned char *row_of(const FT_Bitmap *b, unsigned r) {
+  ptrdiff_t pitch = b->pitch;
+  return pitch >= 0 ? b->buffer + (ptrdiff_t)r * pitch : b->buffer + (ptrdiff_t)(b->rows - 1 - r) * -pitch;
 }
 
 static void grow_box(const FT_Bitmap *b, int64_t left, int64_t top, void *ctx) {
@@ -128,7 +153,7 @@ static void blend_glyph(const FT_Bitmap *b, int64_t left, int64_t top, void *ctx
   for (unsigned r = 0; r < b->rows; r++) {
     int64_t yy = top + (int64_t)r;
     if (yy < 0 || yy >= p->h) continue;
-    const unsigned char *src = b->buffer + (ptrdiff_t)r * b->pitch;
+    const unsigned char *src = row_of(b, r);
     for (unsigned c = 0; c < b->width; c++) {
       int64_t xx = left + (int64_t)c;
       unsigned a = src[c];

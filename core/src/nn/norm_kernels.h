@@ -267,7 +267,7 @@ static inline void NK(short_grad_sums)(const NK_T *restrict g, const NK_T *restr
 /* ---- batch norm: one channel's elements [e0, e1) of x viewed as (N, C, S), where element e of
  * channel c is x[(e / S) * C + c][e % S]; a range crosses planes as needed. ---------------------------- */
 #define NK_CHANNEL_RANGE(base, C, S, c, e0, e1, BODY)                        \
-  for (int64_t e_ = (e0), n_ = (e0) / (S), s_ = (e0) - n_ * (S); e_ < (e1); n_++, s_ = 0) { \
+  for (int64_t e_ = (e0), n_ = (S) > 0 ? (e0) / (S) : 0, s_ = (e0) - n_ * (S); e_ < (e1); n_++, s_ = 0) { \
     int64_t len = (S) - s_ < (e1) - e_ ? (S) - s_ : (e1) - e_;               \
     int64_t off = (n_ * (C) + (c)) * (S) + s_;                               \
     BODY;                                                                    \
