@@ -49,8 +49,7 @@
  * row itself (no differences without a row margin); the two rows are a cheap guard. */
 #define COL_MARGIN 2
 #define ROW_MARGIN 2
-/* Rows per jpeg_read_scanlines call: decoded into a small buffer and scattered into the crop
- * (no image-sized interleaved buffer). */
+/* Rows per jpeg_read_scanlines call (each call's rows are published to the resizer at once). */
 #define BATCH 16
 
 /* Upright pixel (i, j) -> stored pixel (*si, *sj) of a stored H x W image with orientation o: the
@@ -121,8 +120,7 @@ typedef struct crop_job {
   crop_err err;
   bool created;        /* cinfo needs jpeg_destroy_decompress */
   tc_tensor *crop;     /* uint8 (C, r1 - r0, c1 - c0): the crop, channels first (+ alpha plane) */
-  uint8_t *batch;      /* tc_malloc'd: BATCH decoded rows, interleaved (output_width * channels each) */
-  JSAMPROW rows[BATCH];
+  JSAMPROW rows[BATCH]; /* one jpeg_read_scanlines call's rows, pointers into inter */
   int64_t xoff;        /* first decoded column (scaled stored coordinates) */
   /* the overlapped decode and resize (decode_and_resize) */
   atomic_llong rows_ready; /* crop rows written so far */
@@ -230,31 +228,25 @@ static tc_status read_rows(crop_job *job) {
   int64_t rs = job->r0 - ROW_MARGIN < 0 ? 0 : job->r0 - ROW_MARGIN;
   if (rs > 0) jpeg_skip_scanlines(ci, (JDIMENSION)rs);
   size_t stride = (size_t)ci->output_width * (size_t)job->channels;
-  if (job->stream) { /* overlapped: rows straight into one buffer, the resizer's thread scatters them */
-    if (!(job->inter = tc_malloc(stride * (size_t)(job->r1 - rs)))) return tc_last_status();
-    job->inter_stride = (int64_t)stride, job->rs = rs;
-    while ((int64_t)ci->output_scanline < job->r1) {
-      int64_t first = ci->output_scanline, want = job->r1 - first < BATCH ? job->r1 - first : BATCH;
-      for (int64_t k = 0; k < want; k++) job->rows[k] = job->inter + (size_t)(first - rs + k) * stride;
-      JDIMENSION got = jpeg_read_scanlines(ci, job->rows, (JDIMENSION)want);
-      if (got == 0) return tc_set_error(TC_ERR_CORRUPT, "%s: the decoder returned no rows", job->fn);
-      int64_t done = first + (int64_t)got - job->r0;
-      if (done > 0) atomic_store_explicit(&job->rows_ready, done, memory_order_release);
-    }
-    return TC_OK;
-  }
-  if ((!job->crop && alloc_crop(job)) || !(job->batch = tc_malloc(stride * BATCH))) return tc_last_status();
-  for (int k = 0; k < BATCH; k++) job->rows[k] = job->batch + (size_t)k * stride;
+  /* the rows go straight into one interleaved buffer; scatter_rows (the resizer's thread, or the
+   * caller after the decode) splits them into the crop's planes */
+  if (!(job->inter = tc_malloc(stride * (size_t)(job->r1 - rs)))) return tc_last_status();
+  job->inter_stride = (int64_t)stride, job->rs = rs;
   while ((int64_t)ci->output_scanline < job->r1) {
     int64_t first = ci->output_scanline, want = job->r1 - first < BATCH ? job->r1 - first : BATCH;
+    for (int64_t k = 0; k < want; k++) job->rows[k] = job->inter + (size_t)(first - rs + k) * stride;
     JDIMENSION got = jpeg_read_scanlines(ci, job->rows, (JDIMENSION)want);
     if (got == 0) return tc_set_error(TC_ERR_CORRUPT, "%s: the decoder returned no rows", job->fn);
-    for (JDIMENSION k = 0; k < got; k++)
-      if (first + k >= job->r0) scatter_row(job, job->rows[k], first + k - job->r0);
     int64_t done = first + (int64_t)got - job->r0;
     if (done > 0) atomic_store_explicit(&job->rows_ready, done, memory_order_release);
   }
   return TC_OK;
+}
+
+/* Crop rows [y0, y1) from the decoded rows into the crop's planes. */
+static void scatter_rows(crop_job *job, int64_t y0, int64_t y1) {
+  for (int64_t y = y0; y < y1; y++)
+    scatter_row(job, job->inter + (size_t)((y + job->r0 - job->rs) * job->inter_stride), y);
 }
 
 /* The libjpeg part, in two phases: the header and the plan (and the output settings), then the
@@ -302,15 +294,14 @@ static void resize_ready_rows(crop_job *job) {
     if (fin && job->decode_status) return;
     bool progress = false;
     if (ready > hdone) {
-      for (int64_t y = hdone; y < ready; y++)
-        scatter_row(job, job->inter + (size_t)((y + job->r0 - job->rs) * job->inter_stride), y);
+      scatter_rows(job, hdone, ready);
       tv__resize_stream_rows(job->stream, tc_tensor_data(job->crop), hdone, ready);
       hdone = ready, progress = true;
-    }
-    int64_t o1 = tv__resize_stream_ready(job->stream, hdone);
-    if (o1 > odone) {
-      tv__resize_stream_out(job->stream, tc_tensor_data(job->out), odone, o1);
-      odone = o1, progress = true;
+      int64_t o1 = tv__resize_stream_ready(job->stream, hdone); /* only new rows complete outputs */
+      if (o1 > odone) {
+        tv__resize_stream_out(job->stream, tc_tensor_data(job->out), odone, o1);
+        odone = o1;
+      }
     }
     if (odone >= OH || (fin && !progress)) return;
     if (progress) {
@@ -339,17 +330,18 @@ static void decode_resize_task(int64_t t0, int64_t t1, void *vjob) {
   }
 }
 
-/* Whether this call can overlap: two threads free, an upright crop of the plain modes that both
- * axes of a separable filter resize. */
-static bool can_overlap(const crop_job *job, tv_interp interp) {
+/* Whether the resize can run as the rows arrive: an upright crop of the plain modes that both axes
+ * of a separable filter resize. The two tasks then overlap when the pool has a second thread free;
+ * otherwise (one thread, a DataLoader worker, a busy pool) tc_parallel_for runs them one after the
+ * other on this thread: decode, then resize, the same work as decode_rows + finish. */
+static bool can_stream(const crop_job *job, tv_interp interp) {
   int64_t h = job->r1 - job->r0, w = job->c1 - job->c0;
   bool alpha = job->mode == TV_IMAGE_GRAY_ALPHA || job->mode == TV_IMAGE_RGB_ALPHA;
   return !job->full_path && !alpha && job->orient == 1 && interp != TV_INTERP_NEAREST &&
-         interp != TV_INTERP_NEAREST_EXACT && h != job->out_h && w != job->out_w && tc_get_num_threads() >= 2 &&
-         !tc_in_parallel_region();
+         interp != TV_INTERP_NEAREST_EXACT && h != job->out_h && w != job->out_w;
 }
 
-/* Decodes the region and resizes it at once (can_overlap); job->out is the result. */
+/* Decodes the region and resizes it at once (can_stream); job->out is the result. */
 static tc_status decode_and_resize(crop_job *job, tv_interp interp, bool antialias) {
   int64_t h = job->r1 - job->r0, w = job->c1 - job->c0;
   if (alloc_crop(job)) return tc_last_status();
@@ -398,11 +390,15 @@ tc_tensor *tv_decode_jpeg_random_resized_crop(const void *data, size_t size, tv_
   crop_job job = {.fn = fn, .data = data, .size = size, .mode = mode, .out_h = out_h, .out_w = out_w,
                   .scale = scale, .ratio = ratio, .gen = gen};
   tc_status st = decode_header(&job);
-  bool overlap = st == TC_OK && can_overlap(&job, interp);
-  if (overlap) st = decode_and_resize(&job, interp, antialias);
-  else if (st == TC_OK && !job.full_path) st = decode_rows(&job);
+  bool overlap = st == TC_OK && can_stream(&job, interp);
+  if (overlap) {
+    st = decode_and_resize(&job, interp, antialias);
+  } else if (st == TC_OK && !job.full_path) {
+    st = alloc_crop(&job);
+    if (st == TC_OK) st = decode_rows(&job);
+    if (st == TC_OK) scatter_rows(&job, 0, job.r1 - job.r0);
+  }
   if (job.created) jpeg_destroy_decompress(&job.cinfo);
-  tc_free(job.batch);
   tc_free(job.inter);
   tv__resize_stream_destroy(job.stream);
   tc_tensor *out = NULL;
