@@ -234,12 +234,10 @@ static tc_status draw_label(canvas *c, tv__font *f, const char *text, const int6
     int64_t box[4];
     tc_status st = tv__font_bbox(f, text, x, y, box);
     if (st) return st;
-    uint8_t keep[3];
-    memcpy(keep, c->rgb, 3);
-    memcpy(c->rgb, bg, 3);
-    c->alpha = 255;
-    rectangle(c, box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1, true, 0);
-    memcpy(c->rgb, keep, 3);
+    canvas back = *c; /* the same pixels, painted opaque in bg */
+    memcpy(back.rgb, bg, 3);
+    back.alpha = 255;
+    rectangle(&back, box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1, true, 0);
   }
   return tv__font_draw(f, text, x, y, color, c->p, c->h, c->w);
 }
@@ -308,9 +306,7 @@ tc_tensor *tv_draw_bounding_boxes_labeled(const tc_tensor *image, const tc_tenso
       uint8_t lc[3];
       if (label_colors) memcpy(lc, label_colors + 3 * (nlabel_colors == 1 ? 0 : i), 3);
       else memcpy(lc, c.rgb, 3);
-      uint8_t bg[3];
-      memcpy(bg, c.rgb, 3); /* torchvision's label background: the box color */
-      st = draw_label(&c, f, labels[i], b, width, lc, fill_labels ? bg : NULL);
+      st = draw_label(&c, f, labels[i], b, width, lc, fill_labels ? c.rgb : NULL); /* background: the box color */
     }
   }
   tc_free(xy);
