@@ -17,6 +17,10 @@
  * and index_put is the matching scatter (serial when integer indices may repeat, so duplicates
  * resolve the same way for any thread count: last write wins, additions in order).
  *
+ * On a device the plan is made on the host from host copies of the indices, then the gather or
+ * scatter runs there: index_put with accumulate adds in order without atomics (deterministic);
+ * without it, one of several writes to one element wins, as on PyTorch's CUDA backend.
+ *
  * Autograd (index_backward.c): tc_index records IndexBackward0 and tc_index_put_inplace
  * IndexPutBackward0 (made after the checks, before the write), only when an input requires grad.
  */
@@ -94,8 +98,10 @@ static tc_status too_many(const char *fn, const tc_tensor *t, int64_t n) {
                    tc__tshape(t), (long long)n);
 }
 
+/* on_host: the indices are host copies of a device tensor's indices (device already checked), and
+ * the offsets are made on the host (plan_any moves them over). */
 static tc_status plan_build(const char *fn, const tc_tensor *t, const tc_tensor *const *indices, int64_t n,
-                            adv_plan *p) {
+                            adv_plan *p, bool on_host) {
   memset(p, 0, sizeof *p);
   if (n < 0) return tc__error(TC_ERR_ARG, "%s: n = %lld must be >= 0", fn, (long long)n);
   if (n > 0 && !indices) return tc__error(TC_ERR_ARG, "%s: indices is NULL", fn);
@@ -112,7 +118,7 @@ static tc_status plan_build(const char *fn, const tc_tensor *t, const tc_tensor 
       d++;
       continue;
     }
-    if (tc__check_same_device(fn, t, ix)) return tc_last_status();
+    if (!on_host && tc__check_same_device(fn, t, ix)) return tc_last_status();
     adv_item *it = &p->items[p->nitems];
     it->dim = d;
     it->orig_dim = d - inserted;
@@ -229,7 +235,7 @@ static tc_status plan_build(const char *fn, const tc_tensor *t, const tc_tensor 
     p->offsets = tc_tensor_retain((tc_tensor *)p->items[0].t);
     return TC_OK;
   }
-  p->offsets = tc_zeros(p->bshape, p->bnd, TC_OPTS(.dtype = TC_I64, .device = t->storage->device));
+  p->offsets = tc_zeros(p->bshape, p->bnd, TC_OPTS(.dtype = TC_I64, .device = on_host ? tc_cpu() : t->storage->device));
   if (!p->offsets) return tc_last_status();
   if (tc__numel(p->bshape, p->bnd) == 0) return TC_OK;
   for (int i = 0; i < p->nitems; i++) {
@@ -240,6 +246,29 @@ static tc_status plan_build(const char *fn, const tc_tensor *t, const tc_tensor 
     if (s) return s;
   }
   return TC_OK;
+}
+
+/* The plan for t on any device. For a device tensor the indices are read on the host (their
+ * values are checked there and masks set the result's size, as PyTorch syncs for them), and the
+ * offsets go to the device in one copy. */
+static tc_status plan_any(const char *fn, const tc_tensor *t, const tc_tensor *const *indices, int64_t n,
+                          adv_plan *p) {
+  if (tc__is_cpu(t) || n < 0 || n > TC_MAX_DIMS || (n > 0 && !indices)) return plan_build(fn, t, indices, n, p, false);
+  memset(p, 0, sizeof *p);
+  const tc_tensor *h[TC_MAX_DIMS] = {0};
+  tc_status s = TC_OK;
+  for (int64_t k = 0; k < n && !s; k++)
+    if (indices[k] && !(s = tc__check_same_device(fn, t, indices[k])) && !(h[k] = tc_tensor_to(indices[k], tc_cpu())))
+      s = tc_last_status();
+  if (!s) s = plan_build(fn, t, h, n, p, true);
+  for (int64_t k = 0; k < n; k++) tc_tensor_release((tc_tensor *)h[k]);
+  if (s) return s;
+  for (int i = 0; i < p->nitems; i++) /* items borrowed the host copies */
+    if (p->items[i].kind == ITEM_INT) p->items[i].t = NULL;
+  tc_tensor *d = tc_tensor_to(p->offsets, t->storage->device);
+  tc_tensor_release(p->offsets);
+  p->offsets = d;
+  return d ? TC_OK : tc_last_status();
 }
 
 /* Views over the result shape: t's elements (slice dims) and the offsets (B dims). */
@@ -255,12 +284,14 @@ static tc_status plan_views(const adv_plan *p, const tc_tensor *t, tc_tensor **t
 tc_tensor *tc_index(const tc_tensor *t, const tc_tensor *const *indices, int64_t n) {
   const char *fn = "tc_index";
   TC__NONNULL_T(t, fn);
-  if (tc__require_cpu(fn, t)) return NULL;
   adv_plan p;
   tc_tensor *out = NULL, *tv = NULL, *ov = NULL;
-  if (plan_build(fn, t, indices, n, &p) == TC_OK && plan_views(&p, t, &tv, &ov) == TC_OK) {
+  if (plan_any(fn, t, indices, n, &p) == TC_OK && plan_views(&p, t, &tv, &ov) == TC_OK) {
     out = tc__empty(p.rsizes, p.rnd, t->dtype, t->storage->device);
-    if (out) tc__index_gather(out, tv, ov, (int64_t)tc_dtype_size(t->dtype));
+    if (out && tc__index_gather(out, tv, ov, (int64_t)tc_dtype_size(t->dtype))) {
+      tc_tensor_release(out);
+      out = NULL;
+    }
   }
   tc_tensor_release(tv);
   tc_tensor_release(ov);
@@ -277,13 +308,13 @@ tc_status tc_index_put_inplace(tc_tensor *self, const tc_tensor *const *indices,
   const tc_tensor *ins[2] = {self, values};
   bool grad = tc__grad_needed(2, ins);
   if (grad && tc__check_inplace(fn, self)) return tc_last_status();
-  if (tc__check_same_device(fn, self, values) || tc__require_cpu(fn, self)) return tc_last_status();
+  if (tc__check_same_device(fn, self, values)) return tc_last_status();
   if (values->dtype != self->dtype)
     return tc__error(TC_ERR_DTYPE, "%s: values dtype %s does not match self dtype %s (convert values first)", fn,
                      tc_dtype_name(values->dtype), tc_dtype_name(self->dtype));
   if (tc__check_no_overlap(fn, self)) return tc_last_status();
   adv_plan p;
-  tc_status s = plan_build(fn, self, indices, n, &p);
+  tc_status s = plan_any(fn, self, indices, n, &p);
   tc_tensor *tv = NULL, *ov = NULL, *vv = NULL;
   if (s == TC_OK) {
     /* values broadcast to the result shape; extra leading dims of size 1 are dropped, as Python's
@@ -309,10 +340,13 @@ tc_status tc_index_put_inplace(tc_tensor *self, const tc_tensor *const *indices,
   }
   tc__node *node = NULL;
   if (s == TC_OK && grad && !(node = tc__index_put_node(self, indices, n, values, accumulate))) s = tc_last_status();
-  if (s == TC_OK) {
+  if (s == TC_OK && tc__is_cpu(self)) {
     tc__index_scatter(tv, vv, ov, (int64_t)tc_dtype_size(self->dtype), accumulate, !p.any_int);
-    tc__bump_version(self);
+  } else if (s == TC_OK) { /* accumulate: additions in order, no atomics; else one write wins per target */
+    s = accumulate ? tc__device_index_scatter_add(tv, vv, ov, 1, 1.0, tc__view_extent(self))
+                   : tc__device_index_scatter(tv, vv, ov, 1);
   }
+  if (s == TC_OK) tc__bump_version(self);
   tc_tensor_release(tv);
   tc_tensor_release(ov);
   tc_tensor_release(vv);

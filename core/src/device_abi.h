@@ -157,6 +157,18 @@ typedef struct tc__device_api {
   tc_status (*index_gather)(int index, const tc__kplan *p, int64_t mul);
   tc_status (*index_scatter)(int index, const tc__kplan *p, int64_t mul);
 
+  /* select over a plan {out, cond (bool/uint8), a, b} of one element size es (1, 2, 4 or 8 bytes,
+   * so every dtype): out[i] = cond[i] ? a[i] : b[i]. where, masked_fill (a: a broadcast scalar)
+   * and the in-place forms (b is out) run on it. */
+  tc_status (*select)(int index, const tc__kplan *p, int es);
+
+  /* Inclusive scan (prod: cumprod, else cumsum) along the middle dim of contiguous (outer, d,
+   * inner) data, in and out of dtype dt (f32, f64 or i64); each line runs in order, so results
+   * are deterministic. wide: float32 lines accumulate in float64 (the CPU's rule for float32
+   * input; f16/bf16 input, widened to float32 by the core, accumulates in float32). i64 wraps. */
+  tc_status (*scan)(int index, bool prod, tc_dtype dt, bool wide, const void *in, void *out, int64_t outer,
+                    int64_t d, int64_t inner);
+
   /* Philox4x32-10 Bernoulli draws into contiguous noise (n elements, f32/f64/f16/bf16):
    * keep_value where u < keep_prob, else 0; u from the counter (element / 4, offset) under seed.
    * A draw spans (n + 3) / 4 counters: the caller advances its offset by that much. */
@@ -221,7 +233,8 @@ typedef struct tc__device_api {
   tc_status (*conv_bwd_filter)(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *x,
                                void *gw);
 
-  /* Pooling on f32/f64 planes: y (B, OH, OW); idx (B, OH, OW) int64 for max (never NULL for max).
+  /* Pooling on f32/f64 planes (max pooling also on the integer dtypes): y (B, OH, OW); idx
+   * (B, OH, OW) int64 for max (never NULL for max).
    * The backward writes every element of gx (B, IH, IW) in a fixed order (no atomics). */
   tc_status (*pool_fwd)(int index, tc_dtype dt, const tc__pool_desc *d, const void *x, void *y, int64_t *idx);
   tc_status (*pool_bwd)(int index, tc_dtype dt, const tc__pool_desc *d, const void *gy, const int64_t *idx, void *gx);

@@ -311,15 +311,6 @@ static tc_status scatter_prepare(const char *fn, const tc_tensor *self, int64_t 
   return tc__check_index_range(fn, index, ne_size(self, (int)*dim), *dim, false);
 }
 
-/* Elements reachable from t's data pointer (the bound of every offset a view of t can form). */
-static int64_t view_extent(const tc_tensor *t) {
-  int64_t e = 1;
-  for (int d = 0; d < t->ndim; d++) {
-    if (t->sizes[d] == 0) return 0;
-    e += (t->sizes[d] - 1) * t->strides[d];
-  }
-  return e;
-}
 
 /* Writes into target (self or its clone); arguments already checked. */
 /* On a device: target viewed over index's shape with stride 0 along dim, the kernel adds
@@ -342,7 +333,7 @@ static tc_status device_scatter(tc_tensor *target, int64_t dim, const tc_tensor 
   tc_tensor *tv = sv ? tc__view(target, index->sizes, tstr, nd, target->offset) : NULL;
   tc_status st = !tv                 ? tc_last_status()
                  : mode == SCAT_ADD ? tc__device_index_scatter_add(tv, sv, index, ne_stride(target, (int)dim), 1.0,
-                                                                   view_extent(target))
+                                                                   tc__view_extent(target))
                                     : tc__device_index_scatter(tv, sv, index, ne_stride(target, (int)dim));
   tc_tensor_release(tv);
   tc_tensor_release(sv);
@@ -529,7 +520,7 @@ static tc_status device_index_add(tc_tensor *target, int64_t dim, const tc_tenso
   tc_tensor *tv = tc__view(target, shape, tstr, nd, target->offset);
   tc_tensor *iv = tv ? tc__view((tc_tensor *)index, shape, istr, nd, index->offset) : NULL;
   tc_tensor *sv = iv ? tc__view((tc_tensor *)src, shape, sstr, nd, src->offset) : NULL;
-  tc_status st = sv ? tc__device_index_scatter_add(tv, sv, iv, ne_stride(target, (int)dim), alpha, view_extent(target))
+  tc_status st = sv ? tc__device_index_scatter_add(tv, sv, iv, ne_stride(target, (int)dim), alpha, tc__view_extent(target))
                     : tc_last_status();
   tc_tensor_release(tv);
   tc_tensor_release(iv);

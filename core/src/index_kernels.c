@@ -147,6 +147,15 @@ tc_status tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_
   return TC_OK;
 }
 
+tc_status tc__device_select(const tc_tensor *out, const tc_tensor *cond, const tc_tensor *a, const tc_tensor *b) {
+  const tc__device_api *api = tc__backend(out);
+  if (!api || !api->select) return tc__kernel_missing("select", out);
+  const tc_tensor *ops[4] = {out, cond, a, b};
+  tc__kplan kp;
+  tc__kplan_make(4, ops, &kp);
+  return api->select(tc__dev_index(out), &kp, (int)tc_dtype_size(out->dtype));
+}
+
 tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul) {
   const tc__device_api *api = tc__backend(dst);
   if (!api || !api->index_scatter) return tc__kernel_missing("scatter", dst);
@@ -295,6 +304,14 @@ static void mask_fill_task(int64_t b, int64_t e, void *vctx) {
 }
 
 tc_tensor *tc__mask_offsets(const tc_tensor *m, const int64_t *strides) {
+  if (!tc__is_cpu(m)) { /* the count decides the result's size: read on the host, as PyTorch syncs */
+    tc_tensor *h = tc_tensor_to(m, tc_cpu());
+    tc_tensor *off = h ? tc__mask_offsets(h, strides) : NULL;
+    tc_tensor *d = off ? tc_tensor_to(off, m->storage->device) : NULL;
+    tc_tensor_release(h);
+    tc_tensor_release(off);
+    return d;
+  }
   int64_t n = tc__numel(m->sizes, m->ndim);
   int64_t nch = n ? (n + MASK_CHUNK - 1) / MASK_CHUNK : 1, local[64];
   int64_t *starts = nch <= 64 ? local : tc__malloc(sizeof(int64_t) * (size_t)nch);

@@ -32,8 +32,20 @@ tc_status tc__check_no_overlap(const char *fn, const tc_tensor *self);
  * out and src share a dtype (copied by element size). Parallel over the pool when large; on a
  * device, the backend's gather kernel. */
 tc_status tc__index_gather(const tc_tensor *out, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
+/* On a device: out = cond ? a : b elementwise over one shape (views with any strides; out, a and b
+ * of one dtype, cond bool/uint8), the backend's select kernel. out may be b (in place). */
+tc_status tc__device_select(const tc_tensor *out, const tc_tensor *cond, const tc_tensor *a, const tc_tensor *b);
 /* On a device: dst[i + idx[i] * mul] = src[i] (mul in elements; distinct targets), the backend's kernel. */
 tc_status tc__device_index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul);
+/* Elements reachable from t's data pointer (the bound of every offset a view of t can form). */
+static inline int64_t tc__view_extent(const tc_tensor *t) {
+  int64_t e = 1;
+  for (int d = 0; d < t->ndim; d++) {
+    if (t->sizes[d] == 0) return 0;
+    e += (t->sizes[d] - 1) * t->strides[d];
+  }
+  return e;
+}
 /* dst[i + idx[i] * mul] += alpha * src[i] on a device, deterministically (device_abi.h:
  * index_scatter_add); extent: elements of dst's storage reachable from its data pointer. */
 tc_status tc__device_index_scatter_add(const tc_tensor *dst, const tc_tensor *src, const tc_tensor *idx, int64_t mul,
@@ -48,7 +60,8 @@ void tc__index_scatter(const tc_tensor *dst, const tc_tensor *src, const tc_tens
 
 /* The nonzero elements of mask m (bool/uint8, any strides) as a new 1-D int64 tensor of offsets
  * sum_j coord_j * strides[j] (strides: one per mask dim, in elements of the tensor being indexed),
- * in row-major order. Parallel over fixed chunks of the mask. NULL (NOMEM) on failure. */
+ * in row-major order, on m's device (a device mask is read on the host: the count sets the size).
+ * Parallel over fixed chunks of the mask. NULL (NOMEM) on failure. */
 tc_tensor *tc__mask_offsets(const tc_tensor *m, const int64_t *strides);
 
 /* ---- element addition per dtype: d + s * alpha, integers wrap, bool is or --------------------- */

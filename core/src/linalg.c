@@ -864,9 +864,15 @@ tc_tensor *tc__outer_fwd(const tc_tensor *a, const tc_tensor *b) {
   const char *fn = "tc_outer";
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
-  if (tc__check_same_device(fn, a, b) || tc__require_cpu(fn, a) || check_ndim(fn, "a", a, 1) ||
-      check_ndim(fn, "b", b, 1))
-    return NULL;
+  if (tc__check_same_device(fn, a, b) || check_ndim(fn, "a", a, 1) || check_ndim(fn, "b", b, 1)) return NULL;
+  if (!tc__is_cpu(a)) { /* a as a column times b as a row, broadcast on the device */
+    tc_tensor *ac = NULL, *r = NULL;
+    tc_no_grad_push();
+    if ((ac = tc_reshape(a, (int64_t[]){a->sizes[0], 1}, 2))) r = tc_mul(ac, b);
+    tc_no_grad_pop();
+    tc_tensor_release(ac);
+    return r;
+  }
   tc_dtype dt = tc_promote_types(a->dtype, b->dtype);
   tc_dtype ct = tc__compute_dtype(dt); /* f16/bf16: products are exact in f32, rounded once */
   tc_tensor *ac = a->dtype == ct ? tc_tensor_retain((tc_tensor *)a) : tc__to_dtype_contig(a, ct);

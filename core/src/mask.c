@@ -9,7 +9,9 @@
  *   - where(cond, a, b) broadcasts all three; its dtype is torch.result_type(a, b), where a 0-d
  *     tensor only raises the category (int32 [n] with a 0-d float64 -> float64, uint8 [n] with a
  *     0-d int8 -> uint8).
- * The selects move raw elements by size (1, 2, 4 or 8 bytes), so every dtype is handled at once.
+ * The selects move raw elements by size (1, 2, 4 or 8 bytes), so every dtype is handled at once;
+ * on a device they run on the backend's select kernel (masked_select reads the mask on the host,
+ * since the count sets the result's size).
  * Autograd nodes (MaskedFillBackward0, MaskedSelectBackward0, WhereBackward0) are recorded through
  * index_backward.c, only when an input requires grad; masks and conditions get no gradient.
  */
@@ -20,6 +22,15 @@ static tc_status check_mask(const char *fn, const tc_tensor *mask, bool allow_u8
   if (mask->dtype == TC_BOOL || (allow_u8 && mask->dtype == TC_U8)) return TC_OK;
   return tc__error(TC_ERR_DTYPE, "%s: %s must be bool, got %s", fn, allow_u8 ? "condition" : "mask",
                    tc_dtype_name(mask->dtype));
+}
+
+/* On a device: the fill value as a 0-d tensor of dtype d broadcast to (bs, nb), for the select
+ * kernel (new reference, NULL on failure). */
+static tc_tensor *device_value(double value, tc_dtype d, tc_device dev, const int64_t *bs, int nb) {
+  tc_tensor *v = tc_full(NULL, 0, value, TC_OPTS(.dtype = d, .device = dev));
+  tc_tensor *e = v ? tc__expand_to(v, bs, nb) : NULL;
+  tc_tensor_release(v);
+  return e;
 }
 
 /* ---- masked_fill ------------------------------------------------------------------------------- */
@@ -70,7 +81,7 @@ tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double valu
   const char *fn = "tc_masked_fill";
   TC__NONNULL_T(t, fn);
   TC__NONNULL_T(mask, fn);
-  if (tc__check_same_device(fn, t, mask) || tc__require_cpu(fn, t)) return NULL;
+  if (tc__check_same_device(fn, t, mask)) return NULL;
   if (check_mask(fn, mask, false) || tc__check_value_fits(fn, "value", value, t->dtype)) return NULL;
   int64_t bs[TC_MAX_DIMS];
   int nb;
@@ -85,8 +96,17 @@ tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double valu
     tc_tensor_release(out);
     return NULL;
   }
-  const tc_tensor *ops[3] = {out, te, me};
-  tc__foreach(3, ops, mfill_fns[tc__size_slot(tc_dtype_size(t->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  if (tc__is_cpu(t)) {
+    const tc_tensor *ops[3] = {out, te, me};
+    tc__foreach(3, ops, mfill_fns[tc__size_slot(tc_dtype_size(t->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  } else {
+    tc_tensor *ve = device_value(value, t->dtype, t->storage->device, bs, nb);
+    if (!ve || tc__device_select(out, me, ve, te)) {
+      tc_tensor_release(out);
+      out = NULL;
+    }
+    tc_tensor_release(ve);
+  }
   tc_tensor_release(te);
   tc_tensor_release(me);
   if (tc__grad_needed(1, &t)) out = tc__index_record_out(tc__masked_fill_node(t, mask), out);
@@ -99,7 +119,7 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
   TC__NONNULL_S(mask, fn);
   bool grad = tc__grad_needed(1, (const tc_tensor *const *)&self);
   if (grad && tc__check_inplace(fn, self)) return tc_last_status();
-  if (tc__check_same_device(fn, self, mask) || tc__require_cpu(fn, self)) return tc_last_status();
+  if (tc__check_same_device(fn, self, mask)) return tc_last_status();
   if (check_mask(fn, mask, false) || tc__check_value_fits(fn, "value", value, self->dtype)) return tc_last_status();
   if (tc__check_no_overlap(fn, self)) return tc_last_status();
   int64_t bs[TC_MAX_DIMS];
@@ -117,11 +137,18 @@ tc_status tc_masked_fill_inplace(tc_tensor *self, const tc_tensor *mask, double 
     tc_tensor_release(me);
     return tc_last_status();
   }
-  const tc_tensor *ops[2] = {self, me};
-  tc__foreach(2, ops, mfill_inplace_fns[tc__size_slot(tc_dtype_size(self->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  tc_status st = TC_OK;
+  if (tc__is_cpu(self)) {
+    const tc_tensor *ops[2] = {self, me};
+    tc__foreach(2, ops, mfill_inplace_fns[tc__size_slot(tc_dtype_size(self->dtype))], &vbytes, TC__GRAIN_ELEMENTWISE);
+  } else {
+    tc_tensor *ve = device_value(value, self->dtype, self->storage->device, self->sizes, self->ndim);
+    st = ve ? tc__device_select(self, me, ve, self) : tc_last_status();
+    tc_tensor_release(ve);
+  }
   tc_tensor_release(me);
-  tc__bump_version(self);
-  return node ? tc__index_record_inplace(node, self, TC_OK) : TC_OK;
+  if (!st) tc__bump_version(self);
+  return node ? tc__index_record_inplace(node, self, st) : st;
 }
 
 /* ---- masked_select ----------------------------------------------------------------------------- */
@@ -131,7 +158,7 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   const char *fn = "tc_masked_select";
   TC__NONNULL_T(t, fn);
   TC__NONNULL_T(mask, fn);
-  if (tc__check_same_device(fn, t, mask) || tc__require_cpu(fn, t)) return NULL;
+  if (tc__check_same_device(fn, t, mask)) return NULL;
   if (check_mask(fn, mask, false)) return NULL;
   int64_t bs[TC_MAX_DIMS];
   int nb;
@@ -142,9 +169,7 @@ tc_tensor *tc_masked_select(const tc_tensor *t, const tc_tensor *mask) {
   tc_tensor *out = off ? tc__empty(off->sizes, 1, t->dtype, t->storage->device) : NULL;
   int64_t zero = 0;
   tc_tensor *src = out ? tc__view(t, off->sizes, &zero, 1, t->offset) : NULL; /* t's first element, n times */
-  if (src) {
-    tc__index_gather(out, src, off, (int64_t)tc_dtype_size(t->dtype)); /* CPU: cannot fail */
-  } else {
+  if (!src || tc__index_gather(out, src, off, (int64_t)tc_dtype_size(t->dtype))) {
     tc_tensor_release(out);
     out = NULL;
   }
@@ -209,8 +234,7 @@ tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *
   TC__NONNULL_T(cond, fn);
   TC__NONNULL_T(a, fn);
   TC__NONNULL_T(b, fn);
-  if (tc__check_same_device(fn, cond, a) || tc__check_same_device(fn, cond, b) || tc__require_cpu(fn, cond))
-    return NULL;
+  if (tc__check_same_device(fn, cond, a) || tc__check_same_device(fn, cond, b)) return NULL;
   if (check_mask(fn, cond, true)) return NULL;
   tc_dtype rt = result_type2(a, b);
   if (rt == TC_DTYPE_DEFAULT) {
@@ -228,10 +252,10 @@ tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *
   tc_tensor *ce = bc ? tc__expand_to(cond, bs, nb) : NULL;
   tc_tensor *ae = ce ? tc__expand_to(ac, bs, nb) : NULL;
   tc_tensor *be = ae ? tc__expand_to(bc, bs, nb) : NULL;
-  if (be) {
+  if (be && tc__is_cpu(cond)) {
     const tc_tensor *ops[4] = {out, ce, ae, be};
     tc__foreach(4, ops, where_fns[tc__size_slot(tc_dtype_size(rt))], NULL, TC__GRAIN_ELEMENTWISE);
-  } else {
+  } else if (!be || tc__device_select(out, ce, ae, be)) {
     tc_tensor_release(out);
     out = NULL;
   }

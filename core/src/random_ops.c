@@ -22,6 +22,11 @@
  *  - bernoulli_(p): one 53-bit uniform per element (u < p); bernoulli(p tensor): a 24-bit uniform
  *    per element for float/f16/bf16 probabilities, 53-bit for double.
  * Complex tensors are filled as their (re, im) float view, as PyTorch (randn's std / sqrt(2)).
+ *
+ * Tensors on a device are drawn on the host from the same generator, in the order the CPU visits
+ * a tensor of the same layout, and copied over: one seed gives the same numbers on every device
+ * (PyTorch's CUDA generator is a separate stream; dropout's masks come from the device's own
+ * counter-based generator, nn/dropout.c).
  */
 #include <math.h>
 #include <string.h>
@@ -603,8 +608,28 @@ static tc_status fill_any(const char *fn, tc_tensor *dst, const int64_t *layout,
 
 /* ==== checks shared by the ops =============================================================== */
 
+/* The CPU tensor h (consumed) moved to dev; h itself when dev is the CPU. */
+static tc_tensor *to_dev(tc_tensor *h, tc_device dev) {
+  if (!h || dev.type == TC_DEVICE_CPU) return h;
+  tc_tensor *d = tc_tensor_to(h, dev);
+  tc_tensor_release(h);
+  return d;
+}
+
+/* fill_any for an in-place op on any device: a device tensor is filled through a host tensor of its
+ * shape, drawn in the order of t's own layout. */
+static tc_status fill_inplace(const char *fn, tc_tensor *t, tc_generator *gen, gen_spec *s) {
+  if (tc__is_cpu(t)) return fill_any(fn, t, t->strides, gen, s);
+  tc_tensor *h = tc__empty(t->sizes, t->ndim, t->dtype, tc_cpu());
+  tc_status st = h ? fill_any(fn, h, t->strides, gen, s) : tc_last_status();
+  tc_tensor *d = st ? NULL : to_dev(h, t->storage->device);
+  if (st) tc_tensor_release(h);
+  else st = d ? tc__copy(t, d) : tc_last_status();
+  tc_tensor_release(d);
+  return st;
+}
+
 static tc_status check_inplace(const char *fn, const tc_tensor *t) {
-  if (tc__require_cpu(fn, t)) return tc_last_status();
   for (int i = 0; i < t->ndim; i++)
     if (t->strides[i] == 0 && t->sizes[i] > 1)
       return tc__error(TC_ERR_ARG,
@@ -653,7 +678,8 @@ static tc_status check_normal(const char *fn, tc_dtype dt, double std) {
   return TC_OK;
 }
 
-/* Validates shape, dtype validity and device, then makes the contiguous CPU result. */
+/* Validates shape, dtype validity and device, then makes the contiguous result on the CPU (the
+ * caller moves it to dev with to_dev once filled). */
 static tc_tensor *make(const char *fn, const int64_t *shape, int64_t ndim, tc_dtype dt, tc_device dev) {
   if (ndim < 0 || ndim > TC_MAX_DIMS) {
     tc__error(TC_ERR_ARG, "%s: ndim %lld out of range [0, %d]", fn, (long long)ndim, TC_MAX_DIMS);
@@ -670,12 +696,6 @@ static tc_tensor *make(const char *fn, const int64_t *shape, int64_t ndim, tc_dt
       return NULL;
     }
   if (tc__check_device(fn, dev)) return NULL;
-  if (dev.type != TC_DEVICE_CPU) {
-    char b[32];
-    tc__error(TC_ERR_UNSUPPORTED, "%s: no random kernel for device %s in this build", fn,
-              tc_device_str(dev, b, sizeof b));
-    return NULL;
-  }
   return tc__empty(shape, (int)ndim, dt, tc_cpu());
 }
 
@@ -695,7 +715,7 @@ static tc_tensor *make_filled(const char *fn, const int64_t *shape, int64_t ndim
     tc_tensor_release(t);
     return NULL;
   }
-  return t;
+  return to_dev(t, dev);
 }
 
 /* ==== factories ============================================================================== */
@@ -883,8 +903,9 @@ tc_tensor *tc_randperm(int64_t n, const tc_options *opt) {
               (long long)float_digits(dt), tc_dtype_name(dt));
     return NULL;
   }
-  tc_tensor *t = make(fn, &n, 1, dt, tc__opt_device(opt));
-  if (!t || n == 0) return t;
+  tc_device dev = tc__opt_device(opt);
+  tc_tensor *t = make(fn, &n, 1, dt, dev);
+  if (!t || n == 0) return to_dev(t, dev);
   int64_t *r = dt == TC_I64 ? (int64_t *)(void *)tc__ptr(t) : tc__malloc((size_t)n * sizeof *r);
   if (!r) {
     tc_tensor_release(t);
@@ -920,7 +941,7 @@ tc_tensor *tc_randperm(int64_t n, const tc_options *opt) {
     put_i64(tc__ptr(t), dt, r, n);
     tc__free(r);
   }
-  return t;
+  return to_dev(t, dev);
 }
 
 /* ==== in-place fills ========================================================================= */
@@ -930,7 +951,7 @@ tc_status tc_uniform_inplace(tc_tensor *t, double from, double to, tc_generator 
   TC__NONNULL_S(t, fn);
   if (check_inplace(fn, t) || check_uniform(fn, t->dtype, from, to)) return tc_last_status();
   gen_spec s = {.kind = GEN_UNIFORM, .a = from, .b = to};
-  tc_status st = fill_any(fn, t, t->strides, gen, &s);
+  tc_status st = fill_inplace(fn, t, gen, &s);
   if (!st) tc__bump_version(t);
   return st;
 }
@@ -940,7 +961,7 @@ tc_status tc_normal_inplace(tc_tensor *t, double mean, double std, tc_generator 
   TC__NONNULL_S(t, fn);
   if (check_inplace(fn, t) || check_normal(fn, t->dtype, std)) return tc_last_status();
   gen_spec s = {.kind = GEN_NORMAL, .a = mean, .b = t->dtype == TC_C64 ? std / sqrt(2.0) : std};
-  tc_status st = fill_any(fn, t, t->strides, gen, &s);
+  tc_status st = fill_inplace(fn, t, gen, &s);
   if (!st) tc__bump_version(t);
   return st;
 }
@@ -953,7 +974,7 @@ tc_status tc_bernoulli_inplace(tc_tensor *t, double p, tc_generator *gen) {
     return tc__error(TC_ERR_DTYPE, "%s: bernoulli values cannot be stored as %s", fn, tc_dtype_name(t->dtype));
   if (!(p >= 0.0 && p <= 1.0)) return tc__error(TC_ERR_ARG, "%s: expects p to be in [0, 1], but got p=%g", fn, p);
   gen_spec s = {.kind = GEN_BERNOULLI, .a = p};
-  tc_status st = fill(t, t->strides, gen, &s);
+  tc_status st = fill_inplace(fn, t, gen, &s);
   if (!st) tc__bump_version(t);
   return st;
 }
@@ -961,14 +982,15 @@ tc_status tc_bernoulli_inplace(tc_tensor *t, double p, tc_generator *gen) {
 tc_tensor *tc_bernoulli(const tc_tensor *p, tc_generator *gen) {
   const char *fn = "tc_bernoulli";
   TC__NONNULL_T(p, fn);
-  if (tc__require_cpu(fn, p)) return NULL;
   if (!tc_dtype_is_floating(p->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: probabilities must have a floating-point dtype, got %s", fn, tc_dtype_name(p->dtype));
     return NULL;
   }
   /* probabilities in visiting order: the result is contiguous, so logical order */
   bool f64 = p->dtype == TC_F64;
-  tc_tensor *pc = tc__to_dtype_contig(p, f64 ? TC_F64 : TC_F32);
+  tc_tensor *pd = tc__to_dtype_contig(p, f64 ? TC_F64 : TC_F32); /* read on the host */
+  tc_tensor *pc = pd && !tc__is_cpu(pd) ? tc_tensor_to(pd, tc_cpu()) : tc_tensor_retain(pd);
+  tc_tensor_release(pd);
   if (!pc) return NULL;
   int64_t n = tc__numel(p->sizes, p->ndim);
   const void *pv = n ? tc__ptr(pc) : NULL;
@@ -982,7 +1004,7 @@ tc_tensor *tc_bernoulli(const tc_tensor *p, tc_generator *gen) {
     }
   }
   gen_spec s = {.kind = GEN_BERNOULLI_T, .probs = pv, .probs_f64 = f64};
-  tc_tensor *t = make_filled(fn, p->sizes, p->ndim, p->dtype, tc_cpu(), gen, &s, NULL);
+  tc_tensor *t = make_filled(fn, p->sizes, p->ndim, p->dtype, p->storage->device, gen, &s, NULL);
   tc_tensor_release(pc);
   return t;
 }

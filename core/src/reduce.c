@@ -584,12 +584,30 @@ tc_tensor *tc__norm_fwd(const tc_tensor *t, double p, const int64_t *dims, int64
 
 /* ---- logsumexp -------------------------------------------------------------------------------- */
 
+/* logsumexp on a device, composed of device ops in the compute dtype cd (as the CPU's steps). */
+static tc_tensor *device_logsumexp(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim,
+                                   const tc__rshape *rs, tc_dtype cd) {
+  tc__rshape rk; /* the max kept as size-1 dims, to broadcast against t */
+  if (tc__reduce_dims("tc_logsumexp", t, dims, ndims, true, &rk)) return NULL;
+  tc_tensor *k[10] = {0}, *r = NULL;
+  tc_no_grad_push();
+  if ((k[0] = tc_to_dtype(t, cd)) && (k[1] = tc__device_reduce("tc_logsumexp", k[0], &rk, TC__RED_MAX, cd)) &&
+      (k[2] = tc_isinf(k[1])) && (k[3] = tc_masked_fill(k[1], k[2], 0.0)) && (k[4] = tc_sub(k[0], k[3], 1.0)) &&
+      (k[5] = tc_exp(k[4])) && (k[6] = tc_sum(k[5], dims, ndims, keepdim)) && (k[7] = tc_log(k[6])) &&
+      (k[8] = tc_reshape(k[3], rs->out_shape, rs->out_ndim)))
+    r = tc_add(k[7], k[8], 1.0);
+  tc_no_grad_pop();
+  drop_all(k, 10);
+  return r;
+}
+
 /* max m over the dims (set to 0 where infinite), then log(sum(exp(x - m))) + m, as PyTorch. */
 tc_tensor *tc__logsumexp_fwd(const tc_tensor *t, const int64_t *dims, int64_t ndims, bool keepdim) {
   const char *fn = "tc_logsumexp";
   TC__NONNULL_T(t, fn);
   tc__rshape rs;
-  if (setup(fn, t, dims, ndims, keepdim, &rs)) return NULL;
+  if (tc__is_cpu(t) ? setup(fn, t, dims, ndims, keepdim, &rs) : tc__reduce_dims(fn, t, dims, ndims, keepdim, &rs))
+    return NULL;
   if (t->dtype == TC_C64) {
     tc__error(TC_ERR_DTYPE, "%s: complex64 input is not supported", fn);
     return NULL;
@@ -597,6 +615,7 @@ tc_tensor *tc__logsumexp_fwd(const tc_tensor *t, const int64_t *dims, int64_t nd
   /* integer and bool inputs compute in the default float dtype, as PyTorch 2.x */
   tc_dtype rd = tc_dtype_is_floating(t->dtype) ? t->dtype : TC_F32;
   tc_dtype cd = tc__compute_dtype(rd);
+  if (!tc__is_cpu(t)) return finish(device_logsumexp(t, dims, ndims, keepdim, &rs, cd), rd);
   int ki = kidx(cd);
   tc_tensor *src = as_dtype(t, cd);
   if (!src) return NULL;

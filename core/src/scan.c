@@ -8,7 +8,7 @@
  * The input is viewed as (outer, D, inner) after a contiguous copy when needed. inner == 1: each
  * line is scanned by one thread, 8 lines interleaved; inner > 1: blocks of adjacent lines together,
  * vectorised across inner. Every output is a sequential scan, so results do not depend on the
- * thread count.
+ * thread count. On a device the backend's scan applies the same rules, one line per thread.
  */
 #include "reduce_impl.h"
 
@@ -113,10 +113,38 @@ static void run_scan(tc_range_fn fn, const tc_tensor *src, int64_t dim, char *y)
   tc__dyn_for(tasks, grain, fn, &c);
 }
 
+/* On a device: the backend's scan over the contiguous (outer, D, inner) form in the compute dtype
+ * cd (the same accumulate rules as the CPU's), into a new contiguous tensor of dtype cd. */
+static tc_tensor *device_scan(const char *fn, const tc_tensor *t, int64_t dim, bool prod, tc_dtype cd) {
+  const tc__device_api *api = tc__backend(t);
+  if (!api || !api->scan) {
+    tc__kernel_missing(fn, t);
+    return NULL;
+  }
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < t->ndim; i++) {
+    if (i < dim) outer *= t->sizes[i];
+    if (i > dim) inner *= t->sizes[i];
+  }
+  tc_tensor *src = tc__contig_as(t, cd);
+  tc_tensor *out = src ? tc__empty(t->sizes, t->ndim, cd, t->storage->device) : NULL;
+  if (out && tc__numel(t->sizes, t->ndim) > 0 &&
+      api->scan(tc__dev_index(t), prod, cd, t->dtype == TC_F32, tc__ptr(src), tc__ptr(out), outer,
+                t->ndim ? t->sizes[dim] : 1, inner)) {
+    tc_tensor_release(out);
+    out = NULL;
+  }
+  tc_tensor_release(src);
+  return out;
+}
+
 static tc_tensor *cum(const char *fn, const tc_tensor *t, int64_t dim, bool prod) {
   TC__NONNULL_T(t, fn);
-  if (tc__require_cpu(fn, t)) return NULL;
   if (tc__wrap_dim(fn, &dim, t->ndim)) return NULL;
+  if (t->dtype == TC_C64 && !tc__is_cpu(t)) {
+    tc__error(TC_ERR_UNSUPPORTED, "%s: complex64 input is not supported on a device", fn);
+    return NULL;
+  }
   if (t->dtype == TC_C64) {
     if (prod) {
       tc__error(TC_ERR_DTYPE, "%s: complex64 input is not supported", fn);
@@ -139,12 +167,17 @@ static tc_tensor *cum(const char *fn, const tc_tensor *t, int64_t dim, bool prod
   else if (cd == TC_F64) k = prod ? cumprod_d : cumsum_d;
   else if (t->dtype == TC_F32) k = prod ? cumprod_f : cumsum_f;
   else k = prod ? cumprod_h : cumsum_h;
-  tc_tensor *src = (t->dtype == cd && tc__is_contiguous(t)) ? tc_tensor_retain((tc_tensor *)t)
-                                                             : tc__to_dtype_contig(t, cd);
-  if (!src) return NULL;
-  tc_tensor *out = tc__empty(t->sizes, t->ndim, cd, t->storage->device);
-  if (out && tc__numel(t->sizes, t->ndim) > 0) run_scan(k, src, dim, tc__ptr(out));
-  tc_tensor_release(src);
+  tc_tensor *out;
+  if (tc__is_cpu(t)) {
+    tc_tensor *src = (t->dtype == cd && tc__is_contiguous(t)) ? tc_tensor_retain((tc_tensor *)t)
+                                                               : tc__to_dtype_contig(t, cd);
+    if (!src) return NULL;
+    out = tc__empty(t->sizes, t->ndim, cd, t->storage->device);
+    if (out && tc__numel(t->sizes, t->ndim) > 0) run_scan(k, src, dim, tc__ptr(out));
+    tc_tensor_release(src);
+  } else {
+    out = device_scan(fn, t, dim, prod, cd);
+  }
   if (!out || rd == cd) return out;
   tc_tensor *r = tc__to_dtype_contig(out, rd);
   tc_tensor_release(out);

@@ -1,10 +1,17 @@
 /* tests/cuda/cuda_check.c — the helpers of cuda_check.h. */
 #include "cuda_check.h"
+#include <stdlib.h>
 
 int failures, checks;
 tc_device gpu;
 
 int cuda_check_start(void) {
+  const char *stand_in = getenv("CTORCH_CUDA_CHECK_ON_CPU");
+  if (stand_in && *stand_in == '1') { /* the suites' own logic, with the CPU as "the device" */
+    printf("CTORCH_CUDA_CHECK_ON_CPU=1: the CPU stands in for the device\n");
+    gpu = tc_cpu();
+    return 0;
+  }
   if (tc_cuda_device_count() <= 0) {
     printf("no CUDA device: skipped\n");
     return 1;

@@ -40,7 +40,9 @@ extern tc_device gpu; /* cuda:0 */
     f();                            \
   } while (0)
 
-/* Nonzero (after printing why) when there is no CUDA device; sets gpu otherwise. */
+/* Nonzero (after printing why) when there is no CUDA device; sets gpu otherwise. With
+ * CTORCH_CUDA_CHECK_ON_CPU=1 the CPU stands in for the device (to check a suite's own logic on a
+ * machine without a GPU; device-only expectations then fail). */
 int cuda_check_start(void);
 /* Prints "<suite>: N checks, M failed" and returns the exit code. */
 int cuda_check_finish(const char *suite);

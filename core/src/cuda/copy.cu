@@ -156,3 +156,28 @@ extern "C" tc_status tc__cuda_index_gather(int index, const tc__kplan *p, int64_
 extern "C" tc_status tc__cuda_index_scatter(int index, const tc__kplan *p, int64_t mul) {
   return p->dtype[2] == TC_I32 ? index_by_size<true, int32_t>(index, p, mul) : index_by_size<true, int64_t>(index, p, mul);
 }
+
+/* ---- select: out = cond ? a : b over a plan {out, cond, a, b} (elements moved by size) --------- */
+namespace {
+
+template <typename T>
+struct select_fn {
+  void *o;
+  const void *c, *a, *b;
+  __device__ void operator()(const int64_t *off) const {
+    ((T *)o)[off[0]] = ((const uint8_t *)c)[off[1]] ? ((const T *)a)[off[2]] : ((const T *)b)[off[3]];
+  }
+};
+
+}  // namespace
+
+extern "C" tc_status tc__cuda_select(int index, const tc__kplan *p, int es) {
+  const void *c = p->data[1], *a = p->data[2], *b = p->data[3];
+  switch (es) {
+    case 1: return launch<4>(index, p, select_fn<uint8_t>{p->data[0], c, a, b}, "select kernel");
+    case 2: return launch<4>(index, p, select_fn<uint16_t>{p->data[0], c, a, b}, "select kernel");
+    case 4: return launch<4>(index, p, select_fn<uint32_t>{p->data[0], c, a, b}, "select kernel");
+    case 8: return launch<4>(index, p, select_fn<uint64_t>{p->data[0], c, a, b}, "select kernel");
+    default: return tc__cuda_set_error(TC_ERR_ARG, "cuda select: element size %d is not 1, 2, 4 or 8", es);
+  }
+}

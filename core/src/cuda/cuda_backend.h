@@ -41,6 +41,11 @@ tc_status tc__cuda_copy(int index, const tc__kplan *p);
 tc_status tc__cuda_fill(int index, const tc__kplan *p, double v, int64_t iv);
 tc_status tc__cuda_index_gather(int index, const tc__kplan *p, int64_t mul);
 tc_status tc__cuda_index_scatter(int index, const tc__kplan *p, int64_t mul);
+tc_status tc__cuda_select(int index, const tc__kplan *p, int es);
+
+/* scan.cu */
+tc_status tc__cuda_scan(int index, bool prod, tc_dtype dt, bool wide, const void *in, void *out, int64_t outer,
+                        int64_t d, int64_t inner);
 
 /* random.cu */
 tc_status tc__cuda_bernoulli_scaled(int index, tc_dtype dt, void *noise, int64_t n, double keep_prob,

@@ -121,6 +121,14 @@ __device__ __forceinline__ void out_pos(const Geo<I> &g, I i, I *b, I *oh, I *ow
   *oh = q - *b * g.OH;
 }
 
+/* the smallest value of T: -inf for the floating types, the minimum for integers */
+template <typename T>
+__device__ __forceinline__ T lowest() {
+  if constexpr (std::is_floating_point<T>::value) return (T)-INFINITY;
+  else if constexpr (std::is_signed<T>::value) return (T)(-(int64_t)(((uint64_t)1 << (sizeof(T) * 8 - 1)) - 1) - 1);
+  else return (T)0;
+}
+
 template <typename T, typename I>
 __global__ void max_fwd(Geo<I> g, const T *__restrict__ x, T *__restrict__ y, int64_t *__restrict__ idx, I total) {
   for (I i = (I)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x) {
@@ -134,7 +142,7 @@ __global__ void max_fwd(Geo<I> g, const T *__restrict__ x, T *__restrict__ y, in
     if (w1 > g.IW) w1 = g.IW;
     if (w0 < 0) w0 += (-w0 + g.dW - 1) / g.dW * g.dW;
     I mi = h0 * g.IW + w0;
-    T m = (T)-INFINITY;
+    T m = lowest<T>();
     for (I h = h0; h < h1; h += g.dH)
       for (I w = w0; w < w1; w += g.dW) {
         T v = xp[h * g.IW + w];
@@ -317,9 +325,12 @@ template <typename T, typename I>
 void launch_fwd(cudaStream_t s, const tc__pool_desc *d, const T *x, T *y, int64_t *idx, int64_t total) {
   Geo<I> g = make_geo<I>(*d);
   unsigned grid = grid_for(total, kThreads);
-  if (d->kind == 0) max_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, idx, (I)total);
-  else if (d->kind == 1) avg_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, (I)total);
-  else adapt_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, (I)total);
+  if (d->kind == 0) {
+    max_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, idx, (I)total);
+  } else if constexpr (std::is_floating_point<T>::value) { /* integers: max pooling only */
+    if (d->kind == 1) avg_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, (I)total);
+    else adapt_fwd<T, I><<<grid, kThreads, 0, s>>>(g, x, y, (I)total);
+  }
 }
 
 template <typename T, typename I>
@@ -344,9 +355,14 @@ tc_status fwd(int index, const tc__pool_desc *d, const T *x, T *y, int64_t *idx)
   if (d->kind == 0 && !idx) return tc__cuda_set_error(TC_ERR_ARG, "cuda max pooling: the indices output is required");
   /* adaptive: the largest window is at most ceil(IH/OH) + 1 rows by ceil(IW/OW) + 1 columns */
   int64_t win = d->kind == 2 ? ((d->IH + d->OH - 1) / d->OH + 1) * ((d->IW + d->OW - 1) / d->OW + 1) : 0;
-  if (win >= 128)
-    adapt_fwd_warp<T><<<grid_for(total, kThreads / 32), kThreads, 0, s>>>(make_geo<int64_t>(*d), x, y, total);
-  else if (fits32(*d)) launch_fwd<T, int32_t>(s, d, x, y, idx, total);
+  if constexpr (std::is_floating_point<T>::value) {
+    if (win >= 128) {
+      adapt_fwd_warp<T><<<grid_for(total, kThreads / 32), kThreads, 0, s>>>(make_geo<int64_t>(*d), x, y, total);
+      cudaError_t e = cudaGetLastError();
+      return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "pooling kernel", index);
+    }
+  }
+  if (fits32(*d)) launch_fwd<T, int32_t>(s, d, x, y, idx, total);
   else launch_fwd<T, int64_t>(s, d, x, y, idx, total);
   cudaError_t e = cudaGetLastError();
   return e == cudaSuccess ? TC_OK : tc__cuda_fail(e, "pooling kernel", index);
@@ -380,7 +396,19 @@ extern "C" tc_status tc__cuda_pool_fwd(int index, tc_dtype dt, const tc__pool_de
                                        int64_t *idx) {
   if (dt == TC_F32) return fwd<float>(index, d, (const float *)x, (float *)y, idx);
   if (dt == TC_F64) return fwd<double>(index, d, (const double *)x, (double *)y, idx);
-  return tc__cuda_set_error(TC_ERR_DTYPE, "cuda pooling: dtype %d is not supported (float32/float64 only)", (int)dt);
+  if (d->kind == 0) { /* max pooling of integers (no backward: integers take no gradient) */
+    switch (dt) {
+      case TC_I64: return fwd<int64_t>(index, d, (const int64_t *)x, (int64_t *)y, idx);
+      case TC_I32: return fwd<int32_t>(index, d, (const int32_t *)x, (int32_t *)y, idx);
+      case TC_I16: return fwd<int16_t>(index, d, (const int16_t *)x, (int16_t *)y, idx);
+      case TC_I8: return fwd<int8_t>(index, d, (const int8_t *)x, (int8_t *)y, idx);
+      case TC_U8: return fwd<uint8_t>(index, d, (const uint8_t *)x, (uint8_t *)y, idx);
+      case TC_U16: return fwd<uint16_t>(index, d, (const uint16_t *)x, (uint16_t *)y, idx);
+      default: break;
+    }
+  }
+  return tc__cuda_set_error(TC_ERR_DTYPE, "cuda pooling: dtype %d is not supported (max pooling: float32, float64 "
+                            "and integers; average pooling: float32/float64)", (int)dt);
 }
 
 extern "C" tc_status tc__cuda_pool_bwd(int index, tc_dtype dt, const tc__pool_desc *d, const void *gy,

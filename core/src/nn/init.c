@@ -14,16 +14,18 @@
  *     tensor's dtype step by step, as PyTorch's in-place ops (sub_, div_, pow_, mul_, sub_).
  * Fans follow torch.nn.init._calculate_fan_in_and_fan_out: fan_in = size(1) * receptive field,
  * fan_out = size(0) * receptive field, receptive field = product of sizes(2:).
+ * On a device the draws are made on the host (random_ops.c), so a seed initialises a model the
+ * same on every device; trunc_normal_ runs its sampler on a host tensor of the same layout and
+ * copies the result over.
  */
 #include <math.h>
 #include "../autograd/autograd_internal.h"
 #include "ctorch/nn_layers.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
-/* The tensor may be written in place: on the CPU, floating, no overlapping (stride-0) elements. */
+/* The tensor may be written in place: floating, no overlapping (stride-0) elements. */
 static tc_status check_target(const char *fn, const tc_tensor *t) {
   TC__NONNULL_S(t, fn);
-  if (tc__require_cpu(fn, t)) return tc_last_status();
   if (!tc_dtype_is_floating(t->dtype))
     return tc__error(TC_ERR_DTYPE, "%s: expected a floating-point tensor, got %s", fn, tc_dtype_name(t->dtype));
   for (int i = 0; i < t->ndim; i++)
@@ -88,7 +90,6 @@ tc_status tc_init_normal_(tc_tensor *t, double mean, double std, tc_generator *g
 tc_status tc_init_constant_(tc_tensor *t, double value) {
   const char *fn = "tc_init_constant_";
   TC__NONNULL_S(t, fn);
-  if (tc__require_cpu(fn, t)) return tc_last_status();
   tc_no_grad_push();
   tc_status s = tc_fill_inplace(t, value);
   tc_no_grad_pop();
@@ -170,8 +171,8 @@ tc_status tc_init_kaiming_normal_(tc_tensor *t, double a, tc_fan_mode mode, tc_n
 
 static double norm_cdf(double x) { return (1.0 + erf(x / sqrt(2.0))) / 2.0; }
 
-/* An uninitialised tensor like t: t's strides when t is dense, else contiguous (empty_like). */
-static tc_tensor *empty_like_dense(const tc_tensor *t) {
+/* An uninitialised tensor like t on dev: t's strides when t is dense, else contiguous (empty_like). */
+static tc_tensor *empty_like_dense_on(const tc_tensor *t, tc_device dev) {
   int nd = t->ndim, order[TC_MAX_DIMS], m = 0;
   for (int d = 0; d < nd; d++)
     if (t->sizes[d] != 1) order[m++] = d;
@@ -187,15 +188,16 @@ static tc_tensor *empty_like_dense(const tc_tensor *t) {
     dense = t->strides[order[i]] == expect;
     expect *= t->sizes[order[i]];
   }
-  if (!dense || tc__is_contiguous(t)) return tc__empty(t->sizes, nd, t->dtype, t->storage->device);
+  if (!dense || tc__is_contiguous(t)) return tc__empty(t->sizes, nd, t->dtype, dev);
   int64_t numel = tc__numel(t->sizes, nd), st[TC_MAX_DIMS];
-  tc_tensor *flat = tc__empty(&numel, 1, t->dtype, t->storage->device);
+  tc_tensor *flat = tc__empty(&numel, 1, t->dtype, dev);
   if (!flat) return NULL;
   for (int d = 0; d < nd; d++) st[d] = t->sizes[d] == 1 ? 1 : t->strides[d];
   tc_tensor *v = tc__view(flat, t->sizes, st, nd, 0);
   tc_tensor_release(flat);
   return v;
 }
+static tc_tensor *empty_like_dense(const tc_tensor *t) { return empty_like_dense_on(t, t->storage->device); }
 
 /* Values of the floating dtypes as double, and back with the dtype's rounding. */
 static inline double ld(const char *p, tc_dtype dt) {
@@ -354,6 +356,16 @@ tc_status tc_init_trunc_normal_(tc_tensor *t, double mean, double std, double a,
   if (!(a <= b)) return tc__error(TC_ERR_ARG, "%s: the interval [a, b] = [%g, %g] is empty", fn, a, b);
   if (!(std >= 0.0)) return tc__error(TC_ERR_ARG, "%s: expects std >= 0, got %g", fn, std);
   if (is_empty(t)) return TC_OK;
+  if (!tc__is_cpu(t)) { /* the sampler on a host tensor of t's layout, then one copy */
+    tc_tensor *h = empty_like_dense_on(t, tc_cpu());
+    tc_status s = h ? tc_init_trunc_normal_(h, mean, std, a, b, gen) : tc_last_status();
+    tc_tensor *d = s ? NULL : tc_tensor_to(h, t->storage->device);
+    if (!s) s = d ? tc__copy(t, d) : tc_last_status();
+    tc_tensor_release(h);
+    tc_tensor_release(d);
+    if (!s) tc__bump_version(t);
+    return s;
+  }
   tc_dtype dt = t->dtype;
   double p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std);
   tc_status s;

@@ -222,11 +222,125 @@ static int64_t numel_of(const int64_t *s, int n) {
   return t;
 }
 
+/* ---- on a device ---------------------------------------------------------------------------------
+ * Composed of device ops without history (the caller records the pad's own node). Constant mode
+ * fills the output and copies the kept block of the input into place; the other modes gather
+ * along each padded dim in turn with its map (index_select). The backward runs the maps the other
+ * way: constant mode copies the block of grad_out into zeros, the others add along each padded dim
+ * in turn (index_add, which sums in a fixed order on a device: deterministic). */
+
+/* The block of padded dim d that constant mode keeps: outputs [*o0, *o0 + *len) read inputs from
+ * *i0 on (the maps' non-negative entries are consecutive). */
+static void kept_range(const pad_plan *p, const pad_maps *m, int d, int64_t *o0, int64_t *i0, int64_t *len) {
+  const int64_t *map = m->maps + m->off[d];
+  int64_t a = 0, b;
+  while (a < p->out[d] && map[a] < 0) a++;
+  for (b = a; b < p->out[d] && map[b] >= 0; b++) {
+  }
+  *o0 = a, *i0 = a < p->out[d] ? map[a] : 0, *len = b - a;
+}
+
+/* Copies the kept block between a tensor of the output shape and one of the input shape:
+ * to_out: out_shaped[block] = in_shaped[block], else the other way. */
+static tc_status copy_kept(const pad_plan *p, const pad_maps *m, tc_tensor *out_shaped, tc_tensor *in_shaped,
+                           bool to_out) {
+  tc_tensor *ov = tc_tensor_retain(out_shaped), *iv = tc_tensor_retain(in_shaped);
+  for (int d = p->ndim - p->k; d < p->ndim && ov && iv; d++) {
+    int64_t o0, i0, len;
+    kept_range(p, m, d, &o0, &i0, &len);
+    if (len == 0) { /* nothing kept: the copy is empty */
+      tc_tensor_release(ov);
+      tc_tensor_release(iv);
+      return TC_OK;
+    }
+    tc_tensor *a = tc_narrow(ov, d, o0, len), *b = tc_narrow(iv, d, i0, len);
+    tc_tensor_release(ov);
+    tc_tensor_release(iv);
+    ov = a, iv = b;
+  }
+  tc_status s = ov && iv ? (to_out ? tc__copy(ov, iv) : tc__copy(iv, ov)) : tc_last_status();
+  tc_tensor_release(ov);
+  tc_tensor_release(iv);
+  return s;
+}
+
+/* The map of padded dim d as an int64 tensor on dev. */
+static tc_tensor *map_tensor(const pad_plan *p, const pad_maps *m, int d, tc_device dev) {
+  tc_tensor *h = tc_tensor_from_data(m->maps + m->off[d], &p->out[d], 1, TC_I64);
+  tc_tensor *r = h ? tc_tensor_to(h, dev) : NULL;
+  tc_tensor_release(h);
+  return r;
+}
+
+static tc_tensor *device_pad_fwd(const tc_tensor *x, const pad_plan *p, const pad_maps *m, double value) {
+  tc_device dev = x->storage->device;
+  tc_tensor *out = NULL;
+  tc_no_grad_push();
+  if (p->mode == TC_PAD_CONSTANT) {
+    out = tc_full(p->out, p->ndim, value, TC_OPTS(.dtype = x->dtype, .device = dev));
+    if (out && copy_kept(p, m, out, (tc_tensor *)x, true)) {
+      tc_tensor_release(out);
+      out = NULL;
+    }
+  } else {
+    out = tc_tensor_retain((tc_tensor *)x);
+    for (int d = p->ndim - p->k; d < p->ndim && out; d++) {
+      tc_tensor *idx = map_tensor(p, m, d, dev);
+      tc_tensor *next = idx ? tc_index_select(out, d, idx) : NULL;
+      tc_tensor_release(idx);
+      tc_tensor_release(out);
+      out = next;
+    }
+  }
+  tc_no_grad_pop();
+  return out;
+}
+
+/* grad_in in dtype dt from grad_out go (converted to dt by the caller). */
+static tc_tensor *device_pad_bwd(const tc_tensor *go, const pad_plan *p, const pad_maps *m, tc_dtype dt) {
+  tc_device dev = go->storage->device;
+  tc_tensor *gi = NULL;
+  tc_no_grad_push();
+  if (p->mode == TC_PAD_CONSTANT) {
+    gi = tc_zeros(p->in, p->ndim, TC_OPTS(.dtype = dt, .device = dev));
+    if (gi && copy_kept(p, m, (tc_tensor *)go, gi, false)) {
+      tc_tensor_release(gi);
+      gi = NULL;
+    }
+  } else {
+    gi = tc_tensor_retain((tc_tensor *)go);
+    for (int d = p->ndim - 1; d >= p->ndim - p->k && gi; d--) { /* the forward's dims in reverse */
+      int64_t sz[TC_MAX_DIMS];
+      memcpy(sz, gi->sizes, sizeof(int64_t) * (size_t)gi->ndim);
+      sz[d] = p->in[d];
+      tc_tensor *idx = map_tensor(p, m, d, dev);
+      tc_tensor *z = idx ? tc_zeros(sz, gi->ndim, TC_OPTS(.dtype = dt, .device = dev)) : NULL;
+      if (z && tc_index_add_inplace(z, d, idx, gi, 1.0)) {
+        tc_tensor_release(z);
+        z = NULL;
+      }
+      tc_tensor_release(idx);
+      tc_tensor_release(gi);
+      gi = z;
+    }
+  }
+  tc_no_grad_pop();
+  return gi;
+}
+
 tc_tensor *tc__pad_fwd(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value) {
   TC__NONNULL_T(x, FN);
-  if (tc__require_cpu(FN, x) != TC_OK) return NULL;
   pad_plan p;
   if (plan_pad(FN, x->sizes, x->ndim, pad, npad, mode, &p) != TC_OK) return NULL;
+  if (!tc__is_cpu(x)) {
+    pad_maps m = {0};
+    if (p.k > 0 && build_maps(&p, &m) != TC_OK) return NULL;
+    tc_no_grad_push();
+    tc_tensor *out = p.k > 0 ? device_pad_fwd(x, &p, &m, value) : tc_clone(x);
+    tc_no_grad_pop();
+    tc__free(m.maps);
+    return out;
+  }
   tc_tensor *out = tc__empty(p.out, p.ndim, x->dtype, x->storage->device);
   if (!out) return NULL;
   if (p.k == 0) { /* constant mode with nothing to pad: a copy, as PyTorch's clone */
@@ -304,7 +418,6 @@ tc_tensor *tc__pad_backward(const tc_tensor *grad_out, const int64_t *input_shap
     tc__error(TC_ERR_ARG, "%s: input has %lld dims (at most %d)", fn, (long long)ndim, TC_MAX_DIMS);
     return NULL;
   }
-  if (tc__require_cpu(fn, grad_out) != TC_OK) return NULL;
   if (!tc_dtype_is_floating(grad_out->dtype)) {
     tc__error(TC_ERR_DTYPE, "%s: grad_out must be floating point, got %s", fn, tc_dtype_name(grad_out->dtype));
     return NULL;
@@ -319,6 +432,16 @@ tc_tensor *tc__pad_backward(const tc_tensor *grad_out, const int64_t *input_shap
     return NULL;
   }
   tc_dtype dt = tc__compute_dtype(grad_out->dtype);
+  if (!tc__is_cpu(grad_out)) {
+    pad_maps m = {0};
+    tc_tensor *go = tc_to_dtype(grad_out, dt), *gi = NULL;
+    if (go && (p.k == 0 || build_maps(&p, &m) == TC_OK)) gi = p.k > 0 ? device_pad_bwd(go, &p, &m, dt) : tc_clone(go);
+    tc__free(m.maps);
+    tc_tensor_release(go);
+    tc_tensor *r = gi ? tc_to_dtype(gi, grad_out->dtype) : NULL;
+    tc_tensor_release(gi);
+    return r;
+  }
   tc_tensor *gi = tc__empty(p.in, p.ndim, dt, grad_out->storage->device);
   if (!gi) return NULL;
   tc__cpu_fill(gi, 0.0);

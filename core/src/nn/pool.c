@@ -24,7 +24,7 @@
  *
  * Device tensors go to the backend's pool_fwd / pool_bwd (cuda/pool.cu) with the same geometry
  * (tc__pool_desc) on contiguous f32/f64 planes, f16/bf16 converted as here; the device kernels
- * are floating-point only, so integer inputs there are TC_ERR_UNSUPPORTED.
+ * also max-pool integers (average pooling of int64 is CPU-only: TC_ERR_UNSUPPORTED there).
  */
 #include <math.h>
 #if defined(__SSE4_1__)
@@ -581,9 +581,9 @@ static tc__pool_desc pool_desc_of(const pool_geom *g) {
 }
 
 /* The backend of a device tensor x if it has both pooling kernels, else NULL with the error set
- * (integer inputs: the device kernels are floating-point only). */
-static const tc__device_api *pool_backend(const char *fn, const tc_tensor *x) {
-  if (!tc_dtype_is_floating(x->dtype)) {
+ * (the device kernels pool floating-point inputs, and integers for max pooling). */
+static const tc__device_api *pool_backend(const char *fn, const tc_tensor *x, const pool_geom *g) {
+  if (!tc_dtype_is_floating(x->dtype) && g->kind != POOL_MAX) {
     char b[32];
     tc__error(TC_ERR_UNSUPPORTED, "%s: %s inputs are not supported on %s (floating-point only)", fn,
               tc_dtype_name(x->dtype), tc_device_str(x->storage->device, b, sizeof b));
@@ -605,7 +605,7 @@ static tc_tensor *pool2d_run(const char *fn, const tc_tensor *x, const pool_geom
   tc_dtype dt = x->dtype, cdt = tc__compute_dtype(dt);
   tc_device dev = x->storage->device;
   const tc__device_api *api = NULL;
-  if (!tc__is_cpu(x) && !(api = pool_backend(fn, x))) return NULL;
+  if (!tc__is_cpu(x) && !(api = pool_backend(fn, x, g))) return NULL;
   int64_t sz[TC_MAX_DIMS];
   int nd = out_sizes(x, g, sz);
   const tc_tensor *in[1] = {x};
