@@ -144,12 +144,12 @@ static void test_max_pool(void) {
     check_pool(&c1[i], SHAPE_OF(3, 5, 29), 3, TC_F64, true, false, 70 + i);
     check_pool(&c1[i], SHAPE_OF(5, 30), 2, TC_F32, false, true, 80 + i); /* unbatched */
   }
-  /* integers: CPU only */
+  /* integers: average pooling is CPU-only (max pooling of integers: test_cuda_ops_extra.c) */
   tc_scope_push();
-  tc_tensor *xi = on_gpu(tc_ones(SHAPE_OF(1, 2, 4, 4), 4, TC_OPTS(.dtype = TC_I32)));
-  EXPECT(tc_max_pool2d(xi, TC_POOL(.kernel = {2, 2}), NULL) == NULL && tc_last_status() == TC_ERR_UNSUPPORTED &&
-             strstr(tc_last_error(), "int32"),
-         "integer max pooling on the GPU is refused with a message");
+  tc_tensor *xi = on_gpu(tc_ones(SHAPE_OF(1, 2, 4, 4), 4, TC_OPTS(.dtype = TC_I64)));
+  EXPECT(tc_avg_pool2d(xi, TC_POOL(.kernel = {2, 2})) == NULL && tc_last_status() == TC_ERR_UNSUPPORTED &&
+             strstr(tc_last_error(), "int64"),
+         "integer average pooling on the GPU is refused with a message");
   tc_scope_pop();
 }
 

@@ -19,7 +19,8 @@
  * libraries, ...) by name when first used. A machine may hold two copies (a system one and a
  * Python wheel's); parts of different versions in one process crash inside cuDNN. So the parts are
  * loaded first, by full path, from the directory of the front library chosen: the later loads by
- * name then find them already in the process.
+ * name then find them already in the process. (libctorch_cuda exports nothing but its device
+ * table, src/cuda/exports.map: copies of libstdc++ statics exported from it made cuDNN crash.)
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
