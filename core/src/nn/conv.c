@@ -681,7 +681,8 @@ fail:
 
 /* ---- forward ---------------------------------------------------------------------------------- */
 static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, const tc_tensor *w,
-                               const tc_tensor *b, const tc_conv_opts *opts) {
+                               const tc_tensor *b, const tc_conv_opts *opts, tc_tensor **kept_w) {
+  if (kept_w) *kept_w = NULL;
   tc__conv_geom g;
   if (tc__conv_resolve(fn, spatial, x, w, b, opts, &g) != TC_OK) return NULL;
   if (!tc__is_cpu(x)) return device_conv_forward(fn, &g, x, w, b);
@@ -728,7 +729,8 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   }
   free_run(&r);
   tc_tensor_release(xc);
-  tc_tensor_release(wc);
+  if (crop && kept_w) *kept_w = wc; /* the backward's grad_x reuses the cropped kernel */
+  else tc_tensor_release(wc);
   tc_tensor_release(bc);
   return to_result(y, x->dtype);
 fail:
@@ -740,12 +742,9 @@ fail:
   return NULL;
 }
 
-tc_tensor *tc__conv2d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
-  return conv_forward("tc_conv2d", 2, x, w, b, opts);
-}
-
-tc_tensor *tc__conv1d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {
-  return conv_forward("tc_conv1d", 1, x, w, b, opts);
+tc_tensor *tc__conv_fwd(int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
+                        const tc_conv_opts *opts, tc_tensor **kept_w) {
+  return conv_forward(spatial == 2 ? "tc_conv2d" : "tc_conv1d", spatial, x, w, b, opts, kept_w);
 }
 
 /* ---- backward --------------------------------------------------------------------------------- */
@@ -803,8 +802,8 @@ static void reduce_tasks(int64_t r0, int64_t r1, void *vctx) {
 }
 
 static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *grad_out, const tc_tensor *x,
-                               const tc_tensor *w, const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b,
-                               tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b) {
+                               const tc_tensor *w, const tc_tensor *kept_w, const tc_conv_opts *opts, bool need_x,
+                               bool need_w, bool need_b, tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b) {
   if (grad_x) *grad_x = NULL;
   if (grad_w) *grad_w = NULL;
   if (grad_b) *grad_b = NULL;
@@ -841,7 +840,8 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   st = TC_ERR_NOMEM;
   if (!(gyc = as_contig(grad_out, dt))) goto fail;
   if (need_w && !(xc = as_contig(x, dt))) goto fail;
-  if (need_x && !(wc = crop ? cropped_weight(w, dt, kc) : as_contig(w, dt))) goto fail;
+  if (need_x && crop && kept_w && kept_w->dtype == dt) wc = tc_tensor_retain((tc_tensor *)kept_w);
+  else if (need_x && !(wc = crop ? cropped_weight(w, dt, kc) : as_contig(w, dt))) goto fail;
   if (need_x && !(gx = tc__empty(x->sizes, x->ndim, dt, x->storage->device))) goto fail;
   if (need_w && !(gw = crop ? tc__empty((const int64_t[]){g.OC, g.Cg, g.KH, g.KW}, 4, dt, x->storage->device)
                             : tc__empty(w->sizes, w->ndim, dt, x->storage->device)))
@@ -952,13 +952,20 @@ fail:
 tc_status tc__conv2d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
                               const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
                               tc_tensor **grad_w, tc_tensor **grad_b) {
-  return conv_backward("tc_conv2d_backward", 2, grad_out, x, w, opts, need_x, need_w, need_b, grad_x, grad_w,
+  return conv_backward("tc_conv2d_backward", 2, grad_out, x, w, NULL, opts, need_x, need_w, need_b, grad_x, grad_w,
                        grad_b);
 }
 
 tc_status tc__conv1d_backward(const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
                               const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
                               tc_tensor **grad_w, tc_tensor **grad_b) {
-  return conv_backward("tc_conv1d_backward", 1, grad_out, x, w, opts, need_x, need_w, need_b, grad_x, grad_w,
+  return conv_backward("tc_conv1d_backward", 1, grad_out, x, w, NULL, opts, need_x, need_w, need_b, grad_x, grad_w,
                        grad_b);
+}
+
+tc_status tc__conv_backward_kept(int spatial, const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                                 const tc_tensor *kept_w, const tc_conv_opts *opts, bool need_x, bool need_w,
+                                 bool need_b, tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b) {
+  return conv_backward(spatial == 2 ? "tc_conv2d_backward" : "tc_conv1d_backward", spatial, grad_out, x, w, kept_w,
+                       opts, need_x, need_w, need_b, grad_x, grad_w, grad_b);
 }

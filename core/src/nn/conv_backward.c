@@ -6,24 +6,22 @@
 #include "conv_internal.h"
 #include "../amp/amp_internal.h"
 
-tc_tensor *tc__conv2d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
-tc_tensor *tc__conv1d_fwd(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts);
 tc_tensor *tc__pad_fwd(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_pad_mode mode, double value);
 
 typedef struct {
   int dims;
   tc_conv_opts opts;
-  bool has_bias;
+  bool has_bias, has_kept; /* has_kept: the forward's cropped kernel is saved third */
 } conv_ctx;
 
 static tc_status conv_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {
   const conv_ctx *c = tc__node_ctx(n);
   const tc_tensor *x = tc__node_saved(n, 0), *w = x ? tc__node_saved(n, 1) : NULL;
-  if (!x || !w) return tc_last_status();
+  const tc_tensor *kept = w && c->has_kept ? tc__node_saved(n, 2) : NULL;
+  if (!x || !w || (c->has_kept && !kept)) return tc_last_status();
   bool nx = n->next[0].node, nw = n->next[1].node, nb = c->has_bias && n->next[2].node;
   tc_tensor *gx = NULL, *gw = NULL, *gb = NULL;
-  tc_status s = c->dims == 2 ? tc__conv2d_backward(go[0], x, w, &c->opts, nx, nw, nb, &gx, &gw, &gb)
-                             : tc__conv1d_backward(go[0], x, w, &c->opts, nx, nw, nb, &gx, &gw, &gb);
+  tc_status s = tc__conv_backward_kept(c->dims, go[0], x, w, kept, &c->opts, nx, nw, nb, &gx, &gw, &gb);
   if (s) return s;
   gi[0] = gx;
   gi[1] = gw;
@@ -36,13 +34,21 @@ static tc_tensor *conv(int dims, const tc_tensor *x, const tc_tensor *w, const t
   tc__amp_call am;
   if (tc__amp_begin(&am, TC__AMP_LOWER, 3, x, w, b))
     return tc__amp_end(&am, am.ok ? conv(dims, am.in[0], am.in[1], am.in[2], opts) : NULL);
-  tc_tensor *y = dims == 2 ? tc__conv2d_fwd(x, w, b, opts) : tc__conv1d_fwd(x, w, b, opts);
   const tc_tensor *in[3] = {x, w, b};
   int nin = b ? 3 : 2;
-  if (!y || !tc__grad_needed(nin, in)) return y;
-  conv_ctx c = {.dims = dims, .has_bias = b != NULL};
+  bool grad = tc__grad_needed(nin, in);
+  tc_tensor *kept = NULL; /* kept only when x needs a gradient (the backward's grad_x uses it) */
+  tc_tensor *y = tc__conv_fwd(dims, x, w, b, opts, grad && tc__grad_needed(1, in) ? &kept : NULL);
+  if (!y || !grad) {
+    tc_tensor_release(kept);
+    return y;
+  }
+  conv_ctx c = {.dims = dims, .has_bias = b != NULL, .has_kept = kept != NULL};
   if (opts) c.opts = *opts;
-  return tc__record(y, "ConvolutionBackward0", conv_backward, nin, in, 2, in, &c, sizeof c);
+  const tc_tensor *save[3] = {x, w, kept};
+  y = tc__record(y, "ConvolutionBackward0", conv_backward, nin, in, kept ? 3 : 2, save, &c, sizeof c);
+  tc_tensor_release(kept);
+  return y;
 }
 
 tc_tensor *tc_conv2d(const tc_tensor *x, const tc_tensor *w, const tc_tensor *b, const tc_conv_opts *opts) {

@@ -57,6 +57,16 @@ tc_status tc__conv1d_backward(const tc_tensor *grad_out, const tc_tensor *x, con
                               const tc_conv_opts *opts, bool need_x, bool need_w, bool need_b, tc_tensor **grad_x,
                               tc_tensor **grad_w, tc_tensor **grad_b);
 
+/* The forward (spatial 1 or 2) and a backward that may reuse the forward's work: when the
+ * forward cropped the kernel to the taps that touch the input (small planes), *kept_w receives
+ * that cropped kernel (a new reference; NULL otherwise) and tc__conv_backward_kept takes it back
+ * for grad_x instead of cropping again. kept_w may be NULL in both. */
+tc_tensor *tc__conv_fwd(int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
+                        const tc_conv_opts *opts, tc_tensor **kept_w);
+tc_status tc__conv_backward_kept(int spatial, const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
+                                 const tc_tensor *kept_w, const tc_conv_opts *opts, bool need_x, bool need_w,
+                                 bool need_b, tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b);
+
 /* Gradient of y = tc_pad(x, pad, npad, mode, value) with respect to x, for an x of input_shape:
  * a new tensor of input_shape in grad_out's dtype (floating point). reflect/replicate/circular
  * add up the gradients of the cells they duplicate; constant padding's fill gets none. NULL with
