@@ -258,7 +258,9 @@ static tc_status plan_any(const char *fn, const tc_tensor *t, const tc_tensor *c
   const tc_tensor *h[TC_MAX_DIMS] = {0};
   tc_status s = TC_OK;
   for (int64_t k = 0; k < n && !s; k++)
-    if (indices[k] && !(s = tc__check_same_device(fn, t, indices[k])) && !(h[k] = tc_tensor_to(indices[k], tc_cpu())))
+    if (indices[k] && !tc__is_cpu(indices[k]) && (s = tc__check_same_device(fn, t, indices[k]))) break;
+  for (int64_t k = 0; k < n && !s; k++)
+    if (indices[k] && !(h[k] = tc_tensor_to(indices[k], tc_cpu()))) /* CPU or t's device, as PyTorch */
       s = tc_last_status();
   if (!s) s = plan_build(fn, t, h, n, p, true);
   for (int64_t k = 0; k < n; k++) tc_tensor_release((tc_tensor *)h[k]);

@@ -146,6 +146,14 @@ tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src) {
   const char *fn = "tc_copy_inplace";
   TC__NONNULL_S(dst, fn);
   TC__NONNULL_S(src, fn);
+  if (!tc_device_equal(dst->storage->device, src->storage->device)) {
+    /* across devices (a CPU state dict into a CUDA model): src moved to dst's device first, as a
+     * recorded copy, so a gradient still finds its way back to src */
+    tc_tensor *m = tc_tensor_to(src, dst->storage->device);
+    tc_status s = m ? tc_copy_inplace(dst, m) : tc_last_status();
+    tc_tensor_release(m);
+    return s;
+  }
   const tc_tensor *ins[2] = {dst, src};
   if (tc__grad_needed(2, ins)) {
     tc_status s = tc__check_inplace(fn, dst);

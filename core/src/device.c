@@ -111,6 +111,13 @@ const char *tc_device_str(tc_device d, char *buf, int buflen) {
   return buf;
 }
 
+tc_tensor *tc__scalar_to_device_of(const tc_tensor *t, const tc_tensor *other, bool *moved) {
+  *moved = false;
+  if (!t || !other || t->ndim != 0 || !tc__is_cpu(t) || tc__is_cpu(other)) return (tc_tensor *)t;
+  *moved = true;
+  return tc_tensor_to(t, other->storage->device);
+}
+
 tc_status tc__require_cpu(const char *fn, const tc_tensor *t) {
   if (t->storage->device.type == TC_DEVICE_CPU) return TC_OK;
   char b[32];

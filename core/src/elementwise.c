@@ -258,9 +258,25 @@ static bool has_zero(const tc_tensor *t) {
   return z;
 }
 
+static tc_tensor *binary_op_on(const char *fn, tc__binary_op op, operand a, operand b, double alpha,
+                               tc_tensor *inplace);
+
 /* out = a (op) b. Either operand may be a scalar (t == NULL). inplace: write into it (it is a).
- * fn names the public function for messages. */
+ * fn names the public function for messages. A 0-d CPU tensor with a device tensor acts as a
+ * scalar there (moved to the device first), as in PyTorch. */
 static tc_tensor *binary_op(const char *fn, tc__binary_op op, operand a, operand b, double alpha, tc_tensor *inplace) {
+  bool ma = false, mb = false;
+  if (a.t && b.t && a.t != inplace) a.t = tc__scalar_to_device_of(a.t, b.t, &ma);
+  if (a.t && b.t && !ma) b.t = tc__scalar_to_device_of(b.t, a.t, &mb);
+  if ((ma || mb) && !(ma ? a.t : b.t)) return NULL;
+  tc_tensor *r = binary_op_on(fn, op, a, b, alpha, inplace);
+  if (ma) tc_tensor_release((tc_tensor *)a.t);
+  if (mb) tc_tensor_release((tc_tensor *)b.t);
+  return r;
+}
+
+static tc_tensor *binary_op_on(const char *fn, tc__binary_op op, operand a, operand b, double alpha,
+                               tc_tensor *inplace) {
   if (!a.t && !b.t) {
     tc__error(TC_ERR_ARG, "%s: needs at least one tensor operand", fn);
     return NULL;

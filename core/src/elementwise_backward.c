@@ -344,7 +344,10 @@ tc_status tc__inplace_with_grad(const char *fn, tc_tensor *self, tc__inplace_com
     return tc__error(TC_ERR_SHAPE, "%s: output with shape %s doesn't match the broadcast shape %s", fn,
                      tc__tshape(self), tc__tshape(r));
   }
-  tc__cpu_copy(self, r);
+  if ((s = tc__copy(self, r))) { /* any device */
+    tc_tensor_release(r);
+    return s;
+  }
   tc__bump_version(self);
   s = tc__take_history(self, r);
   tc_tensor_release(r);

@@ -95,6 +95,10 @@ void tc__aligned_free(void *p);
 const tc__device_api *tc__device_api_for(tc_device d, const char *fn);
 tc_status tc__check_device(const char *fn, tc_device d);
 /* TC_ERR_UNSUPPORTED unless t is on the CPU (ops whose kernels exist only for the CPU so far). */
+/* PyTorch lets a 0-d CPU tensor combine with a tensor on a device, as a scalar: when t is 0-d on
+ * the CPU and other is on a device, t moved there (a recorded copy: its gradient comes back; a new
+ * reference, NULL on failure) with *moved set; else t itself, *moved false. */
+tc_tensor *tc__scalar_to_device_of(const tc_tensor *t, const tc_tensor *other, bool *moved);
 tc_status tc__require_cpu(const char *fn, const tc_tensor *t);
 /* The backend of a tensor's device: NULL for the CPU (whose kernels are called directly). */
 const tc__device_api *tc__backend(const tc_tensor *t);

@@ -229,11 +229,8 @@ static tc_tensor *as_dtype(const tc_tensor *t, tc_dtype d) {
   return tc__to_dtype_contig(t, d);
 }
 
-tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *b) {
-  const char *fn = "tc_where";
-  TC__NONNULL_T(cond, fn);
-  TC__NONNULL_T(a, fn);
-  TC__NONNULL_T(b, fn);
+/* where with every operand on cond's device (autograd records a and b as given). */
+static tc_tensor *where_on(const char *fn, const tc_tensor *cond, const tc_tensor *a, const tc_tensor *b) {
   if (tc__check_same_device(fn, cond, a) || tc__check_same_device(fn, cond, b)) return NULL;
   if (check_mask(fn, cond, true)) return NULL;
   tc_dtype rt = result_type2(a, b);
@@ -264,4 +261,22 @@ tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *
   const tc_tensor *ins[2] = {a, b};
   if (out && tc__grad_needed(2, ins)) out = tc__index_record_out(tc__where_node(cond, a, b), out);
   return out;
+}
+
+tc_tensor *tc_where(const tc_tensor *cond, const tc_tensor *a, const tc_tensor *b) {
+  const char *fn = "tc_where";
+  TC__NONNULL_T(cond, fn);
+  TC__NONNULL_T(a, fn);
+  TC__NONNULL_T(b, fn);
+  bool ma = false, mb = false; /* 0-d CPU values with a device condition: moved there, as scalars */
+  a = tc__scalar_to_device_of(a, cond, &ma);
+  b = a ? tc__scalar_to_device_of(b, cond, &mb) : NULL;
+  if (!a || !b) {
+    if (ma) tc_tensor_release((tc_tensor *)a);
+    return NULL;
+  }
+  tc_tensor *r = where_on(fn, cond, a, b);
+  if (ma) tc_tensor_release((tc_tensor *)a);
+  if (mb) tc_tensor_release((tc_tensor *)b);
+  return r;
 }

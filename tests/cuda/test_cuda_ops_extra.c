@@ -3,7 +3,10 @@
  * indexing (tc_index, index_put with and without accumulate), cumsum / cumprod, F.pad in every
  * mode, group norm, logsumexp, outer, integer max pooling; the random factories, in-place fills and
  * nn.init on a device (drawn on the host: bit-identical to the CPU for one seed); and a DataLoader
- * with pin_memory feeding the GPU through non-blocking copies. Gradients are compared too.
+ * with pin_memory feeding the GPU through non-blocking copies; in-place ops under autograd, 0-d
+ * CPU tensors mixed with device tensors, copies across devices (a CPU state dict into a CUDA
+ * model), cross entropy with class probabilities, embedding_bag max, 'same' convolutions with an
+ * even kernel, gradcheck on device inputs. Gradients are compared too.
  *
  * Exits 77 (skipped) when no CUDA device is present. Prints every mismatch, then a summary. */
 #include <ctorch/dataloader.h>
@@ -419,6 +422,129 @@ static void test_pinned_loader(void) {
   tc_scope_pop();
 }
 
+/* ---- in place under autograd, CPU scalars, copies across devices ------------------------------------ */
+static tc_tensor *op_inplace_chain(const tc_tensor *x, const void *c) {
+  (void)c;
+  tc_tensor *h = tc_mul_scalar(x, 1.5); /* a non-leaf: in-place ops may write it */
+  if (!h || tc_relu_inplace(h) || tc_add_inplace(h, x, 2.0) || tc_mul_scalar_inplace(h, -0.5) ||
+      tc_clamp_inplace(h, -1.0, 1.0))
+    return NULL;
+  return h;
+}
+
+static void test_mixed_devices(void) {
+  tc_scope_push();
+  tc_tensor *x = values(TC_F32, SHAPE_OF(5, 6), 2, -2, 2, 300);
+  grad_check(x, op_inplace_chain, NULL, 1e-6, "in-place chain under autograd");
+  /* a 0-d CPU tensor with device tensors acts as a scalar; its gradient comes back to the CPU */
+  tc_tensor *s[2] = {leaf(tc_scalar_tensor(0.75, NULL)), leaf(tc_scalar_tensor(0.75, NULL))};
+  tc_tensor *xs[2] = {x, on_gpu(x)};
+  tc_tensor *y[2];
+  for (int k = 0; k < 2; k++) {
+    tc_tensor *m = tc_gt_scalar(xs[k], 0.0);
+    y[k] = tc_where(m, tc_mul(xs[k], s[k]), tc_sub(s[k], xs[k], 1.0));
+    y[k] = y[k] ? tc_clamp_tensor(y[k], tc_scalar_tensor(-1.0, NULL), NULL) : NULL;
+    EXPECT(y[k] && tc_backward(tc_sum(y[k], NULL, 0, false)) == TC_OK, "0-d CPU operands on %s", k ? "gpu" : "cpu");
+  }
+  same(y[0], y[1], 1e-6, 0, "0-d CPU operands: values");
+  EXPECT(tc_tensor_grad(s[1]) && tc_device_equal(tc_tensor_device(tc_tensor_grad(s[1])), tc_cpu()),
+         "the CPU scalar's gradient stays on the CPU");
+  same(tc_tensor_grad(s[0]), tc_tensor_grad(s[1]), 1e-5, 0, "0-d CPU operands: scalar gradient");
+  /* copy_ across devices, both ways, with the gradient back to the source's device */
+  tc_tensor *src = leaf(values(TC_F32, SHAPE_OF(6), 1, -1, 1, 301));
+  tc_tensor *dst = tc_zeros(SHAPE_OF(5, 6), 2, TC_OPTS(.device = gpu));
+  tc_tensor *dh = tc_mul_scalar(dst, 1.0);
+  EXPECT(tc_copy_inplace(dh, src) == TC_OK, "copy_ CPU -> GPU (broadcast)");
+  EXPECT(tc_backward(tc_sum(tc_mul(dh, on_gpu(x)), NULL, 0, false)) == TC_OK, "copy_ backward");
+  same(tc_sum(x, (const int64_t[]){0}, 1, false), tc_tensor_grad(src), 1e-5, 1e-6, "copy_ gradient to the CPU source");
+  tc_tensor *back = tc_zeros(SHAPE_OF(5, 6), 2, NULL);
+  EXPECT(tc_copy_inplace(back, on_gpu(x)) == TC_OK, "copy_ GPU -> CPU");
+  same(x, back, 0, 0, "copy_ GPU -> CPU values");
+  /* a CPU state dict into a model on the GPU */
+  tc_manual_seed(9);
+  tc_module *a = tc_linear_create(6, 3, true), *b = tc_linear_create(6, 3, true);
+  tc_state_dict *sd = tc_state_dict_create();
+  EXPECT(tc_module_to(b, gpu) == TC_OK && tc_module_state_dict(a, sd, NULL) == TC_OK &&
+             tc_module_load_state_dict(b, sd, NULL, true, NULL, NULL) == TC_OK,
+         "load a CPU state dict into a GPU model");
+  same(tc_module_forward(a, x), tc_module_forward(b, on_gpu(x)), 1e-5, 1e-6, "GPU model after loading CPU weights");
+  tc_state_dict_destroy(sd);
+  tc_module_destroy(a);
+  tc_module_destroy(b);
+  /* CPU index tensors on a GPU tensor */
+  tc_tensor *ix = tc_tensor_from_data((int64_t[]){4, 0, 4}, SHAPE_OF(3), 1, TC_I64);
+  same(tc_index(x, (const tc_tensor *[]){ix}, 1), tc_index(on_gpu(x), (const tc_tensor *[]){ix}, 1), 0, 0,
+       "index a GPU tensor with CPU indices");
+  tc_clear_error();
+  EXPECT(tc_tensor_set_grad(leaf(on_gpu(x)), x) != TC_OK && tc_last_status() == TC_ERR_DEVICE,
+         "set_grad with a gradient on another device is refused");
+  tc_scope_pop();
+}
+
+/* ---- cross entropy with probabilities, embedding_bag max, 'same' with an even kernel ------------- */
+typedef struct {
+  const tc_tensor *target, *weight;
+  tc_reduction red;
+  double eps;
+} ce_case;
+static tc_tensor *op_ce_prob(const tc_tensor *x, const void *c) {
+  const ce_case *k = c;
+  bool dev = is_gpu(x);
+  tc_ce_opts o = TC_CE_DEFAULTS;
+  o.weight = k->weight && dev ? on_gpu(k->weight) : k->weight;
+  o.reduction = k->red;
+  o.label_smoothing = k->eps;
+  return tc_cross_entropy(x, dev ? on_gpu(k->target) : k->target, &o);
+}
+typedef struct {
+  const tc_tensor *idx, *offsets;
+} bag_case;
+static tc_tensor *op_bag_max(const tc_tensor *w, const void *c) {
+  const bag_case *k = c;
+  bool dev = is_gpu(w);
+  return tc_embedding_bag(dev ? on_gpu(k->idx) : k->idx, w, dev ? on_gpu(k->offsets) : k->offsets, TC_BAG_MAX, NULL, 2);
+}
+static tc_tensor *op_conv_same_even(const tc_tensor *x, const void *c) {
+  const tc_tensor *w = c;
+  return tc_conv2d(x, is_gpu(x) ? on_gpu(w) : w, NULL,
+                   TC_CONV(.padding_kind = TC_CONV_SAME, .dilation = {1, 3}));
+}
+static tc_tensor *op_tanh_prod(const tc_tensor *const *in, int64_t n, void *user) {
+  (void)n, (void)user;
+  return tc_sum(tc_mul(tc_tanh(in[0]), in[1]), (const int64_t[]){1}, 1, false);
+}
+
+static void test_more_losses_layers(void) {
+  tc_scope_push();
+  tc_tensor *x = values(TC_F32, SHAPE_OF(6, 5, 3), 3, -3, 3, 400);
+  tc_tensor *t = tc_softmax(values(TC_F32, SHAPE_OF(6, 5, 3), 3, -2, 2, 401), 1);
+  tc_tensor *w = values(TC_F32, SHAPE_OF(5), 1, 0.5, 2, 402);
+  ce_case cases[] = {{t, NULL, TC_REDUCTION_MEAN, 0}, {t, w, TC_REDUCTION_SUM, 0.1}, {t, w, TC_REDUCTION_NONE, 0.2}};
+  for (int i = 0; i < 3; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "cross_entropy probabilities case %d", i);
+    grad_check(x, op_ce_prob, &cases[i], 1e-5, what);
+  }
+  tc_tensor *emb = values(TC_F32, SHAPE_OF(10, 4), 2, -1, 1, 410);
+  bag_case bc = {tc_tensor_from_data((int64_t[]){1, 3, 2, 2, 7, 7, 0, 9, 4}, SHAPE_OF(9), 1, TC_I64),
+                 tc_tensor_from_data((int64_t[]){0, 3, 4, 4, 6}, SHAPE_OF(5), 1, TC_I64)}; /* an empty bag, a bag of padding */
+  grad_check(emb, op_bag_max, &bc, 1e-6, "embedding_bag max");
+  tc_tensor *cw = values(TC_F32, SHAPE_OF(4, 3, 2, 4), 4, -0.5, 0.5, 420);
+  tc_tensor *cx = values(TC_F32, SHAPE_OF(2, 3, 7, 9), 4, -1, 1, 421);
+  tc_cudnn_allow_tf32(0);
+  tc_tensor *probe = tc_conv2d(on_gpu(cx), on_gpu(cw), NULL, NULL);
+  if (probe) grad_check(cx, op_conv_same_even, cw, 1e-4, "conv2d 'same' with an even dilated kernel");
+  else printf("(cuDNN unavailable: the 'same' convolution check is skipped)\n");
+  tc_cudnn_allow_tf32(1);
+  /* gradcheck on device inputs */
+  tc_tensor *ga = on_gpu(values(TC_F64, SHAPE_OF(3, 4), 2, -1, 1, 430)), *gb = on_gpu(values(TC_F64, SHAPE_OF(3, 4), 2, -1, 1, 431));
+  tc_tensor_requires_grad_(ga, true);
+  tc_tensor_requires_grad_(gb, true);
+  EXPECT(tc_gradcheck(op_tanh_prod, (const tc_tensor *[]){ga, gb}, 2, NULL, 1e-6, 1e-5, 1e-4) == TC_OK,
+         "gradcheck on device inputs");
+  tc_scope_pop();
+}
+
 int main(void) {
   if (cuda_check_start()) return 77;
   RUN(test_select);
@@ -429,5 +555,7 @@ int main(void) {
   RUN(test_int_max_pool);
   RUN(test_random);
   RUN(test_pinned_loader);
+  RUN(test_mixed_devices);
+  RUN(test_more_losses_layers);
   return cuda_check_finish("cuda ops extra");
 }

@@ -69,7 +69,7 @@ TC_API tc_status tc_tensor_remove_hook(tc_tensor *t, int64_t handle);
 
 /* ---- gradcheck ---------------------------------------------------------------------------------
  * Compares the analytic gradient of f with central finite differences, for every element of
- * every input that requires grad (inputs should be float64). f returns one tensor (any shape: its
+ * every input that requires grad (inputs must be float64, on any device). f returns one tensor (any shape: its
  * gradient is checked through a fixed random projection, as torch's gradcheck checks the full
  * Jacobian column by column). Returns TC_OK, or TC_ERR_STATE with a message naming the input,
  * the element, and both values. */

@@ -167,7 +167,8 @@ TC_API tc_tensor *tc_clone(const tc_tensor *t);
 TC_API tc_tensor *tc_to_dtype(const tc_tensor *t, tc_dtype dtype);
 /* A copy on `device` (a new reference to t when already there). */
 TC_API tc_tensor *tc_tensor_to(const tc_tensor *t, tc_device device);
-/* dst[...] = src, broadcasting src to dst's shape and converting dtype (dst is not broadcast). */
+/* dst[...] = src, broadcasting src to dst's shape and converting dtype (dst is not broadcast);
+ * src may live on another device (it is copied over first). */
 TC_API tc_status tc_copy_inplace(tc_tensor *dst, const tc_tensor *src);
 TC_API tc_status tc_fill_inplace(tc_tensor *t, double value);
 TC_API tc_status tc_zero_inplace(tc_tensor *t);

@@ -97,7 +97,11 @@ tc_status tc_grad_scaler_unscale_(tc_grad_scaler *s, tc_optimizer *opt) {
   bool found = false;
   tc_no_grad_push();
   tc_scope_push();
-  tc_tensor *acc[TC_NUM_DEVICE_TYPES] = {NULL, NULL}; /* non-finite sums per device type (index 0) */
+  /* the non-finite sums, one per device (one host read each at the end) */
+  enum { MAX_ACC = 16 };
+  tc_tensor *acc[MAX_ACC] = {NULL};
+  tc_device accdev[MAX_ACC];
+  int nacc = 0;
   for (int64_t gi = 0; !st && gi < tc_optim_num_groups(opt); gi++) {
     for (int64_t i = 0; !st && i < tc_optim_group_size(opt, gi); i++) {
       const tc_tensor *p = tc_optim_group_param(opt, gi, i); /* borrowed */
@@ -107,13 +111,21 @@ tc_status tc_grad_scaler_unscale_(tc_grad_scaler *s, tc_optimizer *opt) {
       if ((st = tc_mul_scalar_inplace(g, inv))) break;
       tc_tensor *z = tc_sum(tc_mul_scalar(g, 0.0), NULL, 0, false); /* NaN unless every element is finite */
       tc_tensor *z64 = z ? tc_to_dtype(z, TC_F64) : NULL;
-      int d = g->storage->device.type;
-      if (!z64) st = tc_last_status();
-      else acc[d] = acc[d] ? tc_add(acc[d], z64, 1.0) : z64;
-      if (!st && !acc[d]) st = tc_last_status();
+      int d = 0;
+      while (d < nacc && !tc_device_equal(accdev[d], g->storage->device)) d++;
+      if (!z64) {
+        st = tc_last_status();
+      } else if (d == MAX_ACC) { /* more devices than slots: read this one now */
+        double v = 0;
+        if (!(st = tc_item_double(z64, &v)) && !isfinite(v)) found = true;
+      } else {
+        if (d == nacc) accdev[nacc++] = g->storage->device;
+        acc[d] = acc[d] ? tc_add(acc[d], z64, 1.0) : z64;
+        if (!acc[d]) st = tc_last_status();
+      }
     }
   }
-  for (int d = 0; !st && d < TC_NUM_DEVICE_TYPES; d++) {
+  for (int d = 0; !st && d < nacc; d++) {
     double v = 0;
     if (acc[d] && !(st = tc_item_double(acc[d], &v)) && !isfinite(v)) found = true;
   }

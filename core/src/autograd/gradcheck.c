@@ -51,13 +51,30 @@ static tc_tensor *projection(const tc_tensor *y, int k, bool one_hot) {
   return c;
 }
 
-static double *element(const tc_tensor *t, int64_t flat) {
+/* The storage offset of element `flat` (row-major) of t. */
+static int64_t element_offset(const tc_tensor *t, int64_t flat) {
   int64_t off = t->offset;
   for (int d = t->ndim - 1; d >= 0; d--) {
     off += (flat % t->sizes[d]) * t->strides[d];
     flat /= t->sizes[d];
   }
-  return (double *)t->storage->data + off;
+  return off;
+}
+
+/* Reads (set false) or writes (set true) element `flat` of a float64 tensor on any device: on a
+ * device through a one-element view (a host read, or a fill kernel). */
+static tc_status element_io(const tc_tensor *t, int64_t flat, double *v, bool set) {
+  int64_t off = element_offset(t, flat);
+  if (tc__is_cpu(t)) {
+    double *p = (double *)t->storage->data + off;
+    if (set) *p = *v;
+    else *v = *p;
+    return TC_OK;
+  }
+  tc_tensor *e = tc__view(t, NULL, NULL, 0, off);
+  tc_status st = !e ? tc_last_status() : set ? tc__fill(e, *v) : tc_item_double(e, v);
+  tc_tensor_release(e);
+  return st;
 }
 
 tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_t n, void *user, double eps, double atol,
@@ -66,8 +83,8 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
   if (!f || !inputs || n < 1) return tc__error(TC_ERR_ARG, "%s: f and inputs are required", fn);
   for (int64_t i = 0; i < n; i++) {
     if (!inputs[i]) return tc__null_arg(fn, "input");
-    if (tc__requires_grad(inputs[i]) && (inputs[i]->dtype != TC_F64 || inputs[i]->storage->device.type != TC_DEVICE_CPU))
-      return tc__error(TC_ERR_DTYPE, "%s: input %lld must be a float64 CPU tensor (got %s)", fn, (long long)i,
+    if (tc__requires_grad(inputs[i]) && inputs[i]->dtype != TC_F64)
+      return tc__error(TC_ERR_DTYPE, "%s: input %lld must be a float64 tensor (got %s)", fn, (long long)i,
                        tc_dtype_name(inputs[i]->dtype));
   }
   tc_scope_push(); /* everything made here is released at the end */
@@ -105,7 +122,7 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
       st = tc_autograd_grad((const tc_tensor *const *)&yk, 1, &vv, &inputs[i], 1, &g, true, true);
       if (st) break;
       tc_tensor *gc = g ? tc_to_dtype(g, TC_F64) : tc_zeros_like(inputs[i], NULL);
-      tc_tensor *gcc = gc ? tc_contiguous(gc) : NULL;
+      tc_tensor *gcc = gc ? (tc__is_cpu(gc) ? tc_contiguous(gc) : tc_tensor_to(gc, tc_cpu())) : NULL;
       tc_tensor_release(g);
       tc_tensor_release(gc);
       if (!gcc) {
@@ -115,12 +132,15 @@ tc_status tc_gradcheck(tc_gradcheck_fn f, const tc_tensor *const *inputs, int64_
       const double *ga = (const double *)(void *)tc__ptr(gcc);
       int64_t ne = tc__numel(inputs[i]->sizes, inputs[i]->ndim);
       for (int64_t j = 0; j < ne && !st; j++) {
-        double *x = element(inputs[i], j), x0 = *x, lp = 0, lm = 0;
-        *x = x0 + eps;
-        st = projected(f, inputs, n, user, v, &lp);
-        *x = x0 - eps;
+        double x0 = 0, xp, xm, lp = 0, lm = 0;
+        if ((st = element_io(inputs[i], j, &x0, false))) break;
+        xp = x0 + eps, xm = x0 - eps;
+        st = element_io(inputs[i], j, &xp, true);
+        if (!st) st = projected(f, inputs, n, user, v, &lp);
+        if (!st) st = element_io(inputs[i], j, &xm, true);
         if (!st) st = projected(f, inputs, n, user, v, &lm);
-        *x = x0;
+        tc_status rs = element_io(inputs[i], j, &x0, true); /* the input restored in any case */
+        if (!st) st = rs;
         if (st) break;
         double num = (lp - lm) / (2 * eps);
         if (!(fabs(num - ga[j]) <= atol + rtol * fabs(num)))

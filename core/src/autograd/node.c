@@ -345,6 +345,7 @@ tc_status tc_tensor_set_grad(tc_tensor *t, const tc_tensor *grad) {
   if (grad && grad->dtype != t->dtype)
     return tc__error(TC_ERR_DTYPE, "%s: grad dtype %s does not match tensor dtype %s", fn, tc_dtype_name(grad->dtype),
                      tc_dtype_name(t->dtype));
+  if (grad && tc__check_same_device(fn, t, grad)) return tc_last_status();
   tc__autograd_meta *m = meta_get(t);
   if (!m) return TC_ERR_NOMEM;
   tc_tensor *old = m->grad;

@@ -605,7 +605,9 @@ static tc_tensor *device_conv_forward(const char *fn, const tc__conv_geom *g, co
     if (tc__fill(y, 0.0)) goto fail;
     if (b) {
       tc_tensor *bv = tc_reshape(b, (int64_t[]){g->OC, 1, 1}, g->spatial == 2 ? 3 : 2);
+      tc_no_grad_push(); /* the convolution records its own node */
       tc_status s = bv ? tc_add_inplace(y, bv, 1.0) : tc_last_status();
+      tc_no_grad_pop();
       tc_tensor_release(bv);
       if (s) goto fail;
     }

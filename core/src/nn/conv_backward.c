@@ -34,6 +34,20 @@ static tc_tensor *conv(int dims, const tc_tensor *x, const tc_tensor *w, const t
   tc__amp_call am;
   if (tc__amp_begin(&am, TC__AMP_LOWER, 3, x, w, b))
     return tc__amp_end(&am, am.ok ? conv(dims, am.in[0], am.in[1], am.in[2], opts) : NULL);
+  tc__conv_geom g;
+  if (x && w && !tc__is_cpu(x) && opts && opts->padding_kind == TC_CONV_SAME &&
+      tc__conv_resolve(dims == 2 ? "tc_conv2d" : "tc_conv1d", dims, x, w, b, opts, &g) == TC_OK &&
+      (g.pt != g.pb || g.pl != g.pr)) {
+    /* 'same' with an even dilated kernel pads one side more, which the device's convolution cannot:
+     * the input is padded explicitly (a recorded op: its gradient is the crop), then 'valid' */
+    int64_t pad[4] = {g.pl, g.pr, g.pt, g.pb};
+    tc_tensor *xp = tc_pad(x, pad, dims == 2 ? 4 : 2, TC_PAD_CONSTANT, 0.0);
+    tc_conv_opts o = *opts;
+    o.padding_kind = TC_CONV_VALID;
+    tc_tensor *y = xp ? conv(dims, xp, w, b, &o) : NULL;
+    tc_tensor_release(xp);
+    return y;
+  }
   const tc_tensor *in[3] = {x, w, b};
   int nin = b ? 3 : 2;
   bool grad = tc__grad_needed(nin, in);

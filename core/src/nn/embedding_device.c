@@ -7,10 +7,12 @@
  *   embedding_bag: the bag bookkeeping (offsets, padding entries, mean counts) is done once on the
  *                  host from a copy of the indices (small); then rows = weight.index_select(0, kept)
  *                  [* per_sample_weights or 1/count], out = zeros(B, dim).index_add(0, bag, rows),
- *                  all recorded ops, so autograd needs no node of its own. mode max: CPU only.
+ *                  all recorded ops, so autograd needs no node of its own. Mode max gathers the bags
+ *                  as a dense (bags, longest bag) table and takes max_dim over it (bag_max).
  *
  * Both are deterministic: no floating-point atomics anywhere.
  */
+#include <math.h>
 #include "../autograd/autograd_internal.h"
 #include "embedding_internal.h"
 
@@ -104,13 +106,52 @@ static tc_tensor *upload_i64(const int64_t *v, int64_t n, tc_device dev) {
   return d;
 }
 
+/* Mode max: the bags laid out as a dense (B, L) table of rows (L: the longest bag), gathered, the
+ * gaps filled with -inf, then the max over each bag (max_dim: its gradient goes to the first
+ * maximum, as the CPU's); an empty bag gives zeros. Recorded ops throughout. Inside a scope. */
+static tc_tensor *bag_max(const char *fn, const tc_tensor *weight, const bag_plan *p, int64_t B, int64_t dim) {
+  tc_device dev = weight->storage->device;
+  int64_t L = 0, *count = tc__calloc(sizeof(int64_t) * (size_t)(B + 1));
+  if (!count) {
+    tc__error(TC_ERR_NOMEM, "%s: out of memory planning %lld bags", fn, (long long)B);
+    return NULL;
+  }
+  for (int64_t j = 0; j < p->k; j++) count[p->bag[j]]++;
+  for (int64_t b = 0; b < B; b++) L = count[b] > L ? count[b] : L;
+  tc_tensor *out = NULL;
+  if (L == 0) { /* every bag empty */
+    tc__free(count);
+    return tc_zeros((int64_t[]){B, dim}, 2, TC_OPTS(.dtype = weight->dtype, .device = dev));
+  }
+  int64_t *tab = tc__calloc(sizeof(int64_t) * (size_t)(B * L));
+  bool *gap = tc__malloc(sizeof(bool) * (size_t)(B * L + B)), *empty = gap ? gap + B * L : NULL;
+  if (tab && gap) {
+    for (int64_t i = 0; i < B * L; i++) gap[i] = true;
+    for (int64_t b = 0; b < B; b++) empty[b] = count[b] == 0, count[b] = 0;
+    for (int64_t j = 0; j < p->k; j++) { /* entries come bag by bag, in order */
+      int64_t b = p->bag[j], at = b * L + count[b]++;
+      tab[at] = p->row[j], gap[at] = false;
+    }
+    tc_tensor *ti = upload_i64(tab, B * L, dev);
+    tc_tensor *gh = tc_tensor_from_data(gap, (int64_t[]){B, L, 1}, 3, TC_BOOL);
+    tc_tensor *eh = tc_tensor_from_data(empty, (int64_t[]){B, 1}, 2, TC_BOOL);
+    tc_tensor *gd = gh ? tc_tensor_to(gh, dev) : NULL, *ed = eh ? tc_tensor_to(eh, dev) : NULL;
+    tc_tensor *rows = ti && gd && ed ? tc_index_select(weight, 0, ti) : NULL;
+    tc_tensor *cube = rows ? tc_reshape(rows, (int64_t[]){B, L, dim}, 3) : NULL;
+    tc_tensor *filled = cube ? tc_masked_fill(cube, gd, -INFINITY) : NULL, *vals = NULL, *at = NULL;
+    if (filled && tc_max_dim(filled, 1, false, &vals, &at) == TC_OK) out = tc_masked_fill(vals, ed, 0.0);
+  } else {
+    tc__error(TC_ERR_NOMEM, "%s: out of memory planning %lld bags", fn, (long long)B);
+  }
+  tc__free(count);
+  tc__free(tab);
+  tc__free(gap);
+  return out;
+}
+
 tc_tensor *tc__embedding_bag_device(const char *fn, const tc_tensor *idx, const tc_tensor *weight,
                                     const tc_tensor *offsets, tc_bag_mode mode, const tc_tensor *psw,
                                     int64_t padding_idx) {
-  if (mode == TC_BAG_MAX) {
-    tc__error(TC_ERR_UNSUPPORTED, "%s: mode max runs on the CPU only so far (sum and mean run on the device)", fn);
-    return NULL;
-  }
   tc_device dev = weight->storage->device;
   int64_t num = weight->sizes[0], dim = weight->sizes[1], B = 0;
   bag_plan p = {0};
@@ -124,6 +165,10 @@ tc_tensor *tc__embedding_bag_device(const char *fn, const tc_tensor *idx, const 
   if (plan_bags((const int64_t *)(const void *)tc__ptr(ix), (const int64_t *)(const void *)tc__ptr(starts), B,
                 padding_idx < 0 ? -1 : padding_idx, mode == TC_BAG_MEAN, &p)) {
     tc__error(TC_ERR_NOMEM, "%s: out of memory planning %lld bags", fn, (long long)B);
+    goto done;
+  }
+  if (mode == TC_BAG_MAX) {
+    out = bag_max(fn, weight, &p, B, dim);
     goto done;
   }
   tc_tensor *row = upload_i64(p.row, p.k, dev), *bag = row ? upload_i64(p.bag, p.k, dev) : NULL;

@@ -523,6 +523,36 @@ static tc_status ce_device_backward(tc__node *n, tc_tensor *const *go, tc_tensor
   return TC_OK;
 }
 
+/* cross_entropy with class probabilities on a device, composed of recorded device ops (autograd
+ * follows them): -sum_c w_c y'_c log_softmax(x)_c per position, y' = (1 - eps) y + eps / C, then
+ * the reduction (mean: over the positions, as the CPU's). Result in dtype rd. */
+static tc_tensor *device_prob_loss(const tc_tensor *input, const tc_tensor *target, const tc_tensor *weight,
+                                   double eps, tc_reduction reduction, int64_t C, tc_dtype rd) {
+  int cdim = input->ndim == 1 ? 0 : 1;
+  int64_t wshape[TC_MAX_DIMS];
+  for (int d = 0; d < input->ndim; d++) wshape[d] = d == cdim ? C : 1;
+  tc_dtype cd = tc__compute_dtype(rd); /* every operand in the compute dtype first, as the CPU's */
+  tc_tensor *k[12] = {0}, *r = NULL;
+  tc_tensor *y = k[9] = tc_to_dtype(target, cd);
+  if (y && (k[10] = tc_to_dtype(input, cd)) && (k[0] = tc_log_softmax(k[10], cdim)) && eps > 0)
+    y = k[1] = tc_add_scalar(k[2] = tc_mul_scalar(k[9], 1 - eps), eps / (double)C);
+  tc_tensor *prod = y && k[0] ? (k[3] = tc_mul(y, k[0])) : NULL;
+  if (prod && weight)
+    prod = k[5] = (k[11] = tc_to_dtype(weight, cd)) && (k[4] = tc_reshape(k[11], wshape, input->ndim)) ? tc_mul(prod, k[4])
+                                                                                                   : NULL;
+  tc_tensor *per = prod ? (k[6] = tc_neg(k[7] = tc_sum(prod, (int64_t[]){cdim}, 1, false))) : NULL;
+  if (per) {
+    if (reduction == TC_REDUCTION_NONE) r = tc_tensor_retain(per);
+    else r = reduction == TC_REDUCTION_SUM ? tc_sum(per, NULL, 0, false) : tc_mean(per, NULL, 0, false);
+  }
+  if (r && r->dtype != rd) {
+    k[8] = r;
+    r = tc_to_dtype(k[8], rd);
+  }
+  for (int i = 0; i < 12; i++) tc_tensor_release(k[i]);
+  return r;
+}
+
 static tc_tensor *device_class_loss(const char *fn, const tc_tensor *input, const tc_tensor *target,
                                     const tc_tensor *weight, const tc_ce_opts *o, bool nll, int64_t N, int64_t C,
                                     int64_t S, const int64_t *oshape, int ond, tc_dtype cd, tc_dtype rd) {
@@ -671,10 +701,7 @@ static tc_tensor *class_loss(const char *fn, const tc_tensor *input, const tc_te
   }
   const tc_dtype cd = tc__compute_dtype(rd);
   if (on_device) {
-    if (prob) {
-      tc__error(TC_ERR_UNSUPPORTED, "%s: class-probability targets run on the CPU only so far", fn);
-      return NULL;
-    }
+    if (prob) return device_prob_loss(input, target, weight, eps, o->reduction, C, rd);
     return device_class_loss(fn, input, target, weight, o, nll, N, C, S, oshape, ond, cd, rd);
   }
   const tc_device dev = input->storage->device;
