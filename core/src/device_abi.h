@@ -229,6 +229,9 @@ typedef struct tc__device_api {
    * sum the core's deterministic reduction computes.) */
   tc_status (*conv_fwd)(int index, tc_dtype dt, const tc__conv_desc *d, const void *x, const void *w, const void *b,
                         void *y);
+  /* Whether conv_fwd and the backward entries can run (cuDNN found and loaded; loads it on the first
+   * call). Without them the core composes convolutions of other device ops. */
+  bool (*conv_available)(void);
   tc_status (*conv_bwd_data)(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *w, void *gx);
   tc_status (*conv_bwd_filter)(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *x,
                                void *gw);

@@ -107,7 +107,8 @@ TC_API tc_tensor *tc_tensor_to_nonblocking(const tc_tensor *t, tc_device device)
 TC_API bool tc_cuda_matmul_allow_tf32(int set);
 
 /* Convolutions on CUDA run on cuDNN (libcudnn.so.9, loaded on first use; CTORCH_CUDNN may give its
- * path), always with deterministic algorithms. As torch.backends.cudnn:
+ * path, or "none"), always with deterministic algorithms; without cuDNN they are composed of other
+ * device ops (gathered columns and a matmul: slower, more memory). As torch.backends.cudnn:
  *   allow_tf32 (on by default, as PyTorch): float32 convolutions may use TF32 tensor cores;
  *   benchmark (off by default): time the candidate algorithms once per shape and keep the fastest,
  *   instead of taking cuDNN's heuristic choice.

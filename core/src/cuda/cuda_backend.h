@@ -89,6 +89,7 @@ tc_status tc__cuda_gemm(int index, tc_dtype dtype, bool trans_a, bool trans_b, i
 tc_status tc__cuda_index_scatter_add(int index, const tc__kplan *p, int64_t mul, double alpha, int64_t extent);
 
 /* cudnn.c: cuDNN, loaded with dlopen on first use (libcudnn.so.9, or the path in CTORCH_CUDNN) */
+bool tc__cuda_conv_available(void);
 tc_status tc__cuda_conv_fwd(int index, tc_dtype dt, const tc__conv_desc *d, const void *x, const void *w,
                             const void *b, void *y);
 tc_status tc__cuda_conv_bwd_data(int index, tc_dtype dt, const tc__conv_desc *d, const void *gy, const void *w,

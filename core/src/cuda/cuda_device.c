@@ -147,6 +147,7 @@ static const tc__device_api api = {
     .gemm = tc__cuda_gemm,
     .index_scatter_add = tc__cuda_index_scatter_add,
     .conv_fwd = tc__cuda_conv_fwd,
+    .conv_available = tc__cuda_conv_available,
     .conv_bwd_data = tc__cuda_conv_bwd_data,
     .conv_bwd_filter = tc__cuda_conv_bwd_filter,
     .pool_fwd = tc__cuda_pool_fwd,

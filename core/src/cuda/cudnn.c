@@ -3,8 +3,9 @@
  * cuDNN is optional at build time and at run time: this file declares the few functions and
  * constants of cuDNN 9's C API it calls (the "legacy" convolution API, still part of cuDNN 9) and
  * loads libcudnn.so.9 with dlopen the first time a convolution runs on a GPU. CTORCH_CUDNN may
- * name the library's path (e.g. the copy PyTorch's pip wheels install). Without it, convolutions
- * on CUDA fail with TC_ERR_UNSUPPORTED and a message saying so; everything else keeps working.
+ * name the library's path (e.g. the copy PyTorch's pip wheels install), or be "none" to leave
+ * cuDNN out. Without it, convolutions on CUDA are composed of other device ops by the core
+ * (nn/conv_composed.c: correct and differentiable, but slower and larger in memory).
  *
  * Per device: one cuDNN handle, bound to the calling thread's current stream at each call. Per
  * convolution shape (tc__conv_desc and dtype): a cached plan with the cuDNN descriptors and, per
@@ -134,6 +135,10 @@ static const char *dir_of(void *lib, const char *sym) {
 static void load_cudnn(void) {
   const char *env = getenv("CTORCH_CUDNN");
   void *lib = NULL;
+  if (env && !strcmp(env, "none")) { /* turned off: the core composes convolutions of other ops */
+    snprintf(load_error, sizeof load_error, "cuDNN is turned off (CTORCH_CUDNN=none)");
+    return;
+  }
   if (env && *env) { /* a given path: its directory's parts first */
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", env);
@@ -396,6 +401,11 @@ static tc_status choose(dnn_handle h, plan *p, conv_dir dir) {
                             p->index, dir_name[dir], (long long)p->d.N, (long long)p->d.C, (long long)p->d.H,
                             (long long)p->d.W, (long long)p->d.OC, (long long)(p->d.C / p->d.G), (long long)p->d.KH,
                             (long long)p->d.KW, (long long)p->d.G);
+}
+
+bool tc__cuda_conv_available(void) {
+  pthread_once(&load_once, load_cudnn);
+  return loaded;
 }
 
 /* ---- running a direction ------------------------------------------------------------------------------- */

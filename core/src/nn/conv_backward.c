@@ -34,6 +34,8 @@ static tc_tensor *conv(int dims, const tc_tensor *x, const tc_tensor *w, const t
   tc__amp_call am;
   if (tc__amp_begin(&am, TC__AMP_LOWER, 3, x, w, b))
     return tc__amp_end(&am, am.ok ? conv(dims, am.in[0], am.in[1], am.in[2], opts) : NULL);
+  if (x && w && !tc__is_cpu(x) && tc__backend(x) && (!tc__backend(x)->conv_available || !tc__backend(x)->conv_available()))
+    return tc__conv_composed(dims, x, w, b, opts); /* no convolution library on this device */
   tc__conv_geom g;
   if (x && w && !tc__is_cpu(x) && opts && opts->padding_kind == TC_CONV_SAME &&
       tc__conv_resolve(dims == 2 ? "tc_conv2d" : "tc_conv1d", dims, x, w, b, opts, &g) == TC_OK &&

@@ -67,6 +67,11 @@ tc_status tc__conv_backward_kept(int spatial, const tc_tensor *grad_out, const t
                                  const tc_tensor *kept_w, const tc_conv_opts *opts, bool need_x, bool need_w,
                                  bool need_b, tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b);
 
+/* y = conv(x, w) + b composed of other ops (pad, index_select, matmul, add: conv_composed.c), for
+ * a device without a convolution library; autograd records the parts. NULL with a message. */
+tc_tensor *tc__conv_composed(int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
+                             const tc_conv_opts *opts);
+
 /* Gradient of y = tc_pad(x, pad, npad, mode, value) with respect to x, for an x of input_shape:
  * a new tensor of input_shape in grad_out's dtype (floating point). reflect/replicate/circular
  * add up the gradients of the cells they duplicate; constant padding's fill gets none. NULL with
