@@ -453,6 +453,45 @@ START_TEST(test_conv_dead_taps) {
 }
 END_TEST
 
+/* Planes no larger than the kernel (2x2 under 3x3, 1-D length 3 under 3 taps) run as one dense
+ * product (conv_dense.c); through autograd, with a bias and in float32, against the same
+ * convolution of an explicitly padded input (a plane too big for that path). */
+START_TEST(test_conv_dense_planes) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  tc_generator *gen = tc_generator_create(12);
+  for (int k = 0; k < 2; k++) {
+    bool one_d = k == 1;
+    const int64_t *xs = one_d ? SHAPE(3, 5, 3) : SHAPE(4, 16, 2, 2), *ws = one_d ? SHAPE(4, 5, 3) : SHAPE(8, 16, 3, 3);
+    int nd = one_d ? 3 : 4;
+    tc_tensor *x = tc_randn(xs, nd, TC_OPTS(.generator = gen)), *w = tc_randn(ws, nd, TC_OPTS(.generator = gen));
+    tc_tensor *b = tc_randn(SHAPE(ws[0]), 1, TC_OPTS(.generator = gen));
+    tc_tensor *in[2][3];
+    tc_tensor *y[2];
+    for (int r = 0; r < 2; r++) {
+      for (int j = 0; j < 3; j++) {
+        in[r][j] = tc_clone(j == 0 ? x : j == 1 ? w : b);
+        tc_tensor_requires_grad_(in[r][j], true);
+      }
+      tc_tensor *xr = r ? tc_pad(in[r][0], one_d ? SHAPE(1, 1) : SHAPE(1, 1, 1, 1), one_d ? 2 : 4, TC_PAD_CONSTANT, 0.0)
+                        : in[r][0];
+      const tc_conv_opts *o = r ? NULL : one_d ? TC_CONV(.padding = {1}) : TC_CONV(.padding = {1, 1});
+      y[r] = one_d ? tc_conv1d(xr, in[r][1], in[r][2], o) : tc_conv2d(xr, in[r][1], in[r][2], o);
+      ck_assert_msg(y[r] != NULL, "%s", tc_last_error());
+      tc_generator *gg = tc_generator_create(5); /* the same grad_out for both */
+      tc_tensor *gy = tc_randn(tc_tensor_shape(y[r]), nd, TC_OPTS(.generator = gg));
+      tc_generator_destroy(gg);
+      ck_assert_int_eq(tc_backward_ex(y[r], gy, false), TC_OK);
+    }
+    assert_close(y[0], y[1], 1e-5, 1e-5, one_d ? "dense conv1d" : "dense conv2d");
+    for (int j = 0; j < 3; j++) assert_close(tc_tensor_grad(in[0][j]), tc_tensor_grad(in[1][j]), 1e-4, 1e-5, "dense grads");
+  }
+  tc_generator_destroy(gen);
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_conv_empty) {
   LEAK_BEGIN;
   /* An empty batch gives an empty output and zero weight/bias gradients. */
@@ -801,6 +840,7 @@ static Suite *conv_suite(void) {
   tcase_add_test(tc, test_conv_finite_differences);
   tcase_add_test(tc, test_conv_threads_and_batch_split);
   tcase_add_test(tc, test_conv_dead_taps);
+  tcase_add_test(tc, test_conv_dense_planes);
   tcase_add_test(tc, test_conv_empty);
   tcase_add_loop_test(tc, test_pad_fixtures, 0, (int)(sizeof pad_cases / sizeof *pad_cases));
   tcase_add_test(tc, test_pad_dtypes_and_edges);

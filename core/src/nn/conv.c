@@ -574,6 +574,14 @@ static tc_tensor *uncropped_grad(tc_tensor *gc, const tc_tensor *w, const int64_
   return g;
 }
 
+/* The dense small-plane kernel matrix of w (conv_dense.c), in dtype dt. */
+static tc_tensor *dense_kernel(const tc__conv_geom *g, const tc_tensor *w, tc_dtype dt) {
+  tc_tensor *full = as_contig(w, dt);
+  tc_tensor *k = full ? tc__conv_dense_kernel(g, full, dt) : NULL;
+  tc_tensor_release(full);
+  return k;
+}
+
 /* ---- on a device: the backend's convolution (cuDNN) ------------------------------------------------- */
 static tc_status device_conv_desc(const char *fn, const tc__conv_geom *g, const tc_tensor *x, tc__conv_desc *d) {
   if (!tc__backend(x) || !tc__backend(x)->conv_fwd) return tc__kernel_missing(fn, x);
@@ -691,11 +699,13 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   tc_dtype dt = tc__compute_dtype(x->dtype);
   int64_t oshape[4], kc[4];
   int ond = tc__conv_out_shape(&g, oshape);
-  bool crop = crop_dead_taps(&g, kc);
+  bool dense = g.N > 0 && tc__conv_dense_eligible(&g, tc_dtype_size(dt));
+  bool crop = !dense && crop_dead_taps(&g, kc);
   conv_run r;
   plan_run(&r, &g, false, false, tc_dtype_size(dt));
   if (!r.direct && !blas_dims_ok(fn, g.OCg, r.CK, r.B * r.L)) return NULL;
-  tc_tensor *xc = as_contig(x, dt), *wc = xc ? (crop ? cropped_weight(w, dt, kc) : as_contig(w, dt)) : NULL;
+  tc_tensor *xc = as_contig(x, dt), *wc = NULL;
+  if (xc) wc = dense ? dense_kernel(&g, w, dt) : crop ? cropped_weight(w, dt, kc) : as_contig(w, dt);
   tc_tensor *bc = (wc && b) ? as_contig(b, dt) : NULL;
   tc_tensor *y = (wc && (bc || !b)) ? tc__empty(oshape, ond, dt, x->storage->device) : NULL;
   if (!y) goto fail;
@@ -716,7 +726,9 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
     r.b = bc ? tc__ptr(bc) : NULL;
     r.y = tc__ptr(y);
     blas_one_thread();
-    if (wino_eligible(&g)) {
+    if (dense) {
+      tc__conv_dense_forward(&g, dt, r.x, r.w, r.b, r.y);
+    } else if (wino_eligible(&g)) {
       wino_plan(&r, &g, es);
       if (wino_run(&r, dt, tc__ptr(xc), tc__ptr(wc), false, bc ? tc__ptr(bc) : NULL, tc__ptr(y)) != TC_OK) goto fail;
     } else if (r.direct) {
@@ -731,7 +743,7 @@ static tc_tensor *conv_forward(const char *fn, int spatial, const tc_tensor *x, 
   }
   free_run(&r);
   tc_tensor_release(xc);
-  if (crop && kept_w) *kept_w = wc; /* the backward's grad_x reuses the cropped kernel */
+  if ((crop || dense) && kept_w) *kept_w = wc; /* the backward's grad_x reuses the prepared kernel */
   else tc_tensor_release(wc);
   tc_tensor_release(bc);
   return to_result(y, x->dtype);
@@ -830,11 +842,12 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   tc_dtype dt = tc__compute_dtype(x->dtype);
   size_t es = tc_dtype_size(dt);
   int64_t kc[4];
-  bool crop = crop_dead_taps(&g, kc);
+  bool dense = g.N > 0 && tc__conv_dense_eligible(&g, es);
+  bool crop = !dense && crop_dead_taps(&g, kc);
   conv_run r;
   /* 3x3 stride-1 convolutions: grad_x and grad_w by Winograd, not im2col/col2im */
-  bool wino_x = need_x && wino_eligible(&g), wino_w = need_w && wino_grad_w_eligible(&g);
-  plan_run(&r, &g, need_w && !wino_w, need_x && !wino_x, es);
+  bool wino_x = !dense && need_x && wino_eligible(&g), wino_w = !dense && need_w && wino_grad_w_eligible(&g);
+  plan_run(&r, &g, need_w && !wino_w && !dense, need_x && !wino_x && !dense, es);
   r.need_x = need_x;
   r.need_w = need_w;
   if (!r.direct && (need_x || need_w) && !blas_dims_ok(fn, r.CK, g.OCg, r.B * r.L)) return TC_ERR_UNSUPPORTED;
@@ -842,8 +855,14 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   st = TC_ERR_NOMEM;
   if (!(gyc = as_contig(grad_out, dt))) goto fail;
   if (need_w && !(xc = as_contig(x, dt))) goto fail;
-  if (need_x && crop && kept_w && kept_w->dtype == dt) wc = tc_tensor_retain((tc_tensor *)kept_w);
-  else if (need_x && !(wc = crop ? cropped_weight(w, dt, kc) : as_contig(w, dt))) goto fail;
+  if (need_x && dense) {
+    if (tc__conv_dense_is_kernel(&g, kept_w, dt)) wc = tc_tensor_retain((tc_tensor *)kept_w);
+    else if (!(wc = dense_kernel(&g, w, dt))) goto fail;
+  } else if (need_x && crop && kept_w && kept_w->dtype == dt) {
+    wc = tc_tensor_retain((tc_tensor *)kept_w);
+  } else if (need_x && !(wc = crop ? cropped_weight(w, dt, kc) : as_contig(w, dt))) {
+    goto fail;
+  }
   if (need_x && !(gx = tc__empty(x->sizes, x->ndim, dt, x->storage->device))) goto fail;
   if (need_w && !(gw = crop ? tc__empty((const int64_t[]){g.OC, g.Cg, g.KH, g.KW}, 4, dt, x->storage->device)
                             : tc__empty(w->sizes, w->ndim, dt, x->storage->device)))
@@ -865,6 +884,11 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   if (gb && ny > 0) {
     bias_ctx bc = {&r, tc__ptr(gb), r.gy, dt == TC_F64};
     tc_parallel_for(g.OC, grain_for(g.N * r.L), bias_tasks, &bc);
+  }
+  if (dense && (need_x || need_w)) { /* two GEMMs and a fold: conv_dense.c */
+    if ((st = tc__conv_dense_backward(&g, dt, r.gy, r.x, r.w, need_x ? r.gx : NULL, need_w ? r.gw : NULL))) goto fail;
+    st = TC_ERR_NOMEM;
+    need_x = need_w = r.need_x = r.need_w = false;
   }
   if (wino_w && need_w) { /* need_w is false for an empty batch */
     conv_run wr;

@@ -67,6 +67,17 @@ tc_status tc__conv_backward_kept(int spatial, const tc_tensor *grad_out, const t
                                  const tc_tensor *kept_w, const tc_conv_opts *opts, bool need_x, bool need_w,
                                  bool need_b, tc_tensor **grad_x, tc_tensor **grad_w, tc_tensor **grad_b);
 
+/* Tiny planes (conv_dense.c): when H*W <= KH*KW (G == 1), the convolution is y = x K^T with the
+ * dense (OC*L, C*HW) matrix K of the kernel's taps; all pointers are contiguous data of dtype dt
+ * (f32/f64): x (N, C*HW), y and gy (N, OC*L), gx (N, C*HW) and gw (OC, C, KH, KW) or NULL. */
+bool tc__conv_dense_eligible(const tc__conv_geom *g, size_t es);
+tc_tensor *tc__conv_dense_kernel(const tc__conv_geom *g, const tc_tensor *w, tc_dtype dt); /* w contiguous, dt */
+bool tc__conv_dense_is_kernel(const tc__conv_geom *g, const tc_tensor *k, tc_dtype dt);
+void tc__conv_dense_forward(const tc__conv_geom *g, tc_dtype dt, const void *x, const void *k, const void *b,
+                            void *y);
+tc_status tc__conv_dense_backward(const tc__conv_geom *g, tc_dtype dt, const void *gy, const void *x, const void *k,
+                                  void *gx, void *gw);
+
 /* y = conv(x, w) + b composed of other ops (pad, index_select, matmul, add: conv_composed.c), for
  * a device without a convolution library; autograd records the parts. NULL with a message. */
 tc_tensor *tc__conv_composed(int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
