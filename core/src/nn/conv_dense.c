@@ -16,11 +16,10 @@
 
 /* K (OC*L x C*HW) and the products stay small: the dense path is for tiny planes only. */
 #define DENSE_MAX_BYTES ((int64_t)64 << 20)
-#define DENSE_MAX_TAPS 64 /* the fold sums one kernel's taps in a local array */
 
 bool tc__conv_dense_eligible(const tc__conv_geom *g, size_t es) {
   int64_t HW = g->H * g->W, L = g->OH * g->OW;
-  return g->G == 1 && HW > 1 && HW <= g->KH * g->KW && g->KH * g->KW <= DENSE_MAX_TAPS && L > 0 && g->C > 0 && g->OC > 0 &&
+  return g->G == 1 && HW > 1 && HW <= g->KH * g->KW && L > 0 && g->C > 0 && g->OC > 0 &&
          g->OC * L * g->C * HW * (int64_t)es <= DENSE_MAX_BYTES;
 }
 
@@ -62,29 +61,32 @@ static void build_task(int64_t o0, int64_t o1, void *vc) {
 }
 #undef BUILD_ROWS
 
-/* grad_w rows of output channels [o0, o1): each tap's entries of grad_K summed (in (p, q) order) */
+/* grad_w rows of output channels [o0, o1): each tap's entries of grad_K summed, in (p, q) order;
+ * grad_K's rows are read once, in order, and a channel's taps stay in L1. */
+#define FOLD_ROWS(T)                                                                       \
+  for (int64_t o = o0; o < o1; o++) {                                                      \
+    T *gwo = (T *)(void *)c->dst + o * g->C * KK;                                          \
+    memset(gwo, 0, sizeof(T) * (size_t)(g->C * KK));                                       \
+    for (int64_t p = 0; p < L; p++) {                                                      \
+      const T *row = (const T *)(const void *)c->src + (o * L + p) * g->C * HW;            \
+      const int64_t *tp = c->taps + p * HW;                                                \
+      T *gk = gwo;                                                                         \
+      for (int64_t ch = 0; ch < g->C; ch++, row += HW, gk += KK)                           \
+        for (int64_t q = 0; q < HW; q++)                                                   \
+          if (tp[q] >= 0) gk[tp[q]] += row[q];                                             \
+    }                                                                                      \
+  }
 static void fold_task(int64_t o0, int64_t o1, void *vc) {
   const dense_ctx *c = vc;
   const tc__conv_geom *g = c->g;
   const int64_t L = g->OH * g->OW, HW = g->H * g->W, KK = g->KH * g->KW;
-  const bool f64 = c->es == 8;
-  for (int64_t o = o0; o < o1; o++)
-    for (int64_t ch = 0; ch < g->C; ch++) {
-      double acc[DENSE_MAX_TAPS] = {0}; /* summed in double, rounded once */
-      for (int64_t p = 0; p < L; p++) {
-        const char *row = c->src + (size_t)((o * L + p) * g->C * HW + ch * HW) * c->es;
-        for (int64_t q = 0; q < HW; q++) {
-          int64_t t = c->taps[p * HW + q];
-          if (t >= 0) acc[t] += f64 ? ((const double *)(const void *)row)[q] : ((const float *)(const void *)row)[q];
-        }
-      }
-      char *gw = c->dst + (size_t)((o * g->C + ch) * KK) * c->es;
-      for (int64_t t = 0; t < KK; t++) {
-        if (f64) ((double *)(void *)gw)[t] = acc[t];
-        else ((float *)(void *)gw)[t] = (float)acc[t];
-      }
-    }
+  if (c->es == 8) {
+    FOLD_ROWS(double)
+  } else {
+    FOLD_ROWS(float)
+  }
 }
+#undef FOLD_ROWS
 
 static int64_t *tap_table(const tc__conv_geom *g) {
   const int64_t L = g->OH * g->OW, HW = g->H * g->W;
