@@ -24,7 +24,7 @@ static tc_status cpu_memcpy(void *dst, const void *src, size_t n, int kind, int 
 }
 static int cpu_count(void) { return 1; }
 
-static const tc__device_api cpu_api = {.alloc = cpu_alloc, .free = cpu_free, .memcpy = cpu_memcpy, .device_count = cpu_count};
+static const tc__device_api cpu_api = {.struct_size = sizeof(tc__device_api), .alloc = cpu_alloc, .free = cpu_free, .memcpy = cpu_memcpy, .device_count = cpu_count};
 
 /* ---- CUDA: loaded on demand ------------------------------------------------------------------- */
 static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
@@ -57,6 +57,12 @@ static void load_cuda(void) {
     return;
   }
   cuda_api = get(tc_set_error);
+  if (cuda_api && cuda_api->struct_size != sizeof(tc__device_api)) {
+    cuda_api = NULL;
+    snprintf(cuda_load_error, sizeof cuda_load_error,
+             "libctorch_cuda does not match this libctorch (built from another version): reinstall both together");
+    return;
+  }
   if (cuda_api && cuda_api->device_count() <= 0) {
     snprintf(cuda_load_error, sizeof cuda_load_error, "no CUDA device is present");
   }

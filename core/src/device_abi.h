@@ -125,6 +125,9 @@ typedef struct {
 typedef tc_status (*tc__set_error_fn)(tc_status code, const char *fmt, ...);
 
 typedef struct tc__device_api {
+  /* sizeof(tc__device_api) as the backend was built: the core refuses a backend built against
+   * another layout of this table (an older libctorch_cuda found on the loader's path). */
+  size_t struct_size;
   /* memory: alloc sets an error (TC_ERR_NOMEM when the device is full) and returns NULL on failure */
   void *(*alloc)(size_t nbytes, int index);
   void (*free)(void *p, int index);

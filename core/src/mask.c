@@ -109,7 +109,7 @@ tc_tensor *tc_masked_fill(const tc_tensor *t, const tc_tensor *mask, double valu
   }
   tc_tensor_release(te);
   tc_tensor_release(me);
-  if (tc__grad_needed(1, &t)) out = tc__index_record_out(tc__masked_fill_node(t, mask), out);
+  if (out && tc__grad_needed(1, &t)) out = tc__index_record_out(tc__masked_fill_node(t, mask), out);
   return out;
 }
 

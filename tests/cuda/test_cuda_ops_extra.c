@@ -57,8 +57,7 @@ static void grad_check(const tc_tensor *x, unary_op f, const void *ctx, double r
 /* ---- where, masked_fill, masked_select -------------------------------------------------------- */
 static tc_tensor *op_where(const tc_tensor *x, const void *c) {
   const tc_tensor *m = c;
-  tc_tensor *mm = is_gpu(x) ? on_gpu(m) : tc_tensor_retain((tc_tensor *)m);
-  return tc_where(mm, x, tc_mul_scalar(x, -2.0));
+  return tc_where(is_gpu(x) ? on_gpu(m) : m, x, tc_mul_scalar(x, -2.0));
 }
 static tc_tensor *op_masked_fill(const tc_tensor *x, const void *c) {
   const tc_tensor *m = c;

@@ -116,6 +116,7 @@ static void cuda_host_free(void *p) {
 }
 
 static const tc__device_api api = {
+    .struct_size = sizeof(tc__device_api),
     .alloc = tc__cuda_alloc,
     .free = tc__cuda_free,
     .memcpy = cuda_copy,

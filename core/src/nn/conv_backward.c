@@ -11,7 +11,7 @@ tc_tensor *tc__pad_fwd(const tc_tensor *x, const int64_t *pad, int64_t npad, tc_
 typedef struct {
   int dims;
   tc_conv_opts opts;
-  bool has_bias, has_kept; /* has_kept: the forward's cropped kernel is saved third */
+  bool has_bias, has_kept; /* has_kept: the forward's prepared kernel (cropped or dense) is saved third */
 } conv_ctx;
 
 static tc_status conv_backward(tc__node *n, tc_tensor *const *go, tc_tensor **gi) {

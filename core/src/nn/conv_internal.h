@@ -58,9 +58,10 @@ tc_status tc__conv1d_backward(const tc_tensor *grad_out, const tc_tensor *x, con
                               tc_tensor **grad_w, tc_tensor **grad_b);
 
 /* The forward (spatial 1 or 2) and a backward that may reuse the forward's work: when the
- * forward cropped the kernel to the taps that touch the input (small planes), *kept_w receives
- * that cropped kernel (a new reference; NULL otherwise) and tc__conv_backward_kept takes it back
- * for grad_x instead of cropping again. kept_w may be NULL in both. */
+ * forward prepared its kernel for small planes (cropped to the taps that touch the input, or the
+ * dense (OC*L, C*HW) matrix of conv_dense.c, at most 64 MB), *kept_w receives it (a new reference;
+ * NULL otherwise) and tc__conv_backward_kept takes it back for grad_x instead of preparing it
+ * again. kept_w may be NULL in both. */
 tc_tensor *tc__conv_fwd(int spatial, const tc_tensor *x, const tc_tensor *w, const tc_tensor *b,
                         const tc_conv_opts *opts, tc_tensor **kept_w);
 tc_status tc__conv_backward_kept(int spatial, const tc_tensor *grad_out, const tc_tensor *x, const tc_tensor *w,
