@@ -24,7 +24,8 @@ static tc_status cpu_memcpy(void *dst, const void *src, size_t n, int kind, int 
 }
 static int cpu_count(void) { return 1; }
 
-static const tc__device_api cpu_api = {.struct_size = sizeof(tc__device_api), .alloc = cpu_alloc, .free = cpu_free, .memcpy = cpu_memcpy, .device_count = cpu_count};
+static const tc__device_api cpu_api = {.struct_size = sizeof(tc__device_api), .alloc = cpu_alloc, .free = cpu_free,
+                                       .memcpy = cpu_memcpy, .device_count = cpu_count};
 
 /* ---- CUDA: loaded on demand ------------------------------------------------------------------- */
 static pthread_once_t cuda_once = PTHREAD_ONCE_INIT;
