@@ -528,13 +528,15 @@ static void describe(operand *o, const tc_tensor *t, bool vec, bool is_b) {
  * The operands are expanded to the broadcast batch shape; a matrix BLAS can read as it is (one
  * unit stride, see tc__blas_layout) is passed in place when there is no batch, otherwise batches
  * are made contiguous. Row-major C = A @ B is computed as the column-major C^T = B^T @ A^T. */
-static tc_tensor *batched_contig(const tc_tensor *t, const int64_t *bshape, int bnd, int64_t r, int64_t c) {
+/* t (a matrix with any number of batch dims, or with vec a vector) expanded to bshape + (r, c),
+ * contiguous */
+static tc_tensor *batched_contig(const tc_tensor *t, bool vec, const int64_t *bshape, int bnd, int64_t r, int64_t c) {
   int64_t shape[TC_MAX_DIMS + 2];
   memcpy(shape, bshape, sizeof(int64_t) * (size_t)bnd);
   shape[bnd] = r;
   shape[bnd + 1] = c;
   tc_tensor *v = tc_tensor_retain((tc_tensor *)t), *e = NULL, *out = NULL;
-  if (t->ndim != bnd + 2) { /* a vector: (k) as (1, k) or (k, 1) */
+  if (vec) { /* (k) as (1, k) or (k, 1); a matrix with fewer batch dims is expanded as it is */
     int64_t vs[2] = {r, c}, st[2] = {r == 1 ? 0 : t->strides[0], c == 1 ? 0 : t->strides[0]};
     tc_tensor_release(v);
     v = tc__view(t, vs, st, 2, t->offset);
@@ -577,11 +579,11 @@ static tc_tensor *device_product(const char *fn, const tc_tensor *a, bool a_vec,
   if (!a_vec && a->ndim == 2 && tc__blas_layout(m, k, a->strides[0], a->strides[1], &ta, &lda))
     ac = tc_tensor_retain((tc_tensor *)a), sa = 0;
   else
-    ac = batched_contig(a, shape, bnd, m, k), ta = false, lda = k;
+    ac = batched_contig(a, a_vec, shape, bnd, m, k), ta = false, lda = k;
   if (ac && !b_vec && b->ndim == 2 && tc__blas_layout(k, n, b->strides[0], b->strides[1], &tb, &ldb))
     bc = tc_tensor_retain((tc_tensor *)b), sb = 0;
   else if (ac)
-    bc = batched_contig(b, shape, bnd, k, n), tb = false, ldb = n;
+    bc = batched_contig(b, b_vec, shape, bnd, k, n), tb = false, ldb = n;
   int64_t oshape[TC_MAX_DIMS + 2];
   int ond = bnd;
   memcpy(oshape, shape, sizeof(int64_t) * (size_t)bnd);

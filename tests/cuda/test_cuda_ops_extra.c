@@ -544,6 +544,73 @@ static void test_more_losses_layers(void) {
   tc_scope_pop();
 }
 
+/* ---- the device ops a convolution without cuDNN is composed of (nn/conv_composed.c) ---------------
+ * each step on its own, then the chain: pad, a column gather along the last dim with more indices
+ * than the dim holds, and a product broadcasting a (G, OCg, K) kernel over (N, G, K, L) columns */
+static tc_tensor *op_gather_cols(const tc_tensor *x, const void *c) {
+  const tc_tensor *map = c;
+  tc_tensor *flat = tc_reshape(x, SHAPE_OF(2, 3, 81), 3);
+  return tc_index_select(flat, 2, is_gpu(x) ? on_gpu(map) : map);
+}
+static tc_tensor *op_grouped_product(const tc_tensor *w, const void *c) {
+  const tc_tensor *cols = c; /* (2, 3, 4, 5): N 2, G 3 */
+  return tc_matmul(w, is_gpu(w) ? on_gpu(cols) : cols);
+}
+
+static tc_tensor *op_product_rhs(const tc_tensor *w, const void *c) {
+  const tc_tensor *rows = c; /* (2, 3, 5, 6) @ w (3, 6, 4): the right operand has fewer dims */
+  return tc_matmul(is_gpu(w) ? on_gpu(rows) : rows, w);
+}
+
+static void test_conv_composition_steps(void) {
+  static const tc_dtype ds[] = {TC_F32, TC_F64};
+  for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+    tc_scope_push();
+    tc_dtype d = ds[k];
+    char what[96];
+    tc_tensor *x = values(d, SHAPE_OF(2, 3, 9, 9), 4, -1, 1, 500 + k);
+    int64_t map[200];
+    for (int i = 0; i < 200; i++) map[i] = (i * 37 + i / 7) % 81;
+    tc_tensor *mh = tc_tensor_from_data(map, SHAPE_OF(200), 1, TC_I64);
+    snprintf(what, sizeof what, "column gather %s", tc_dtype_name(d));
+    grad_check(x, op_gather_cols, mh, 1e-6, what);
+    /* (G, OCg, K) @ (N, G, K, L) and (OCg, K) @ (N, G, K, L) */
+    tc_tensor *cols = values(d, SHAPE_OF(2, 3, 4, 5), 4, -1, 1, 510 + k);
+    snprintf(what, sizeof what, "grouped broadcast product %s", tc_dtype_name(d));
+    grad_check(values(d, SHAPE_OF(3, 6, 4), 3, -1, 1, 520 + k), op_grouped_product, cols, 1e-5, what);
+    snprintf(what, sizeof what, "4-D by 3-D product %s", tc_dtype_name(d));
+    grad_check(values(d, SHAPE_OF(3, 6, 4), 3, -1, 1, 525 + k), op_product_rhs,
+               values(d, SHAPE_OF(2, 3, 5, 6), 4, -1, 1, 526 + k), 1e-5, what);
+    snprintf(what, sizeof what, "2-D by 4-D product %s", tc_dtype_name(d));
+    grad_check(values(d, SHAPE_OF(6, 4), 2, -1, 1, 530 + k), op_grouped_product, cols, 1e-5, what);
+    snprintf(what, sizeof what, "4-D by 4-D product %s", tc_dtype_name(d));
+    grad_check(values(d, SHAPE_OF(2, 3, 6, 4), 4, -1, 1, 540 + k), op_grouped_product, cols, 1e-5, what);
+    /* the chain for a 3x3 pad-1 convolution, written out */
+    tc_tensor *w = values(d, SHAPE_OF(4, 3, 3, 3), 4, -0.5, 0.5, 550 + k);
+    tc_tensor *y[2];
+    for (int g = 0; g < 2; g++) {
+      tc_tensor *xi = g ? on_gpu(x) : x, *wi = g ? on_gpu(w) : w;
+      tc_tensor *xp = tc_pad(xi, SHAPE_OF(1, 1, 1, 1), 4, TC_PAD_CONSTANT, 0.0);
+      int64_t cmap[9 * 81];
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+          for (int oh = 0; oh < 9; oh++)
+            for (int ow = 0; ow < 9; ow++) cmap[((i * 3 + j) * 9 + oh) * 9 + ow] = (oh + i) * 11 + ow + j;
+      tc_tensor *cm = tc_tensor_from_data(cmap, SHAPE_OF(9 * 81), 1, TC_I64);
+      tc_tensor *c = tc_index_select(tc_reshape(xp, SHAPE_OF(2, 3, 121), 3), 2, g ? on_gpu(cm) : cm);
+      tc_tensor *prod = tc_matmul(tc_reshape(wi, SHAPE_OF(1, 4, 27), 3), tc_reshape(c, SHAPE_OF(2, 1, 27, 81), 4));
+      y[g] = tc_reshape(prod, SHAPE_OF(2, 4, 9, 9), 4);
+    }
+    snprintf(what, sizeof what, "composed 3x3 convolution %s", tc_dtype_name(d));
+    same(y[0], y[1], 1e-5, 1e-6, what);
+    snprintf(what, sizeof what, "composed chain against conv2d %s", tc_dtype_name(d));
+    same(tc_conv2d(x, w, NULL, TC_CONV(.padding = {1, 1})), y[1], 1e-5, 1e-6, what);
+    snprintf(what, sizeof what, "device conv2d (cuDNN or composed) against the chain %s", tc_dtype_name(d));
+    same(y[1], tc_conv2d(on_gpu(x), on_gpu(w), NULL, TC_CONV(.padding = {1, 1})), 1e-5, 1e-6, what);
+    tc_scope_pop();
+  }
+}
+
 int main(void) {
   if (cuda_check_start()) return 77;
   RUN(test_select);
@@ -556,5 +623,6 @@ int main(void) {
   RUN(test_pinned_loader);
   RUN(test_mixed_devices);
   RUN(test_more_losses_layers);
+  RUN(test_conv_composition_steps);
   return cuda_check_finish("cuda ops extra");
 }

@@ -31,7 +31,7 @@ static tc_status projected(tc_gradcheck_fn f, const tc_tensor *const *inputs, in
   return st;
 }
 
-/* projection vector k for an output like `y` */
+/* projection vector k for an output like `y` (same dtype and device) */
 static tc_tensor *projection(const tc_tensor *y, int k, bool one_hot) {
   tc_tensor *v = tc_zeros(y->sizes, y->ndim, TC_OPTS(.dtype = TC_F64));
   if (!v) return NULL;
@@ -48,6 +48,11 @@ static tc_tensor *projection(const tc_tensor *y, int k, bool one_hot) {
   }
   tc_tensor *c = tc_to_dtype(v, y->dtype);
   tc_tensor_release(v);
+  if (c && !tc__is_cpu(y)) { /* made on the host, used on y's device */
+    tc_tensor *d = tc_tensor_to(c, y->storage->device);
+    tc_tensor_release(c);
+    c = d;
+  }
   return c;
 }
 
