@@ -77,6 +77,7 @@ typedef struct {
    * (NBLK), the transformed weights (16 per kernel, owned) */
   bool wino;
   int64_t wTH, wTW, wTRB, wNBLK;
+  int64_t wB; /* samples per unit: > 1 only when a unit holds whole planes (wNBLK == 1) */
   void *wU;
   int nslots;
 } conv_run;
@@ -393,10 +394,9 @@ int64_t tc__conv_winograd_min_channels = 16;
 static bool wino_eligible(const tc__conv_geom *g) {
   int64_t big = g->C > g->OC ? g->C : g->OC; /* GEMM dims and leading dims stay below INT_MAX */
   if (big > INT_MAX / 16 || (g->W + 4) * 16 > INT_MAX / (big > 0 ? big : 1)) return false;
-  /* Winograd works a sample at a time: its GEMMs' inner dimension is one plane's tiles, and below
-   * 16 tiles (outputs under about 7x7: a ResNet's deep layers) those are matrix-vector products
-   * that im2col, which batches samples, beats by far. */
-  int64_t tiles = ((g->OH + 1) / 2) * ((g->OW + 1) / 2);
+  /* The GEMMs' inner dimension is the tiles of a unit: one plane's, or several samples' whole
+   * small planes (wino_plan); below 16 in all they are matrix-vector products that im2col beats. */
+  int64_t tiles = ((g->OH + 1) / 2) * ((g->OW + 1) / 2) * (g->N < 16 ? g->N : 16);
   return g->spatial == 2 && g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
          g->pt <= 2 && g->pb <= 2 && g->pl <= 2 && g->pr <= 2 && g->Cg >= tc__conv_winograd_min_channels &&
          g->OCg >= tc__conv_winograd_min_channels && g->Cg > 1 &&
@@ -412,6 +412,16 @@ static bool wino_grad_w_eligible(const tc__conv_geom *g) {
 
 /* Bytes of the transformed tiles (V and M) of one Winograd unit (about L2). */
 #define CONV_WINO_BLOCK_BYTES ((int64_t)1 << 20)
+/* Tiles per unit that small planes are batched up to (the GEMMs' inner dimension). */
+#define CONV_WINO_MIN_COLS 128
+
+/* Elements of a wino_units_small slot (conv_winograd.h): the transposed padded input XT (Hp x Wp
+ * x Cg), VT (16 x LD x Cg), MT (16 x LD x OCg), YT (OH x OW x OCg), 3 spare rows of OCg for the
+ * outputs of edge tiles that fall outside, h (16 x Cg), s (8 x OCg). */
+static int64_t wino_small_slot_elems(const tc__conv_geom *g, int64_t TH, int64_t TW, int64_t LD) {
+  return (2 * TH + 2) * (2 * TW + 2) * g->Cg + 16 * LD * (g->Cg + g->OCg) + (g->OH * g->OW + 3) * g->OCg +
+         16 * g->Cg + 8 * g->OCg;
+}
 
 static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   memset(r, 0, sizeof *r);
@@ -426,10 +436,25 @@ static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   if (r->wTRB < 1) r->wTRB = 1;
   if (r->wTRB > r->wTH) r->wTRB = r->wTH;
   r->wNBLK = (r->wTH + r->wTRB - 1) / r->wTRB;
-  r->U = g->N;
+  /* small planes (wino_units_small): several samples per unit, so that the GEMMs' outer dimension (tiles) reaches
+   * about CONV_WINO_MIN_COLS within the block; chosen from the shapes only (results do not depend
+   * on the thread count) */
+  r->wB = 1;
+  if (r->wNBLK == 1) {
+    int64_t tiles = r->wTH * r->wTW, fit = CONV_WINO_BLOCK_BYTES / (per_row * r->wTH > 0 ? per_row * r->wTH : 1);
+    int64_t want = (CONV_WINO_MIN_COLS + tiles - 1) / tiles;
+    r->wB = want < fit ? want : fit;
+    if (r->wB > g->N) r->wB = g->N;
+    if (r->wB < 1) r->wB = 1;
+  }
+  r->U = (g->N + r->wB - 1) / r->wB;
   int64_t TW = r->wTW, TRB = r->wTRB;
   /* prow, hb, V, M (or grad_out's Ug), then the output rows (forward) or grad_out's row buffers */
   r->slot_elems = (2 * TW + 2) + 8 * (TRB + 1) * TW + 16 * (g->Cg + g->OCg) * TRB * TW + 4 * TW + 8 * TRB * TW;
+  if (r->wNBLK == 1) {
+    int64_t small = wino_small_slot_elems(g, r->wTH, TW, r->wB * r->wTH * TW);
+    if (small > r->slot_elems) r->slot_elems = small;
+  }
 }
 
 /* Runs the Winograd convolution planned in r: out = conv(in, weights) (+ bias). transposed: the
@@ -439,14 +464,19 @@ static tc_status wino_run(conv_run *r, tc_dtype dt, const void *in, const void *
   const tc__conv_geom *g = r->g;
   size_t es = tc_dtype_size(dt);
   r->wU = tc__aligned_alloc((size_t)(16 * g->OC * g->Cg) * es);
-  if (!r->wU || alloc_slots(r, g->N * r->wNBLK, es) != TC_OK) return TC_ERR_NOMEM;
+  const int64_t units = r->wNBLK == 1 ? r->U : g->N * r->wNBLK;
+  if (!r->wU || alloc_slots(r, units, es) != TC_OK) return TC_ERR_NOMEM;
   if (dt == TC_F64) wino_weights_f64(g->G, g->OCg, g->Cg, w, transposed, r->wU);
   else wino_weights_f32(g->G, g->OCg, g->Cg, w, transposed, r->wU);
   r->x = in;
   r->b = bias;
   r->y = out;
-  tc_parallel_for(g->N * r->wNBLK, grain_for(16 * g->OC * g->Cg * r->wTRB * r->wTW), dt == TC_F64 ? wino_units_f64 : wino_units_f32,
-                  r);
+  if (r->wNBLK == 1) /* whole planes: channels-last transforms, wB samples per unit */
+    tc_parallel_for(units, grain_for(16 * g->OC * g->Cg * r->wTRB * r->wTW * r->wB),
+                    dt == TC_F64 ? wino_units_small_f64 : wino_units_small_f32, r);
+  else
+    tc_parallel_for(units, grain_for(16 * g->OC * g->Cg * r->wTRB * r->wTW), dt == TC_F64 ? wino_units_f64 : wino_units_f32,
+                    r);
   return TC_OK;
 }
 

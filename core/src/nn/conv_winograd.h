@@ -28,35 +28,59 @@ typedef struct {
   CT *U;
 } CWF(wino_weights_job);
 
-/* kernels of the output channels [q0, q1) (q = gi * OUTg + o) */
+/* u = t G^T for one row a of t, over n input channels at once (t0..t2: the row's columns) */
+static inline void CWF(wino_weights_row)(const CT *restrict t0, const CT *restrict t1, const CT *restrict t2,
+                                         CT *restrict u0, CT *restrict u1, CT *restrict u2, CT *restrict u3, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    u0[i] = t0[i];
+    u1[i] = (CT)0.5 * (t0[i] + t1[i] + t2[i]);
+    u2[i] = (CT)0.5 * (t0[i] - t1[i] + t2[i]);
+    u3[i] = t2[i];
+  }
+}
+
+/* Input channels handled together by wino_weights_task (its stack buffers). */
+#define CW_CHUNK 64
+
+/* kernels of the output channels [q0, q1) (q = gi * OUTg + o), CW_CHUNK input channels at a time
+ * so that every step is a loop over channels: gather the 9 taps, t = G k, then the rows of U */
 static void CWF(wino_weights_task)(int64_t q0, int64_t q1, void *vj) {
   const CWF(wino_weights_job) *j = vj;
   const int64_t OUTg = j->OUTg, INg = j->INg;
   const CT *restrict w = j->w;
   CT *restrict U = j->U;
   const bool transposed = j->transposed;
+  CT kt[9][CW_CHUNK], tt[4][3][CW_CHUNK];
   for (int64_t q = q0; q < q1; q++) {
-    int64_t gi = q / OUTg, o = q % OUTg;
-    {
-      for (int64_t i = 0; i < INg; i++) {
-        CT k[9], t[4][3];
-        for (int j = 0; j < 9; j++)
-          k[j] = transposed ? w[((gi * INg + i) * OUTg + o) * 9 + (8 - j)] : w[((gi * OUTg + o) * INg + i) * 9 + j];
-        for (int j = 0; j < 3; j++) { /* t = G k (4x3), column j */
-          CT k0 = k[j], k1 = k[3 + j], k2 = k[6 + j];
-          t[0][j] = k0;
-          t[1][j] = (CT)0.5 * (k0 + k1 + k2);
-          t[2][j] = (CT)0.5 * (k0 - k1 + k2);
-          t[3][j] = k2;
+    const int64_t gi = q / OUTg, o = q % OUTg;
+    for (int64_t i0 = 0; i0 < INg; i0 += CW_CHUNK) {
+      const int64_t n = INg - i0 < CW_CHUNK ? INg - i0 : CW_CHUNK;
+      for (int jj = 0; jj < 9; jj++) {
+        if (transposed) {
+          const CT *src = w + ((gi * INg + i0) * OUTg + o) * 9 + (8 - jj);
+          for (int64_t i = 0; i < n; i++) kt[jj][i] = src[i * OUTg * 9];
+        } else {
+          const CT *src = w + ((gi * OUTg + o) * INg + i0) * 9 + jj;
+          for (int64_t i = 0; i < n; i++) kt[jj][i] = src[i * 9];
         }
-        for (int a = 0; a < 4; a++) { /* u = t G^T (4x4), row a */
-          CT u[4] = {t[a][0], (CT)0.5 * (t[a][0] + t[a][1] + t[a][2]), (CT)0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
-          for (int b = 0; b < 4; b++) U[((gi * 16 + a * 4 + b) * OUTg + o) * INg + i] = u[b];
+      }
+      for (int jj = 0; jj < 3; jj++) /* t = G k (4x3), column jj */
+        for (int64_t i = 0; i < n; i++) {
+          const CT k0 = kt[jj][i], k1 = kt[3 + jj][i], k2 = kt[6 + jj][i];
+          tt[0][jj][i] = k0;
+          tt[1][jj][i] = (CT)0.5 * (k0 + k1 + k2);
+          tt[2][jj][i] = (CT)0.5 * (k0 - k1 + k2);
+          tt[3][jj][i] = k2;
         }
+      for (int a = 0; a < 4; a++) { /* u = t G^T (4x4), row a: U[gi][4a + b][o][i0 ...] */
+        CT *u = U + ((gi * 16 + a * 4) * OUTg + o) * INg + i0;
+        const int64_t us = OUTg * INg;
+        CWF(wino_weights_row)(tt[a][0], tt[a][1], tt[a][2], u, u + us, u + 2 * us, u + 3 * us, n);
       }
     }
   }
 }
+#undef CW_CHUNK
 
 /* (a pass over every weight: split over the pool, a layer of 512x512 kernels takes milliseconds) */
 static void CWF(wino_weights)(int64_t G, int64_t OUTg, int64_t INg, const CT *restrict w, bool transposed,
@@ -185,6 +209,114 @@ CONV_NO_MEMCPY_PATTERN static void CWF(wino_units)(int64_t u0, int64_t u1, void 
           CWF(copy_run)(yo + oh * OW, r0, OW);
           if (oh + 1 < OH) CWF(copy_run)(yo + (oh + 1) * OW, r1, OW);
         }
+      }
+    }
+  }
+  slot_release(r, slot, sizeof(CT));
+}
+
+/* ---- small planes, channels last ------------------------------------------------------------------
+ * For planes a unit holds whole (wNBLK == 1), a row of tiles is a few elements long and the
+ * row-wise transforms above spend their time in loop overhead. Here each sample's group input is
+ * transposed to (Hp, Wp, Cg) (padding zeros included) and every transform runs over vectors of
+ * channels: per tile, V^T[xi][t][:] (Cg) from 16 input vectors, M^T[xi] (LD, OCg) = V^T[xi] x
+ * U[xi]^T, and per tile the 2x2 outputs as vectors of OCg, transposed back into y at the end. The
+ * arithmetic is that of the row-wise path, term for term. */
+
+/* h = B^T along the 4 tile rows d0..d3 (vectors of n channels): the column q of B^T d */
+static inline void CWF(wcl_bt)(const CT *restrict d0, const CT *restrict d1, const CT *restrict d2,
+                               const CT *restrict d3, CT *restrict h0, CT *restrict h1, CT *restrict h2, CT *restrict h3,
+                               int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    h0[c] = d0[c] - d2[c];
+    h1[c] = d1[c] + d2[c];
+    h2[c] = d2[c] - d1[c];
+    h3[c] = d1[c] - d3[c];
+  }
+}
+
+/* output row a of a tile: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (vectors of n channels) */
+static inline void CWF(wcl_at)(const CT *restrict m0, const CT *restrict m1, const CT *restrict m2,
+                               const CT *restrict m3, CT *restrict s0, CT *restrict s1, int64_t n) {
+  for (int64_t o = 0; o < n; o++) {
+    s0[o] = m0[o] + m1[o] + m2[o];
+    s1[o] = m1[o] - m2[o] - m3[o];
+  }
+}
+
+/* the 2x2 outputs of a tile from s (8 rows: s0[a] at s + 2a*n, s1[a] at s + (2a+1)*n), plus bias */
+static inline void CWF(wcl_out)(const CT *restrict s, const CT *restrict bias, CT *restrict y00, CT *restrict y01,
+                                CT *restrict y10, CT *restrict y11, int64_t n) {
+  for (int64_t o = 0; o < n; o++) {
+    const CT b = bias ? bias[o] : 0;
+    const CT a0 = s[o], b0 = s[n + o], a1 = s[2 * n + o], b1 = s[3 * n + o], a2 = s[4 * n + o], b2 = s[5 * n + o],
+             a3 = s[6 * n + o], b3 = s[7 * n + o];
+    y00[o] = a0 + a1 + a2 + b;
+    y01[o] = b0 + b1 + b2 + b;
+    y10[o] = a1 - a2 - a3 + b;
+    y11[o] = b1 - b2 - b3 + b;
+  }
+}
+
+/* Scratch: XT, VT, MT, YT, 3 spare rows, h, s (wino_plan sizes the slot: wino_small_slot_elems). */
+CONV_NO_MEMCPY_PATTERN static void CWF(wino_units_small)(int64_t u0, int64_t u1, void *vctx) {
+  conv_run *r = vctx;
+  const tc__conv_geom *g = r->g;
+  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg;
+  const int64_t TH = r->wTH, TW = r->wTW, NT = TH * TW, Hp = 2 * TH + 2, Wp = 2 * TW + 2;
+  const CT *x = r->x, *U = r->wU, *bias = r->b;
+  CT *y = r->y, *slot = slot_acquire(r, sizeof(CT));
+  const int64_t LDmax = r->wB * NT;
+  CT *XT = slot, *VT = XT + Hp * Wp * Cg, *MT = VT + 16 * LDmax * Cg, *YT = MT + 16 * LDmax * OCg;
+  CT *spare = YT + OH * OW * OCg, *h = spare + 3 * OCg, *sv = h + 16 * Cg; /* spare: 3 rows */
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t n0 = u * r->wB, nb = n0 + r->wB < g->N ? r->wB : g->N - n0, LD = nb * NT;
+    for (int64_t gi = 0; gi < g->G; gi++) {
+      for (int64_t b = 0; b < nb; b++) { /* input transform of sample n0 + b */
+        const CT *xs = x + ((n0 + b) * g->C + gi * Cg) * H * W;
+        for (int64_t e = 0; e < Hp * Wp * Cg; e++) XT[e] = 0;
+        for (int64_t ih = 0; ih < H && ih + g->pt < Hp; ih++)
+          for (int64_t iw = 0; iw < W && iw + g->pl < Wp; iw++) {
+            CT *d = XT + ((ih + g->pt) * Wp + iw + g->pl) * Cg;
+            const CT *sx = xs + ih * W + iw;
+            for (int64_t c = 0; c < Cg; c++) d[c] = sx[c * H * W];
+          }
+        for (int64_t th = 0; th < TH; th++)
+          for (int64_t tw = 0; tw < TW; tw++) {
+            const CT *d = XT + (2 * th * Wp + 2 * tw) * Cg;
+            const int64_t rs = Wp * Cg;
+            for (int64_t q = 0; q < 4; q++) /* h[a][q] */
+              CWF(wcl_bt)(d + q * Cg, d + rs + q * Cg, d + 2 * rs + q * Cg, d + 3 * rs + q * Cg, h + q * Cg,
+                          h + (4 + q) * Cg, h + (8 + q) * Cg, h + (12 + q) * Cg, Cg);
+            CT *v = VT + (b * NT + th * TW + tw) * Cg;
+            const int64_t vs = LD * Cg;
+            for (int64_t a = 0; a < 4; a++) /* V[4a + k] from h[a][0..3] */
+              CWF(wcl_bt)(h + 4 * a * Cg, h + (4 * a + 1) * Cg, h + (4 * a + 2) * Cg, h + (4 * a + 3) * Cg,
+                          v + 4 * a * vs, v + (4 * a + 1) * vs, v + (4 * a + 2) * vs, v + (4 * a + 3) * vs, Cg);
+          }
+      }
+      /* 16 products over the channels: M^T[xi] (LD, OCg) = V^T[xi] (LD, Cg) x U[xi]^T */
+      for (int64_t xi = 0; xi < 16; xi++)
+        CWF(gemm)(false, true, LD, OCg, Cg, VT + xi * LD * Cg, Cg, U + (gi * 16 + xi) * OCg * Cg, Cg, 0,
+                  MT + xi * LD * OCg, OCg);
+      const CT *bg = bias ? bias + gi * OCg : NULL;
+      for (int64_t b = 0; b < nb; b++) { /* output transform of sample n0 + b */
+        for (int64_t th = 0; th < TH; th++)
+          for (int64_t tw = 0; tw < TW; tw++) {
+            const CT *m = MT + (b * NT + th * TW + tw) * OCg;
+            const int64_t ms = LD * OCg;
+            for (int64_t a = 0; a < 4; a++)
+              CWF(wcl_at)(m + 4 * a * ms, m + (4 * a + 1) * ms, m + (4 * a + 2) * ms, m + (4 * a + 3) * ms,
+                          sv + 2 * a * OCg, sv + (2 * a + 1) * OCg, OCg);
+            const int64_t oh = 2 * th, ow = 2 * tw;
+            const bool down = oh + 1 < OH, right = ow + 1 < OW;
+            CT *y0 = YT + (oh * OW + ow) * OCg;
+            CWF(wcl_out)(sv, bg, y0, right ? y0 + OCg : spare, down ? y0 + OW * OCg : spare + OCg,
+                         down && right ? y0 + (OW + 1) * OCg : spare + 2 * OCg, OCg);
+          }
+        CT *ys = y + ((n0 + b) * g->OC + gi * OCg) * OH * OW;
+        for (int64_t o = 0; o < OCg; o++)
+          for (int64_t p = 0; p < OH * OW; p++) ys[o * OH * OW + p] = YT[p * OCg + o];
       }
     }
   }
