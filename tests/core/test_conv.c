@@ -492,6 +492,53 @@ START_TEST(test_conv_dense_planes) {
 }
 END_TEST
 
+/* Winograd on small planes (whole planes of several samples per unit, channels last) against the
+ * im2col path: a batch that leaves a partial last unit, odd outputs (edge tiles), groups, padding
+ * 0 and 2, float32 and float64; the outputs and the gradients of x, w and b. */
+START_TEST(test_conv_winograd_small_planes) {
+  LEAK_BEGIN;
+  tc_scope_push();
+  struct {
+    int64_t N, C, OC, H, W, pad, groups;
+    tc_dtype dt;
+  } cases[] = {{10, 256, 256, 4, 4, 1, 1, TC_F32}, {7, 6, 4, 5, 5, 1, 2, TC_F64}, {3, 4, 4, 6, 7, 0, 1, TC_F64},
+               {3, 4, 6, 6, 7, 2, 1, TC_F64}, {5, 8, 8, 3, 3, 1, 1, TC_F32}};
+  int64_t saved_wino = tc__conv_winograd_min_channels;
+  tc_generator *gen = tc_generator_create(31);
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    const int64_t G = cases[k].groups;
+    tc_options opts = {.dtype = cases[k].dt, .generator = gen};
+    tc_tensor *x = tc_randn(SHAPE(cases[k].N, cases[k].C, cases[k].H, cases[k].W), 4, &opts);
+    tc_tensor *w = tc_randn(SHAPE(cases[k].OC, cases[k].C / G, 3, 3), 4, &opts);
+    tc_tensor *b = tc_randn(SHAPE(cases[k].OC), 1, &opts);
+    tc_conv_opts o = {.padding = {cases[k].pad, cases[k].pad}, .groups = G};
+    tc_tensor *in[2][3], *y[2];
+    for (int r = 0; r < 2; r++) {
+      tc__conv_winograd_min_channels = r ? (int64_t)1 << 40 : 1; /* r = 0: Winograd, r = 1: im2col */
+      for (int j = 0; j < 3; j++) {
+        in[r][j] = tc_clone(j == 0 ? x : j == 1 ? w : b);
+        tc_tensor_requires_grad_(in[r][j], true);
+      }
+      y[r] = tc_conv2d(in[r][0], in[r][1], in[r][2], &o);
+      ck_assert_msg(y[r] != NULL, "%s", tc_last_error());
+      tc_generator *gg = tc_generator_create(6);
+      tc_tensor *gy = tc_randn(tc_tensor_shape(y[r]), 4, TC_OPTS(.dtype = cases[k].dt, .generator = gg));
+      tc_generator_destroy(gg);
+      ck_assert_int_eq(tc_backward_ex(y[r], gy, false), TC_OK);
+    }
+    double tol = cases[k].dt == TC_F64 ? 1e-10 : 2e-4;
+    char what[64];
+    snprintf(what, sizeof what, "small-plane Winograd case %zu", k);
+    assert_close(y[0], y[1], tol, tol, what);
+    for (int j = 0; j < 3; j++) assert_close(tc_tensor_grad(in[0][j]), tc_tensor_grad(in[1][j]), tol, tol, what);
+  }
+  tc__conv_winograd_min_channels = saved_wino;
+  tc_generator_destroy(gen);
+  tc_scope_pop();
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_conv_empty) {
   LEAK_BEGIN;
   /* An empty batch gives an empty output and zero weight/bias gradients. */
@@ -841,6 +888,7 @@ static Suite *conv_suite(void) {
   tcase_add_test(tc, test_conv_threads_and_batch_split);
   tcase_add_test(tc, test_conv_dead_taps);
   tcase_add_test(tc, test_conv_dense_planes);
+  tcase_add_test(tc, test_conv_winograd_small_planes);
   tcase_add_test(tc, test_conv_empty);
   tcase_add_loop_test(tc, test_pad_fixtures, 0, (int)(sizeof pad_cases / sizeof *pad_cases));
   tcase_add_test(tc, test_pad_dtypes_and_edges);
