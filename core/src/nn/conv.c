@@ -415,11 +415,12 @@ static bool wino_grad_w_eligible(const tc__conv_geom *g) {
 /* Tiles per unit that small planes are batched up to (the GEMMs' inner dimension). */
 #define CONV_WINO_MIN_COLS 128
 
-/* Elements of a wino_units_small slot (conv_winograd.h): the transposed padded input XT (Hp x Wp
- * x Cg), VT (16 x LD x Cg), MT (16 x LD x OCg), YT (OH x OW x OCg), 3 spare rows of OCg for the
- * outputs of edge tiles that fall outside, h (16 x Cg), s (8 x OCg). */
+/* Elements of a wino_units_small / wino_gw_parts_small slot (conv_winograd.h, wcl_carve): the
+ * transposed padded input XT (Hp x Wp x Cg), VT (16 x LD x Cg), MT (16 x LD x OCg), YT (2TH x 2TW x
+ * OCg), 3 spare rows of OCg for the outputs of edge tiles that fall outside, h (16 x Cg), s (8 x
+ * OCg). */
 static int64_t wino_small_slot_elems(const tc__conv_geom *g, int64_t TH, int64_t TW, int64_t LD) {
-  return (2 * TH + 2) * (2 * TW + 2) * g->Cg + 16 * LD * (g->Cg + g->OCg) + (g->OH * g->OW + 3) * g->OCg +
+  return (2 * TH + 2) * (2 * TW + 2) * g->Cg + 16 * LD * (g->Cg + g->OCg) + (4 * TH * TW + 3) * g->OCg +
          16 * g->Cg + 8 * g->OCg;
 }
 
@@ -877,6 +878,11 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   conv_run r;
   /* 3x3 stride-1 convolutions: grad_x and grad_w by Winograd, not im2col/col2im */
   bool wino_x = !dense && need_x && wino_eligible(&g), wino_w = !dense && need_w && wino_grad_w_eligible(&g);
+  conv_run wr;
+  if (!dense && need_w && !wino_w && wino_eligible(&g)) { /* small planes: wB samples per GEMM (wino_plan) */
+    wino_plan(&wr, &g, es);
+    wino_w = wr.wNBLK == 1 && wr.wB * wr.wTH * wr.wTW >= (tc__conv_winograd_min_channels > 1 ? 64 : 1);
+  }
   plan_run(&r, &g, need_w && !wino_w && !dense, need_x && !wino_x && !dense, es);
   r.need_x = need_x;
   r.need_w = need_w;
@@ -921,10 +927,11 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
     need_x = need_w = r.need_x = r.need_w = false;
   }
   if (wino_w && need_w) { /* need_w is false for an empty batch */
-    conv_run wr;
     wino_plan(&wr, &g, es);
+    bool small = wr.wNBLK == 1; /* whole planes, channels last: a part per wB samples */
     int64_t psz = 16 * g.OC * g.Cg, pmax = CONV_PARTIALS_BYTES / (psz * (int64_t)es + 1);
-    wr.P = g.N < CONV_MAX_PARTS ? g.N : CONV_MAX_PARTS;
+    wr.P = small ? (g.N + wr.wB - 1) / wr.wB : g.N;
+    if (wr.P > CONV_MAX_PARTS) wr.P = CONV_MAX_PARTS;
     if (wr.P > pmax) wr.P = pmax > 0 ? pmax : 1;
     wr.x = r.x;
     wr.gy = r.gy;
@@ -934,17 +941,20 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
       free_run(&wr);
       goto fail;
     }
-    tc_parallel_for(wr.P, 1, dt == TC_F64 ? wino_gw_parts_f64 : wino_gw_parts_f32, &wr);
+    tc_parallel_for(wr.P, 1,
+                    small ? (dt == TC_F64 ? wino_gw_parts_small_f64 : wino_gw_parts_small_f32)
+                          : (dt == TC_F64 ? wino_gw_parts_f64 : wino_gw_parts_f32),
+                    &wr);
     tc_parallel_for(g.OC, grain_for(wr.P * 16 * g.Cg), dt == TC_F64 ? wino_gw_finish_f64 : wino_gw_finish_f32, &wr);
     free_run(&wr);
     need_w = r.need_w = false;
   }
   if (wino_x && need_x) { /* grad_x as its own Winograd convolution */
     tc__conv_geom tg = wino_grad_x_geom(&g);
-    conv_run wr;
-    wino_plan(&wr, &tg, es);
-    st = wino_run(&wr, dt, r.gy, tc__ptr(wc), true, NULL, r.gx);
-    free_run(&wr);
+    conv_run xr;
+    wino_plan(&xr, &tg, es);
+    st = wino_run(&xr, dt, r.gy, tc__ptr(wc), true, NULL, r.gx);
+    free_run(&xr);
     if (st != TC_OK) goto fail;
     st = TC_ERR_NOMEM;
     need_x = r.need_x = false;

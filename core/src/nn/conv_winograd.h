@@ -258,66 +258,146 @@ static inline void CWF(wcl_out)(const CT *restrict s, const CT *restrict bias, C
   }
 }
 
-/* Scratch: XT, VT, MT, YT, 3 spare rows, h, s (wino_plan sizes the slot: wino_small_slot_elems). */
+/* Scratch: XT, VT, MT (or grad_out's UgT), YT (or grad_out transposed), 3 spare rows, h, s
+ * (wino_plan sizes the slot: wino_small_slot_elems). */
+typedef struct {
+  CT *XT, *VT, *MT, *YT, *spare, *h, *s;
+} CWF(wcl_scratch);
+
+static CWF(wcl_scratch) CWF(wcl_carve)(const conv_run *r, CT *slot) {
+  const tc__conv_geom *g = r->g;
+  const int64_t TH = r->wTH, TW = r->wTW, LDmax = r->wB * TH * TW;
+  CWF(wcl_scratch) c;
+  c.XT = slot;
+  c.VT = c.XT + (2 * TH + 2) * (2 * TW + 2) * g->Cg;
+  c.MT = c.VT + 16 * LDmax * g->Cg;
+  c.YT = c.MT + 16 * LDmax * g->OCg;
+  c.spare = c.YT + 4 * TH * TW * g->OCg;
+  c.h = c.spare + 3 * g->OCg;
+  c.s = c.h + 16 * g->Cg;
+  return c;
+}
+
+/* V^T of one sample's group input xs (Cg, H, W): its tiles' columns t at v (LD x Cg rows per xi). */
+CONV_NO_MEMCPY_PATTERN static void CWF(wcl_input)(const conv_run *r, const CT *xs, CT *XT, CT *h, CT *v, int64_t LD) {
+  const tc__conv_geom *g = r->g;
+  const int64_t H = g->H, W = g->W, Cg = g->Cg, TH = r->wTH, TW = r->wTW, Hp = 2 * TH + 2, Wp = 2 * TW + 2;
+  for (int64_t e = 0; e < Hp * Wp * Cg; e++) XT[e] = 0;
+  for (int64_t ih = 0; ih < H && ih + g->pt < Hp; ih++)
+    for (int64_t iw = 0; iw < W && iw + g->pl < Wp; iw++) {
+      CT *d = XT + ((ih + g->pt) * Wp + iw + g->pl) * Cg;
+      const CT *sx = xs + ih * W + iw;
+      for (int64_t c = 0; c < Cg; c++) d[c] = sx[c * H * W];
+    }
+  const int64_t rs = Wp * Cg, vs = LD * Cg;
+  for (int64_t th = 0; th < TH; th++)
+    for (int64_t tw = 0; tw < TW; tw++) {
+      const CT *d = XT + (2 * th * Wp + 2 * tw) * Cg;
+      for (int64_t q = 0; q < 4; q++) /* h[a][q] */
+        CWF(wcl_bt)(d + q * Cg, d + rs + q * Cg, d + 2 * rs + q * Cg, d + 3 * rs + q * Cg, h + q * Cg, h + (4 + q) * Cg,
+                    h + (8 + q) * Cg, h + (12 + q) * Cg, Cg);
+      CT *vt = v + (th * TW + tw) * Cg;
+      for (int64_t a = 0; a < 4; a++) /* V[4a + k] from h[a][0..3] */
+        CWF(wcl_bt)(h + 4 * a * Cg, h + (4 * a + 1) * Cg, h + (4 * a + 2) * Cg, h + (4 * a + 3) * Cg, vt + 4 * a * vs,
+                    vt + (4 * a + 1) * vs, vt + (4 * a + 2) * vs, vt + (4 * a + 3) * vs, Cg);
+    }
+}
+
 CONV_NO_MEMCPY_PATTERN static void CWF(wino_units_small)(int64_t u0, int64_t u1, void *vctx) {
   conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
-  const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg;
-  const int64_t TH = r->wTH, TW = r->wTW, NT = TH * TW, Hp = 2 * TH + 2, Wp = 2 * TW + 2;
+  const int64_t OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg, TH = r->wTH, TW = r->wTW, NT = TH * TW;
   const CT *x = r->x, *U = r->wU, *bias = r->b;
   CT *y = r->y, *slot = slot_acquire(r, sizeof(CT));
-  const int64_t LDmax = r->wB * NT;
-  CT *XT = slot, *VT = XT + Hp * Wp * Cg, *MT = VT + 16 * LDmax * Cg, *YT = MT + 16 * LDmax * OCg;
-  CT *spare = YT + OH * OW * OCg, *h = spare + 3 * OCg, *sv = h + 16 * Cg; /* spare: 3 rows */
+  CWF(wcl_scratch) sc = CWF(wcl_carve)(r, slot);
   for (int64_t u = u0; u < u1; u++) {
     const int64_t n0 = u * r->wB, nb = n0 + r->wB < g->N ? r->wB : g->N - n0, LD = nb * NT;
     for (int64_t gi = 0; gi < g->G; gi++) {
-      for (int64_t b = 0; b < nb; b++) { /* input transform of sample n0 + b */
-        const CT *xs = x + ((n0 + b) * g->C + gi * Cg) * H * W;
-        for (int64_t e = 0; e < Hp * Wp * Cg; e++) XT[e] = 0;
-        for (int64_t ih = 0; ih < H && ih + g->pt < Hp; ih++)
-          for (int64_t iw = 0; iw < W && iw + g->pl < Wp; iw++) {
-            CT *d = XT + ((ih + g->pt) * Wp + iw + g->pl) * Cg;
-            const CT *sx = xs + ih * W + iw;
-            for (int64_t c = 0; c < Cg; c++) d[c] = sx[c * H * W];
-          }
-        for (int64_t th = 0; th < TH; th++)
-          for (int64_t tw = 0; tw < TW; tw++) {
-            const CT *d = XT + (2 * th * Wp + 2 * tw) * Cg;
-            const int64_t rs = Wp * Cg;
-            for (int64_t q = 0; q < 4; q++) /* h[a][q] */
-              CWF(wcl_bt)(d + q * Cg, d + rs + q * Cg, d + 2 * rs + q * Cg, d + 3 * rs + q * Cg, h + q * Cg,
-                          h + (4 + q) * Cg, h + (8 + q) * Cg, h + (12 + q) * Cg, Cg);
-            CT *v = VT + (b * NT + th * TW + tw) * Cg;
-            const int64_t vs = LD * Cg;
-            for (int64_t a = 0; a < 4; a++) /* V[4a + k] from h[a][0..3] */
-              CWF(wcl_bt)(h + 4 * a * Cg, h + (4 * a + 1) * Cg, h + (4 * a + 2) * Cg, h + (4 * a + 3) * Cg,
-                          v + 4 * a * vs, v + (4 * a + 1) * vs, v + (4 * a + 2) * vs, v + (4 * a + 3) * vs, Cg);
-          }
-      }
+      for (int64_t b = 0; b < nb; b++)
+        CWF(wcl_input)(r, x + ((n0 + b) * g->C + gi * Cg) * g->H * g->W, sc.XT, sc.h, sc.VT + b * NT * Cg, LD);
       /* 16 products over the channels: M^T[xi] (LD, OCg) = V^T[xi] (LD, Cg) x U[xi]^T */
       for (int64_t xi = 0; xi < 16; xi++)
-        CWF(gemm)(false, true, LD, OCg, Cg, VT + xi * LD * Cg, Cg, U + (gi * 16 + xi) * OCg * Cg, Cg, 0,
-                  MT + xi * LD * OCg, OCg);
+        CWF(gemm)(false, true, LD, OCg, Cg, sc.VT + xi * LD * Cg, Cg, U + (gi * 16 + xi) * OCg * Cg, Cg, 0,
+                  sc.MT + xi * LD * OCg, OCg);
       const CT *bg = bias ? bias + gi * OCg : NULL;
       for (int64_t b = 0; b < nb; b++) { /* output transform of sample n0 + b */
         for (int64_t th = 0; th < TH; th++)
           for (int64_t tw = 0; tw < TW; tw++) {
-            const CT *m = MT + (b * NT + th * TW + tw) * OCg;
+            const CT *m = sc.MT + (b * NT + th * TW + tw) * OCg;
             const int64_t ms = LD * OCg;
             for (int64_t a = 0; a < 4; a++)
               CWF(wcl_at)(m + 4 * a * ms, m + (4 * a + 1) * ms, m + (4 * a + 2) * ms, m + (4 * a + 3) * ms,
-                          sv + 2 * a * OCg, sv + (2 * a + 1) * OCg, OCg);
+                          sc.s + 2 * a * OCg, sc.s + (2 * a + 1) * OCg, OCg);
             const int64_t oh = 2 * th, ow = 2 * tw;
             const bool down = oh + 1 < OH, right = ow + 1 < OW;
-            CT *y0 = YT + (oh * OW + ow) * OCg;
-            CWF(wcl_out)(sv, bg, y0, right ? y0 + OCg : spare, down ? y0 + OW * OCg : spare + OCg,
-                         down && right ? y0 + (OW + 1) * OCg : spare + 2 * OCg, OCg);
+            CT *y0 = sc.YT + (oh * OW + ow) * OCg;
+            CWF(wcl_out)(sc.s, bg, y0, right ? y0 + OCg : sc.spare, down ? y0 + OW * OCg : sc.spare + OCg,
+                         down && right ? y0 + (OW + 1) * OCg : sc.spare + 2 * OCg, OCg);
           }
         CT *ys = y + ((n0 + b) * g->OC + gi * OCg) * OH * OW;
         for (int64_t o = 0; o < OCg; o++)
-          for (int64_t p = 0; p < OH * OW; p++) ys[o * OH * OW + p] = YT[p * OCg + o];
+          for (int64_t p = 0; p < OH * OW; p++) ys[o * OH * OW + p] = sc.YT[p * OCg + o];
       }
+    }
+  }
+  slot_release(r, slot, sizeof(CT));
+}
+
+/* u = [g0, g0 + g1, g0 - g1, -g1] over vectors of n channels (A g along one direction) */
+static inline void CWF(wcl_a)(const CT *restrict g0, const CT *restrict g1, CT *restrict u0, CT *restrict u1,
+                              CT *restrict u2, CT *restrict u3, int64_t n) {
+  for (int64_t o = 0; o < n; o++) {
+    u0[o] = g0[o];
+    u1[o] = g0[o] + g1[o];
+    u2[o] = g0[o] - g1[o];
+    u3[o] = -g1[o];
+  }
+}
+
+/* grad_w partial sums over parts [p0, p1) for small planes, channels last (the counterpart of
+ * wino_gw_parts): part p sums samples [p*N/P, (p+1)*N/P), wB at a time, into r->partials + p *
+ * 16*OC*Cg ([gi][xi][oc][c]) with Mw[xi] (OCg, Cg) += Ug^T[xi]^T (OCg, LD) x V^T[xi] (LD, Cg). */
+CONV_NO_MEMCPY_PATTERN static void CWF(wino_gw_parts_small)(int64_t p0, int64_t p1, void *vctx) {
+  conv_run *r = vctx;
+  const tc__conv_geom *g = r->g;
+  const int64_t OH = g->OH, OW = g->OW, Cg = g->Cg, OCg = g->OCg, TH = r->wTH, TW = r->wTW, NT = TH * TW;
+  const int64_t GW = 2 * TW; /* grad_out transposed into GT (2TH x 2TW x OCg), zeros past the edges */
+  const CT *x = r->x, *gy = r->gy;
+  CT *slot = slot_acquire(r, sizeof(CT));
+  CWF(wcl_scratch) sc = CWF(wcl_carve)(r, slot);
+  CT *GT = sc.YT;
+  for (int64_t p = p0; p < p1; p++) {
+    CT *Mw = (CT *)(void *)r->partials + p * 16 * g->OC * Cg;
+    const int64_t s0 = p * g->N / r->P, s1 = (p + 1) * g->N / r->P;
+    bool first = true;
+    for (int64_t n0 = s0; n0 < s1; n0 += r->wB) {
+      const int64_t nb = n0 + r->wB < s1 ? r->wB : s1 - n0, LD = nb * NT;
+      for (int64_t gi = 0; gi < g->G; gi++) {
+        for (int64_t b = 0; b < nb; b++) {
+          CWF(wcl_input)(r, x + ((n0 + b) * g->C + gi * Cg) * g->H * g->W, sc.XT, sc.h, sc.VT + b * NT * Cg, LD);
+          const CT *gs = gy + ((n0 + b) * g->OC + gi * OCg) * OH * OW;
+          for (int64_t e = 0; e < 4 * TH * TW * OCg; e++) GT[e] = 0;
+          for (int64_t o = 0; o < OCg; o++)
+            for (int64_t oh = 0; oh < OH; oh++)
+              for (int64_t ow = 0; ow < OW; ow++) GT[(oh * GW + ow) * OCg + o] = gs[(o * OH + oh) * OW + ow];
+          const int64_t us = LD * OCg;
+          for (int64_t th = 0; th < TH; th++)
+            for (int64_t tw = 0; tw < TW; tw++) {
+              const CT *g0 = GT + (2 * th * GW + 2 * tw) * OCg, *g1 = g0 + GW * OCg; /* rows 2th, 2th + 1 */
+              CT *hs = sc.s;                                                       /* 8 x OCg */
+              CWF(wcl_a)(g0, g0 + OCg, hs, hs + OCg, hs + 2 * OCg, hs + 3 * OCg, OCg);       /* row 2th: k */
+              CWF(wcl_a)(g1, g1 + OCg, hs + 4 * OCg, hs + 5 * OCg, hs + 6 * OCg, hs + 7 * OCg, OCg); /* row 2th+1 */
+              CT *ut = sc.MT + (b * NT + th * TW + tw) * OCg;
+              for (int64_t k = 0; k < 4; k++) /* down the column: Ug[4j + k], j = 0..3 */
+                CWF(wcl_a)(hs + k * OCg, hs + (4 + k) * OCg, ut + k * us, ut + (4 + k) * us, ut + (8 + k) * us,
+                           ut + (12 + k) * us, OCg);
+            }
+        }
+        for (int64_t xi = 0; xi < 16; xi++)
+          CWF(gemm)(true, false, OCg, Cg, LD, sc.MT + xi * LD * OCg, OCg, sc.VT + xi * LD * Cg, Cg, first ? 0 : 1,
+                    Mw + (gi * 16 + xi) * OCg * Cg, Cg);
+      }
+      first = false;
     }
   }
   slot_release(r, slot, sizeof(CT));
@@ -400,37 +480,47 @@ CONV_NO_MEMCPY_PATTERN static void CWF(wino_gw_parts)(int64_t p0, int64_t p1, vo
   slot_release(r, slot, sizeof(CT));
 }
 
-/* gw[gi*OCg + o][c] (3x3) = G^T (sum over parts of Mw) G, for output channels [o0, o1). */
+/* gw[gi*OCg + o][c] (3x3) = G^T (sum over parts of Mw) G, for output channels [o0, o1), CW_CHUNK
+ * input channels at a time so that every step is a loop over channels (the parts are summed in
+ * order: the result does not depend on the thread count). */
+#define CW_CHUNK 64
 static void CWF(wino_gw_finish)(int64_t o0, int64_t o1, void *vctx) {
   const conv_run *r = vctx;
   const tc__conv_geom *g = r->g;
   const int64_t Cg = g->Cg, OCg = g->OCg, psz = 16 * g->OC * Cg;
   const CT *part = (const CT *)(const void *)r->partials;
   CT *gw = r->gw;
+  CT m[16][CW_CHUNK], t[4][3][CW_CHUNK];
   for (int64_t oc = o0; oc < o1; oc++) {
     const int64_t gi = oc / OCg, o = oc % OCg;
-    for (int64_t c = 0; c < Cg; c++) {
-      CT m[16], t[4][3];
+    for (int64_t c0 = 0; c0 < Cg; c0 += CW_CHUNK) {
+      const int64_t n = Cg - c0 < CW_CHUNK ? Cg - c0 : CW_CHUNK;
       for (int xi = 0; xi < 16; xi++) {
-        CT s = 0;
-        for (int64_t p = 0; p < r->P; p++) s += part[p * psz + ((gi * 16 + xi) * OCg + o) * Cg + c];
-        m[xi] = s;
+        CT *restrict mx = m[xi];
+        for (int64_t c = 0; c < n; c++) mx[c] = 0;
+        for (int64_t p = 0; p < r->P; p++) {
+          const CT *restrict src = part + p * psz + ((gi * 16 + xi) * OCg + o) * Cg + c0;
+          for (int64_t c = 0; c < n; c++) mx[c] += src[c];
+        }
       }
-      for (int a = 0; a < 4; a++) { /* t = m G (4x3), row a */
-        CT m0 = m[a * 4], m1 = m[a * 4 + 1], m2 = m[a * 4 + 2], m3 = m[a * 4 + 3];
-        t[a][0] = m0 + (CT)0.5 * (m1 + m2);
-        t[a][1] = (CT)0.5 * (m1 - m2);
-        t[a][2] = (CT)0.5 * (m1 + m2) + m3;
-      }
-      CT *d = gw + (oc * Cg + c) * 9;
-      for (int j = 0; j < 3; j++) { /* G^T t, column j */
-        d[j] = t[0][j] + (CT)0.5 * (t[1][j] + t[2][j]);
-        d[3 + j] = (CT)0.5 * (t[1][j] - t[2][j]);
-        d[6 + j] = (CT)0.5 * (t[1][j] + t[2][j]) + t[3][j];
-      }
+      for (int a = 0; a < 4; a++) /* t = m G (4x3), row a */
+        for (int64_t c = 0; c < n; c++) {
+          const CT m0 = m[a * 4][c], m1 = m[a * 4 + 1][c], m2 = m[a * 4 + 2][c], m3 = m[a * 4 + 3][c];
+          t[a][0][c] = m0 + (CT)0.5 * (m1 + m2);
+          t[a][1][c] = (CT)0.5 * (m1 - m2);
+          t[a][2][c] = (CT)0.5 * (m1 + m2) + m3;
+        }
+      CT *d = gw + (oc * Cg + c0) * 9;
+      for (int j = 0; j < 3; j++) /* G^T t, column j */
+        for (int64_t c = 0; c < n; c++) {
+          d[c * 9 + j] = t[0][j][c] + (CT)0.5 * (t[1][j][c] + t[2][j][c]);
+          d[c * 9 + 3 + j] = (CT)0.5 * (t[1][j][c] - t[2][j][c]);
+          d[c * 9 + 6 + j] = (CT)0.5 * (t[1][j][c] + t[2][j][c]) + t[3][j][c];
+        }
     }
   }
 }
+#undef CW_CHUNK
 
 #undef CWF
 #undef CW_CAT
