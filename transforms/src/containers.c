@@ -97,7 +97,7 @@ static tc_status compose_apply(tr_transform *self, const tr_value *in, tr_value 
 static char *compose_describe(const tr_transform *self) {
   return describe_block("Compose", "", tr_transform_state(self));
 }
-static const tr_transform_vtable compose_vt = {"Compose", compose_apply, compose_describe, list_destroy};
+static const tr_transform_vtable compose_vt = {"Compose", compose_apply, compose_describe, list_destroy, true};
 
 tr_transform *tr_compose(int64_t n, tr_transform *const *transforms) {
   list_state *s = list_new("tr_compose", n, transforms, true);
@@ -124,7 +124,7 @@ static char *random_apply_describe(const tr_transform *self) {
   return describe_block("RandomApply", params, s);
 }
 static const tr_transform_vtable random_apply_vt = {"RandomApply", random_apply_apply, random_apply_describe,
-                                                    list_destroy};
+                                                    list_destroy, true};
 
 tr_transform *tr_random_apply(double p, int64_t n, tr_transform *const *transforms) {
   if (!(p >= 0.0 && p <= 1.0)) {
@@ -164,7 +164,7 @@ static char *random_choice_describe(const tr_transform *self) {
   return r;
 }
 static const tr_transform_vtable random_choice_vt = {"RandomChoice", random_choice_apply, random_choice_describe,
-                                                     list_destroy};
+                                                     list_destroy, true};
 
 tr_transform *tr_random_choice(int64_t n, tr_transform *const *transforms, const double *weights) {
   const char *fn = "tr_random_choice";
@@ -218,7 +218,7 @@ static char *random_order_describe(const tr_transform *self) {
   return describe_block("RandomOrder", "", tr_transform_state(self));
 }
 static const tr_transform_vtable random_order_vt = {"RandomOrder", random_order_apply, random_order_describe,
-                                                    list_destroy};
+                                                    list_destroy, true};
 
 tr_transform *tr_random_order(int64_t n, tr_transform *const *transforms) {
   list_state *s = list_new("tr_random_order", n, transforms, true);
@@ -234,7 +234,7 @@ static char *lambda_describe(const tr_transform *self) {
   const list_state *s = tr_transform_state(self);
   return tr__printf("Lambda(%s)", s->name ? s->name : "<function>");
 }
-static const tr_transform_vtable lambda_vt = {"Lambda", lambda_apply, lambda_describe, list_destroy};
+static const tr_transform_vtable lambda_vt = {"Lambda", lambda_apply, lambda_describe, list_destroy, false};
 
 tr_transform *tr_lambda(tr_lambda_fn fn, void *user, const char *name) {
   if (!fn) {

@@ -123,7 +123,7 @@ static char *to_dtype_describe(const tr_transform *self) {
 
 static void free_state(void *s) { tc_free(s); }
 
-static const tr_transform_vtable to_dtype_vt = {"ToDtype", to_dtype_apply, to_dtype_describe, free_state};
+static const tr_transform_vtable to_dtype_vt = {"ToDtype", to_dtype_apply, to_dtype_describe, free_state, false};
 
 tr_transform *tr_to_dtype(tc_dtype dtype, bool scale) {
   if ((int)dtype < 0 || dtype >= TC_NUM_DTYPES || dtype == TC_C64) {
@@ -165,7 +165,7 @@ static char *one_hot_describe(const tr_transform *self) {
   return tr__printf("OneHot(num_classes=%lld)", (long long)*(const int64_t *)tr_transform_state(self));
 }
 
-static const tr_transform_vtable one_hot_vt = {"OneHot", one_hot_apply, one_hot_describe, free_state};
+static const tr_transform_vtable one_hot_vt = {"OneHot", one_hot_apply, one_hot_describe, free_state, false};
 
 tr_transform *tr_one_hot(int64_t num_classes) {
   if (num_classes < 1) {
@@ -216,7 +216,7 @@ static char *pad_describe(const tr_transform *self) {
   return tr__printf("PadTruncate(dim=%lld, length=%lld, value=%g)", (long long)s->dim, (long long)s->length, s->value);
 }
 
-static const tr_transform_vtable pad_vt = {"PadTruncate", pad_apply, pad_describe, free_state};
+static const tr_transform_vtable pad_vt = {"PadTruncate", pad_apply, pad_describe, free_state, false};
 
 tr_transform *tr_pad_truncate(int64_t dim, int64_t length, double value) {
   if (length < 0) {

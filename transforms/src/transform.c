@@ -23,21 +23,59 @@ tr_value tr_string_value(const char *s) {
   return c ? (tr_value){.kind = TR_STRING, .s = c} : (tr_value){0};
 }
 
+tr_value tr_boxes_value(tc_tensor *boxes, int format, int64_t canvas_h, int64_t canvas_w) {
+  return boxes ? (tr_value){.kind = TR_BOXES, .tensor = boxes, .format = format, .canvas = {canvas_h, canvas_w}}
+               : (tr_value){0};
+}
+
+tr_value tr_mask_value(tc_tensor *mask) { return mask ? (tr_value){.kind = TR_MASK, .tensor = mask} : (tr_value){0}; }
+
+tr_value tr_tuple_value(int64_t n, tr_value *items) {
+  tr_value *a = n > 0 ? tc_malloc(sizeof(tr_value) * (size_t)n) : NULL;
+  if (!a) {
+    if (n > 0) tc_set_error(TC_ERR_NOMEM, "tr_tuple_value: out of memory for %lld items", (long long)n);
+    for (int64_t i = 0; items && i < n; i++) tr_value_clear(&items[i]);
+    return (tr_value){0};
+  }
+  for (int64_t i = 0; i < n; i++) a[i] = items[i], items[i] = (tr_value){0};
+  return (tr_value){.kind = TR_TUPLE, .items = a, .n = n};
+}
+
+static bool holds_tensor(tr_kind k) { return k == TR_TENSOR || k == TR_BOXES || k == TR_MASK; }
+
 tc_status tr_value_copy(tr_value *dst, const tr_value *src) {
   if (!dst || !src) return tc_set_error(TC_ERR_ARG, "tr_value_copy: %s is NULL", dst ? "src" : "dst");
   *dst = *src;
-  if (src->kind == TR_TENSOR) tc_tensor_retain(src->tensor);
+  if (holds_tensor(src->kind)) tc_tensor_retain(src->tensor);
   if (src->kind == TR_STRING && !(dst->s = tc_strdup(src->s))) {
     *dst = (tr_value){0};
     return tc_last_status();
+  }
+  if (src->kind == TR_TUPLE) {
+    dst->items = src->n > 0 ? tc_calloc(sizeof(tr_value) * (size_t)src->n) : NULL;
+    if (src->n > 0 && !dst->items) {
+      *dst = (tr_value){0};
+      return tc_last_status();
+    }
+    for (int64_t i = 0; i < src->n; i++) {
+      tc_status s = tr_value_copy(&dst->items[i], &src->items[i]);
+      if (s) {
+        tr_value_clear(dst);
+        return s;
+      }
+    }
   }
   return TC_OK;
 }
 
 void tr_value_clear(tr_value *v) {
   if (!v) return;
-  if (v->kind == TR_TENSOR) tc_tensor_release(v->tensor);
+  if (holds_tensor(v->kind)) tc_tensor_release(v->tensor);
   if (v->kind == TR_STRING) tc_free(v->s);
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) tr_value_clear(&v->items[i]);
+    tc_free(v->items);
+  }
   *v = (tr_value){0};
 }
 
@@ -47,6 +85,9 @@ const char *tr_kind_name(tr_kind k) {
     case TR_INT: return "int";
     case TR_FLOAT: return "float";
     case TR_STRING: return "string";
+    case TR_BOXES: return "boxes";
+    case TR_MASK: return "mask";
+    case TR_TUPLE: return "tuple";
     default: return "none";
   }
 }
@@ -71,12 +112,30 @@ tr_transform *tr_transform_create(const tr_transform_vtable *vt, void *state) {
 void *tr_transform_state(const tr_transform *t) { return t ? t->state : NULL; }
 const char *tr_name(const tr_transform *t) { return t ? t->vt->name : NULL; }
 
+/* A transform that does not take tuples, over a tuple: applied to each image (TR_TENSOR item), the
+ * other items copied. */
+static tc_status map_images(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
+  tc_status s = tr_value_copy(out, in);
+  for (int64_t i = 0; !s && i < out->n; i++) {
+    if (out->items[i].kind != TR_TENSOR) continue;
+    tr_value r = {0};
+    s = t->vt->apply(t, &in->items[i], &r, gen);
+    if (!s) {
+      tr_value_clear(&out->items[i]);
+      out->items[i] = r;
+    } else {
+      tr_value_clear(&r);
+    }
+  }
+  return s;
+}
+
 tc_status tr_apply(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
   if (out) *out = (tr_value){0};
   if (!t || !in || !out)
     return tc_set_error(TC_ERR_ARG, "tr_apply: %s is NULL", !t ? "the transform" : !in ? "in" : "out");
   tr_value r = {0};
-  tc_status s = t->vt->apply(t, in, &r, gen);
+  tc_status s = in->kind == TR_TUPLE && !t->vt->joint ? map_images(t, in, &r, gen) : t->vt->apply(t, in, &r, gen);
   if (s) {
     tr_value_clear(&r);
     return s;

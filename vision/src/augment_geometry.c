@@ -146,7 +146,7 @@ static tc_tensor *rot90(aug_img *a, int k) {
 }
 
 /* _compute_affine_output_size_tensor in float32: the bounding box of the rotated corners */
-static void expanded_size(const double m[6], int64_t w, int64_t h, int64_t *ow, int64_t *oh) {
+void aug_expanded_size(const double m[6], int64_t w, int64_t h, int64_t *ow, int64_t *oh) {
   float hw = 0.5f * (float)w, hh = 0.5f * (float)h;
   float pts[4][2] = {{-hw, -hh}, {-hw, hh}, {hw, hh}, {hw, -hh}};
   float t[6];
@@ -190,7 +190,7 @@ tc_tensor *tv_rotate(const tc_tensor *img, double angle, tv_interp interp, bool 
     if (center) cx = center[0] - (double)a.w * 0.5, cy = center[1] - (double)a.h * 0.5;
     aug_inverse_affine_matrix(cx, cy, -angle, 0, 0, 1.0, 0, 0, m);
     int64_t ow = a.w, oh = a.h;
-    if (expand) expanded_size(m, a.w, a.h, &ow, &oh);
+    if (expand) aug_expanded_size(m, a.w, a.h, &ow, &oh);
     t = warp_affine(fn, &a, m, ow, oh, interp, &fill);
   }
   aug_free(&a);

@@ -61,5 +61,8 @@ tc_status aug_set_out(tr_value *out, tc_tensor *t);
 /* torchvision's _get_inverse_affine_matrix(center, angle, translate, scale, shear, inverted=True). */
 void aug_inverse_affine_matrix(double cx, double cy, double angle, double tx, double ty, double scale, double shx,
                                double shy, double m[6]);
+/* _compute_affine_output_size (float32, as torchvision's tensor form): the (ow, oh) of the canvas
+ * that holds a w x h image under the inverse affine matrix m (rotate's expand). */
+void aug_expanded_size(const double m[6], int64_t w, int64_t h, int64_t *ow, int64_t *oh);
 
 #endif

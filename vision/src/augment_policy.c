@@ -402,10 +402,10 @@ static char *policy_describe(const tr_transform *self) {
 
 static void policy_destroy(void *st) { tc_free(st); }
 
-static const tr_transform_vtable policy_vt[] = {{"AutoAugment", policy_apply, policy_describe, policy_destroy},
-                                                {"RandAugment", policy_apply, policy_describe, policy_destroy},
-                                                {"TrivialAugmentWide", policy_apply, policy_describe, policy_destroy},
-                                                {"AugMix", policy_apply, policy_describe, policy_destroy}};
+static const tr_transform_vtable policy_vt[] = {{"AutoAugment", policy_apply, policy_describe, policy_destroy, false},
+                                                {"RandAugment", policy_apply, policy_describe, policy_destroy, false},
+                                                {"TrivialAugmentWide", policy_apply, policy_describe, policy_destroy, false},
+                                                {"AugMix", policy_apply, policy_describe, policy_destroy, false}};
 
 static tr_transform *make_policy(const char *fn, const policy_state *init) {
   if (init->interp != TV_INTERP_NEAREST && init->interp != TV_INTERP_BILINEAR) {

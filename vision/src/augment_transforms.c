@@ -77,8 +77,10 @@ static tc_tensor *apply_jitter(const aug_state *s, const tc_tensor *img, tc_gene
   return cur;
 }
 
-static tc_tensor *apply_affine(const aug_state *s, const tc_tensor *img, tc_generator *gen) {
-  double h = (double)tc_tensor_size(img, -2), w = (double)tc_tensor_size(img, -1);
+/* ---- the geometric kinds: parameters drawn for an (h, w) image, applied by tv__geo_apply to the
+ * image and to the boxes and masks of a tuple ------------------------------------------------------- */
+static tc_status draw_affine(const aug_state *s, int64_t ih, int64_t iw, tc_generator *gen, tv__geo *op) {
+  double h = (double)ih, w = (double)iw;
   double angle, tx = 0, ty = 0, scale = 1.0, shx = 0, shy = 0;
   tc_status st = aug_draw_uniform(gen, s->range[0][0], s->range[0][1], &angle);
   if (!st && s->has_translate) {
@@ -90,24 +92,24 @@ static tc_tensor *apply_affine(const aug_state *s, const tc_tensor *img, tc_gene
   if (!st && s->has_scale) st = aug_draw_uniform(gen, s->scale[0], s->scale[1], &scale);
   if (!st && s->nshear >= 2) st = aug_draw_uniform(gen, s->shear[0], s->shear[1], &shx);
   if (!st && s->nshear == 4) st = aug_draw_uniform(gen, s->shear[2], s->shear[3], &shy);
-  if (st) return NULL;
-  return tv_affine(img, angle, tx, ty, scale, shx, shy, s->interp, s->fill, s->has_center ? s->center : NULL);
+  if (st) return st;
+  *op = (tv__geo){.kind = TV_GEO_AFFINE, .angle = angle, .tx = tx, .ty = ty, .scale = scale, .shx = shx, .shy = shy,
+                  .interp = s->interp, .fill = s->fill, .center = s->has_center ? s->center : NULL};
+  return TC_OK;
 }
 
-static tc_tensor *apply_perspective(const aug_state *s, const tc_tensor *img, tc_generator *gen) {
-  int64_t h = tc_tensor_size(img, -2), w = tc_tensor_size(img, -1);
+static tc_status draw_perspective(const aug_state *s, int64_t h, int64_t w, tc_generator *gen, tv__geo *op) {
   int64_t bh = (int64_t)(s->x * (double)(h / 2)) + 1, bw = (int64_t)(s->x * (double)(w / 2)) + 1;
   /* (low, high) of the eight draws: topleft, topright, botright, botleft as (x, y) */
   int64_t lims[8][2] = {{0, bw}, {0, bh}, {w - bw, w}, {0, bh}, {w - bw, w}, {h - bh, h}, {0, bw}, {h - bh, h}};
   double end[8], start[8] = {0, 0, (double)(w - 1), 0, (double)(w - 1), (double)(h - 1), 0, (double)(h - 1)};
   for (int i = 0; i < 8; i++) {
     int64_t v;
-    if (aug_draw_randint(gen, lims[i][0], lims[i][1], &v)) return NULL;
+    if (aug_draw_randint(gen, lims[i][0], lims[i][1], &v)) return tc_last_status();
     end[i] = (double)v;
   }
-  double c[8];
-  if (tv_perspective_coeffs(start, end, c)) return NULL;
-  return tv_perspective(img, c, s->interp, s->fill);
+  *op = (tv__geo){.kind = TV_GEO_PERSPECTIVE, .interp = s->interp, .fill = s->fill};
+  return tv_perspective_coeffs(start, end, op->coeffs);
 }
 
 /* one displacement component: (rand * 2 - 1), blurred, * alpha / size, as ElasticTransform.make_params */
@@ -130,21 +132,44 @@ static tc_tensor *elastic_field(const aug_state *s, int d, int64_t h, int64_t w,
   return r;
 }
 
-static tc_tensor *apply_elastic(const aug_state *s, const tc_tensor *img, tc_generator *gen) {
-  int64_t h = tc_tensor_size(img, -2), w = tc_tensor_size(img, -1);
+/* *disp: the displacement (1, h, w, 2) op borrows, released by the caller */
+static tc_status draw_elastic(const aug_state *s, int64_t h, int64_t w, tc_generator *gen, tv__geo *op,
+                              tc_tensor **disp) {
   tc_tensor *dx = elastic_field(s, 0, h, w, gen), *dy = dx ? elastic_field(s, 1, h, w, gen) : NULL;
-  tc_tensor *disp = dy ? tc_empty((const int64_t[]){1, h, w, 2}, 4, NULL) : NULL;
-  tc_tensor *out = NULL;
-  if (disp) {
-    float *d = tc_tensor_data(disp);
+  *disp = dy ? tc_empty((const int64_t[]){1, h, w, 2}, 4, NULL) : NULL;
+  if (*disp) {
+    float *d = tc_tensor_data(*disp);
     const float *px = tc_tensor_data(dx), *py = tc_tensor_data(dy);
     for (int64_t i = 0; i < h * w; i++) d[2 * i] = px[i], d[2 * i + 1] = py[i];
-    out = tv_elastic(img, disp, s->interp, s->fill);
+    *op = (tv__geo){.kind = TV_GEO_ELASTIC, .displacement = *disp, .interp = s->interp, .fill = s->fill};
   }
   tc_tensor_release(dx);
   tc_tensor_release(dy);
+  return *disp ? TC_OK : tc_last_status();
+}
+
+static bool is_geometric(kind k) { return k == K_ROTATION || k == K_AFFINE || k == K_PERSPECTIVE || k == K_ELASTIC; }
+
+/* A geometric kind on an image, boxes, a mask or a tuple of them (the p gate drawn by the caller). */
+static tc_status apply_geometric(const aug_state *s, const char *fn, const tr_value *in, tr_value *out,
+                                 tc_generator *gen, int64_t h, int64_t w) {
+  tv__geo op;
+  tc_tensor *disp = NULL;
+  double v;
+  tc_status st = TC_OK;
+  switch (s->k) {
+    case K_ROTATION:
+      st = aug_draw_uniform(gen, s->range[0][0], s->range[0][1], &v);
+      op = (tv__geo){.kind = TV_GEO_ROTATE, .angle = v, .interp = s->interp, .expand = s->expand,
+                     .center = s->has_center ? s->center : NULL, .fill = s->fill};
+      break;
+    case K_AFFINE: st = draw_affine(s, h, w, gen, &op); break;
+    case K_PERSPECTIVE: st = draw_perspective(s, h, w, gen, &op); break;
+    default: st = draw_elastic(s, h, w, gen, &op, &disp); break;
+  }
+  if (!st) st = tv__geo_apply(fn, &op, in, out);
   tc_tensor_release(disp);
-  return out;
+  return st;
 }
 
 /* ---- apply / describe ---------------------------------------------------------------------------------------- */
@@ -177,34 +202,32 @@ static tc_tensor *apply_kind(const aug_state *s, const tc_tensor *img, tc_genera
     case K_BLUR:
       if (aug_draw_uniform(gen, s->range[0][0], s->range[0][1], &v)) return NULL;
       return tv_gaussian_blur(img, s->ks[0], s->ks[1], v, v);
-    case K_ROTATION:
-      if (aug_draw_uniform(gen, s->range[0][0], s->range[0][1], &v)) return NULL;
-      return tv_rotate(img, v, s->interp, s->expand, s->has_center ? s->center : NULL, s->fill);
-    case K_AFFINE:
-      return apply_affine(s, img, gen);
-    case K_PERSPECTIVE:
-      return apply_perspective(s, img, gen);
-    case K_ELASTIC:
-      return apply_elastic(s, img, gen);
+    default: /* the geometric kinds: apply_geometric */
+      break;
   }
+  tc_set_error(TC_ERR_ARG, "a geometric augmentation has no single-image function (apply_geometric)");
   return NULL;
 }
 
 static tc_status aug_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const aug_state *s = tr_transform_state(self);
   const char *fn = kind_names[s->k];
-  const tc_tensor *img;
-  tc_status st = aug_value_tensor(fn, in, &img);
+  const tc_tensor *img = NULL;
+  int64_t h = 0, w = 0;
+  tc_status st = is_geometric(s->k) && in->kind != TR_TENSOR ? tv__value_size(fn, in, &h, &w)
+                                                             : aug_value_tensor(fn, in, &img);
   if (st) return st;
-  if (tc_tensor_ndim(img) < 3)
+  if (img && tc_tensor_ndim(img) < 3)
     return tc_set_error(TC_ERR_SHAPE, "%s: expected an image (..., C, H, W), got %lld dims", fn,
                         (long long)tc_tensor_ndim(img));
+  if (img) h = tc_tensor_size(img, -2), w = tc_tensor_size(img, -1);
   if (s->k != K_GRAY && (st = tv__need_gen(fn, gen))) return st;
   if (is_random_apply(s->k)) {
     double u;
     if ((st = aug_draw_rand(gen, &u))) return st;
     if (u >= s->p) return tr_value_copy(out, in);
   }
+  if (is_geometric(s->k)) return apply_geometric(s, fn, in, out, gen, h, w);
   return aug_set_out(out, apply_kind(s, img, gen));
 }
 
@@ -294,7 +317,8 @@ static char *aug_describe(const tr_transform *self) {
 static void aug_destroy(void *st) { tc_free(st); }
 
 /* per-kind vtables so tr_name reports the class name */
-#define VT(K, NAME) [K] = {NAME, aug_apply, aug_describe, aug_destroy}
+#define VT(K, NAME) [K] = {NAME, aug_apply, aug_describe, aug_destroy, false}
+#define VT_JOINT(K, NAME) [K] = {NAME, aug_apply, aug_describe, aug_destroy, true} /* moves boxes and masks */
 static const tr_transform_vtable kind_vt[] = {VT(K_JITTER, "ColorJitter"),
                                               VT(K_GRAY, "Grayscale"),
                                               VT(K_RGRAY, "RandomGrayscale"),
@@ -305,10 +329,10 @@ static const tr_transform_vtable kind_vt[] = {VT(K_JITTER, "ColorJitter"),
                                               VT(K_AUTOCONTRAST, "RandomAutocontrast"),
                                               VT(K_EQUALIZE, "RandomEqualize"),
                                               VT(K_BLUR, "GaussianBlur"),
-                                              VT(K_ROTATION, "RandomRotation"),
-                                              VT(K_AFFINE, "RandomAffine"),
-                                              VT(K_PERSPECTIVE, "RandomPerspective"),
-                                              VT(K_ELASTIC, "ElasticTransform")};
+                                              VT_JOINT(K_ROTATION, "RandomRotation"),
+                                              VT_JOINT(K_AFFINE, "RandomAffine"),
+                                              VT_JOINT(K_PERSPECTIVE, "RandomPerspective"),
+                                              VT_JOINT(K_ELASTIC, "ElasticTransform")};
 
 static tr_transform *make(const aug_state *init) {
   aug_state *s = tc_malloc(sizeof *s);

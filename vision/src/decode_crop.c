@@ -453,7 +453,7 @@ static char *drrc_describe(const tr_transform *self) {
                     s->ratio[1], tv__interp_name(s->interp), s->antialias ? "True" : "False");
 }
 
-static const tr_transform_vtable drrc_vt = {"DecodeJpegRandomResizedCrop", drrc_apply, drrc_describe, tv__free_state};
+static const tr_transform_vtable drrc_vt = {"DecodeJpegRandomResizedCrop", drrc_apply, drrc_describe, tv__free_state, false};
 
 /* scale/ratio as tv_random_resized_crop_params accepts them: lo_excl < min <= max, max finite. */
 static bool bad_range(const char *fn, const char *what, const double *v, double lo_excl) {

@@ -139,7 +139,7 @@ tc_tensor *tv_crop(const tc_tensor *img, int64_t top, int64_t left, int64_t h, i
 
 /* torchvision: pad by ((crop - size) // 2, (crop - size + 1) // 2) when the crop is larger, then take
  * the window at round((size - crop) / 2): both are one crop at a (possibly negative) offset. */
-static int64_t center_offset(int64_t size, int64_t crop) {
+int64_t tv__center_offset(int64_t size, int64_t crop) {
   return crop > size ? -((crop - size) / 2) : tv__round_half_even((double)(size - crop) / 2.0);
 }
 
@@ -150,7 +150,7 @@ static tc_tensor *center_crop_impl(const char *fn, const tc_tensor *img, int64_t
     tc_set_error(TC_ERR_ARG, "%s: crop size must be positive, got (%lld, %lld)", fn, (long long)h, (long long)w);
     return NULL;
   }
-  return crop_impl(fn, img, center_offset(pl.h, h), center_offset(pl.w, w), h, w);
+  return crop_impl(fn, img, tv__center_offset(pl.h, h), tv__center_offset(pl.w, w), h, w);
 }
 
 tc_tensor *tv_center_crop(const tc_tensor *img, int64_t h, int64_t w) {

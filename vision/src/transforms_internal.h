@@ -28,6 +28,49 @@ tc_status tv__randint(tc_generator *gen, int64_t lo, int64_t hi, int64_t *out);
 tc_status tv__uniform1(tc_generator *gen, double a, double b, double *u);
 /* TC_ERR_ARG unless the value holds a tensor; *x borrowed from in. */
 tc_status tv__need_tensor(const char *name, const tr_value *in, const tc_tensor **x);
+/* CenterCrop's offset of a crop in a dim of `size` pixels (negative: the crop is larger, the image
+ * padded by (crop - size) / 2 before it). */
+int64_t tv__center_offset(int64_t size, int64_t crop);
+
+/* ---- one geometric operation on an image and its targets (transforms_joint.c) ------------------- */
+typedef enum tv__geo_kind {
+  TV_GEO_HFLIP,
+  TV_GEO_VFLIP,
+  TV_GEO_RESIZE,        /* to (out_h, out_w) */
+  TV_GEO_CROP,          /* (top, left, h, w) */
+  TV_GEO_PAD,           /* ltrb, mode, vals/nvals */
+  TV_GEO_RESIZED_CROP,  /* (top, left, h, w) to (out_h, out_w) */
+  TV_GEO_AFFINE,        /* angle, tx, ty, scale, shx, shy, center, fill */
+  TV_GEO_ROTATE,        /* angle, expand, center, fill */
+  TV_GEO_PERSPECTIVE,   /* coeffs, fill */
+  TV_GEO_ELASTIC        /* displacement, fill */
+} tv__geo_kind;
+
+typedef struct tv__geo {
+  tv__geo_kind kind;
+  int64_t top, left, h, w, out_h, out_w;
+  tv_interp interp;
+  bool antialias, expand;
+  int64_t ltrb[4];
+  tv_pad_mode mode;
+  const double *vals; /* pad fill (borrowed) */
+  int64_t nvals;
+  double angle, tx, ty, scale, shx, shy;
+  const double *center; /* NULL: the image center */
+  tv_fill fill;
+  double coeffs[8];
+  const tc_tensor *displacement; /* borrowed */
+} tv__geo;
+
+/* The (h, w) a random geometric transform draws its parameters for: the first image of the value
+ * (a tensor, or a tuple's first TR_TENSOR), else its first mask, else its boxes' canvas. */
+tc_status tv__value_size(const char *fn, const tr_value *in, int64_t *h, int64_t *w);
+/* op applied to an image, a mask, boxes, or every item of a tuple (images, masks, boxes; other
+ * items copied). out is filled only on success. */
+tc_status tv__geo_apply(const char *fn, const tv__geo *op, const tr_value *in, tr_value *out);
+/* TC_ERR_UNSUPPORTED when in is a tuple holding boxes or masks (transforms that cannot move them). */
+tc_status tv__refuse_targets(const char *fn, const tr_value *in);
+
 /* TC_ERR_ARG unless gen is given (random transforms never fall back to a global generator). */
 tc_status tv__need_gen(const char *fn, const tc_generator *gen);
 /* Frees a plain state block (the vtables' destroy). */

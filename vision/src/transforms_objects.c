@@ -90,11 +90,11 @@ static bool bad_p(const char *fn, double p) {
 static tc_status resize_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   (void)gen;
   const tf_state *s = tr_transform_state(self);
-  const tc_tensor *x;
-  if (tv__need_tensor("Resize", in, &x)) return tc_last_status();
-  return emit(s->size > 0 ? tv_resize_shorter(x, s->size, s->max_size, s->interp, s->antialias)
-                          : tv_resize(x, s->h, s->w, s->interp, s->antialias),
-              out);
+  int64_t H, W;
+  if (tv__value_size("Resize", in, &H, &W)) return tc_last_status();
+  tv__geo op = {.kind = TV_GEO_RESIZE, .out_h = s->h, .out_w = s->w, .interp = s->interp, .antialias = s->antialias};
+  if (s->size > 0 && tv_resize_shorter_size(H, W, s->size, s->max_size, &op.out_h, &op.out_w)) return tc_last_status();
+  return tv__geo_apply("Resize", &op, in, out);
 }
 
 static char *resize_describe(const tr_transform *self) {
@@ -109,7 +109,7 @@ static char *resize_describe(const tr_transform *self) {
                     s->antialias ? "True" : "False");
 }
 
-static const tr_transform_vtable resize_vt = {"Resize", resize_apply, resize_describe, state_destroy};
+static const tr_transform_vtable resize_vt = {"Resize", resize_apply, resize_describe, state_destroy, true};
 
 tr_transform *tv_resize_transform(int64_t h, int64_t w, tv_interp interp, bool antialias) {
   const char *fn = "tv_resize_transform";
@@ -132,16 +132,18 @@ tr_transform *tv_resize_shorter_transform(int64_t size, int64_t max_size, tv_int
 static tc_status center_crop_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   (void)gen;
   const tf_state *s = tr_transform_state(self);
-  const tc_tensor *x;
-  if (tv__need_tensor("CenterCrop", in, &x)) return tc_last_status();
-  return emit(tv_center_crop(x, s->h, s->w), out);
+  int64_t H, W;
+  if (tv__value_size("CenterCrop", in, &H, &W)) return tc_last_status();
+  tv__geo op = {.kind = TV_GEO_CROP, .top = tv__center_offset(H, s->h), .left = tv__center_offset(W, s->w), .h = s->h,
+                .w = s->w};
+  return tv__geo_apply("CenterCrop", &op, in, out);
 }
 static char *center_crop_describe(const tr_transform *self) {
   const tf_state *s = tr_transform_state(self);
   return tv__printf("CenterCrop(size=(%lld, %lld))", (long long)s->h, (long long)s->w);
 }
 static const tr_transform_vtable center_crop_vt = {"CenterCrop", center_crop_apply, center_crop_describe,
-                                                   state_destroy};
+                                                   state_destroy, true};
 
 tr_transform *tv_center_crop_transform(int64_t h, int64_t w) {
   if (bad_size("tv_center_crop_transform", h, w)) return NULL;
@@ -154,6 +156,18 @@ static tc_status n_crop_apply(tr_transform *self, const tr_value *in, tr_value *
   (void)gen;
   const tf_state *s = tr_transform_state(self);
   bool ten = strcmp(tr_name(self), "TenCrop") == 0;
+  if (in->kind == TR_TUPLE) { /* the images of a tuple (boxes and masks refused, as torchvision) */
+    tc_status st = tv__refuse_targets(tr_name(self), in);
+    if (!st) st = tr_value_copy(out, in);
+    for (int64_t i = 0; !st && i < out->n; i++) {
+      if (out->items[i].kind != TR_TENSOR) continue;
+      tr_value r = {0};
+      st = n_crop_apply(self, &in->items[i], &r, gen);
+      if (!st) tr_value_clear(&out->items[i]), out->items[i] = r;
+    }
+    if (st) tr_value_clear(out);
+    return st;
+  }
   const tc_tensor *x;
   if (tv__need_tensor(tr_name(self), in, &x)) return tc_last_status();
   return emit(ten ? tv_ten_crop(x, s->h, s->w, s->flag) : tv_five_crop(x, s->h, s->w), out);
@@ -167,8 +181,8 @@ static char *ten_crop_describe(const tr_transform *self) {
   return tv__printf("TenCrop(size=(%lld, %lld), vertical_flip=%s)", (long long)s->h, (long long)s->w,
                     s->flag ? "True" : "False");
 }
-static const tr_transform_vtable five_crop_vt = {"FiveCrop", n_crop_apply, five_crop_describe, state_destroy};
-static const tr_transform_vtable ten_crop_vt = {"TenCrop", n_crop_apply, ten_crop_describe, state_destroy};
+static const tr_transform_vtable five_crop_vt = {"FiveCrop", n_crop_apply, five_crop_describe, state_destroy, true};
+static const tr_transform_vtable ten_crop_vt = {"TenCrop", n_crop_apply, ten_crop_describe, state_destroy, true};
 
 tr_transform *tv_five_crop_transform(int64_t h, int64_t w) {
   if (bad_size("tv_five_crop_transform", h, w)) return NULL;
@@ -197,9 +211,9 @@ static char *fill_text(const tf_state *s, char *buf, size_t cap) {
 static tc_status pad_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   (void)gen;
   const tf_state *s = tr_transform_state(self);
-  const tc_tensor *x;
-  if (tv__need_tensor("Pad", in, &x)) return tc_last_status();
-  return emit(tv_pad(x, s->ltrb, 4, s->mode, s->vals, s->nvals), out);
+  tv__geo op = {.kind = TV_GEO_PAD, .ltrb = {s->ltrb[0], s->ltrb[1], s->ltrb[2], s->ltrb[3]}, .mode = s->mode,
+                .vals = s->vals, .nvals = s->nvals};
+  return tv__geo_apply("Pad", &op, in, out);
 }
 static char *pad_describe(const tr_transform *self) {
   const tf_state *s = tr_transform_state(self);
@@ -208,7 +222,7 @@ static char *pad_describe(const tr_transform *self) {
                     (long long)s->ltrb[1], (long long)s->ltrb[2], (long long)s->ltrb[3],
                     fill_text(s, fill, sizeof fill), tv__pad_mode_name(s->mode));
 }
-static const tr_transform_vtable pad_vt = {"Pad", pad_apply, pad_describe, state_destroy};
+static const tr_transform_vtable pad_vt = {"Pad", pad_apply, pad_describe, state_destroy, true};
 
 static tf_state *pad_state(const char *fn, const int64_t *padding, int64_t npadding, const double *fill, int64_t nfill,
                            tv_pad_mode mode) {
@@ -247,9 +261,8 @@ tr_transform *tv_pad_transform(const int64_t *padding, int64_t npadding, const d
 static tc_status random_crop_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const char *fn = "RandomCrop";
   const tf_state *s = tr_transform_state(self);
-  const tc_tensor *x;
   tv__planes pl;
-  if (tv__need_tensor(fn, in, &x) || tv__check_image(fn, x, &pl) || tv__need_gen(fn, gen)) return tc_last_status();
+  if (tv__value_size(fn, in, &pl.h, &pl.w) || tv__need_gen(fn, gen)) return tc_last_status();
   int64_t l = s->ltrb[0], t = s->ltrb[1], r = s->ltrb[2], b = s->ltrb[3];
   int64_t H = pl.h + t + b, W = pl.w + l + r;
   if (s->pad_if_needed && H < s->h) {
@@ -267,15 +280,18 @@ static tc_status random_crop_apply(tr_transform *self, const tr_value *in, tr_va
   int64_t top = 0, left = 0;
   if (H > s->h && tv__randint(gen, 0, H - s->h + 1, &top)) return tc_last_status();
   if (W > s->w && tv__randint(gen, 0, W - s->w + 1, &left)) return tc_last_status();
-  tc_tensor *padded = NULL;
+  tr_value padded = {0};
   if (l || t || r || b) {
-    padded = tv_pad(x, (int64_t[]){l, t, r, b}, 4, s->mode, s->vals, s->nvals);
-    if (!padded) return tc_last_status();
-    x = padded;
+    tv__geo pad = {.kind = TV_GEO_PAD, .ltrb = {l, t, r, b}, .mode = s->mode, .vals = s->vals, .nvals = s->nvals};
+    if (tv__geo_apply(fn, &pad, in, &padded)) return tc_last_status();
+  } else if (tr_value_copy(&padded, in)) {
+    return tc_last_status();
   }
-  tc_tensor *res = H > s->h || W > s->w ? tv_crop(x, top, left, s->h, s->w) : tc_tensor_retain((tc_tensor *)x);
-  tc_tensor_release(padded);
-  return emit(res, out);
+  tv__geo crop = {.kind = TV_GEO_CROP, .top = top, .left = left, .h = s->h, .w = s->w};
+  tc_status st = H > s->h || W > s->w ? tv__geo_apply(fn, &crop, &padded, out) : TC_OK;
+  if (!st && !(H > s->h || W > s->w)) *out = padded, padded = (tr_value){0};
+  tr_value_clear(&padded);
+  return st;
 }
 static char *random_crop_describe(const tr_transform *self) {
   const tf_state *s = tr_transform_state(self);
@@ -288,7 +304,7 @@ static char *random_crop_describe(const tr_transform *self) {
                     fill_text(s, fill, sizeof fill), tv__pad_mode_name(s->mode));
 }
 static const tr_transform_vtable random_crop_vt = {"RandomCrop", random_crop_apply, random_crop_describe,
-                                                   state_destroy};
+                                                   state_destroy, true};
 
 tr_transform *tv_random_crop_transform(int64_t h, int64_t w, const int64_t *padding, int64_t npadding,
                                        bool pad_if_needed, const double *fill, int64_t nfill, tv_pad_mode mode) {
@@ -304,18 +320,19 @@ tr_transform *tv_random_crop_transform(int64_t h, int64_t w, const int64_t *padd
 static tc_status flip_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const tf_state *s = tr_transform_state(self);
   const char *fn = tr_name(self);
-  const tc_tensor *x;
+  int64_t H, W;
   double u;
-  if (tv__need_tensor(fn, in, &x) || tv__need_gen(fn, gen) || tv__rand1(gen, &u)) return tc_last_status();
+  if (tv__value_size(fn, in, &H, &W) || tv__need_gen(fn, gen) || tv__rand1(gen, &u)) return tc_last_status();
   if (u >= s->p) return tr_value_copy(out, in);
-  return emit(s->flag ? tv_vertical_flip(x) : tv_horizontal_flip(x), out);
+  tv__geo op = {.kind = s->flag ? TV_GEO_VFLIP : TV_GEO_HFLIP};
+  return tv__geo_apply(fn, &op, in, out);
 }
 static char *flip_describe(const tr_transform *self) {
   const tf_state *s = tr_transform_state(self);
   return tv__printf("%s(p=%g)", tr_name(self), s->p);
 }
-static const tr_transform_vtable hflip_vt = {"RandomHorizontalFlip", flip_apply, flip_describe, state_destroy};
-static const tr_transform_vtable vflip_vt = {"RandomVerticalFlip", flip_apply, flip_describe, state_destroy};
+static const tr_transform_vtable hflip_vt = {"RandomHorizontalFlip", flip_apply, flip_describe, state_destroy, true};
+static const tr_transform_vtable vflip_vt = {"RandomVerticalFlip", flip_apply, flip_describe, state_destroy, true};
 
 static tr_transform *flip_new(const char *fn, double p, bool vertical) {
   if (bad_p(fn, p)) return NULL;
@@ -391,13 +408,12 @@ tc_status tv_random_resized_crop_params(int64_t in_h, int64_t in_w, const double
 static tc_status rrc_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const char *fn = "RandomResizedCrop";
   const tf_state *s = tr_transform_state(self);
-  const tc_tensor *x;
-  tv__planes pl;
-  int64_t box[4];
-  if (tv__need_tensor(fn, in, &x) || tv__check_image(fn, x, &pl) ||
-      tv_random_resized_crop_params(pl.h, pl.w, s->scale, s->ratio, gen, box))
+  int64_t H, W, box[4];
+  if (tv__value_size(fn, in, &H, &W) || tv_random_resized_crop_params(H, W, s->scale, s->ratio, gen, box))
     return tc_last_status();
-  return emit(tv_resized_crop(x, box[0], box[1], box[2], box[3], s->h, s->w, s->interp, s->antialias), out);
+  tv__geo op = {.kind = TV_GEO_RESIZED_CROP, .top = box[0], .left = box[1], .h = box[2], .w = box[3], .out_h = s->h,
+                .out_w = s->w, .interp = s->interp, .antialias = s->antialias};
+  return tv__geo_apply(fn, &op, in, out);
 }
 static char *rrc_describe(const tr_transform *self) {
   const tf_state *s = tr_transform_state(self);
@@ -407,7 +423,7 @@ static char *rrc_describe(const tr_transform *self) {
       (long long)s->h, (long long)s->w, s->scale[0], s->scale[1], s->ratio[0], s->ratio[1], tv__interp_name(s->interp),
       s->antialias ? "True" : "False");
 }
-static const tr_transform_vtable rrc_vt = {"RandomResizedCrop", rrc_apply, rrc_describe, state_destroy};
+static const tr_transform_vtable rrc_vt = {"RandomResizedCrop", rrc_apply, rrc_describe, state_destroy, true};
 
 tr_transform *tv_random_resized_crop_transform(int64_t h, int64_t w, const double *scale, const double *ratio,
                                                tv_interp interp, bool antialias) {
@@ -442,7 +458,7 @@ static char *normalize_describe(const tr_transform *self) {
   fmt_list(d, sizeof d, s->vals2, s->nvals2);
   return tv__printf("Normalize(mean=%s, std=%s, inplace=%s)", m, d, s->flag ? "True" : "False");
 }
-static const tr_transform_vtable normalize_vt = {"Normalize", normalize_apply, normalize_describe, state_destroy};
+static const tr_transform_vtable normalize_vt = {"Normalize", normalize_apply, normalize_describe, state_destroy, false};
 
 tr_transform *tv_normalize_transform(const double *mean, int64_t nmean, const double *std, int64_t nstd, bool inplace) {
   const char *fn = "tv_normalize_transform";
@@ -471,8 +487,8 @@ static tc_status to_image_apply(tr_transform *self, const tr_value *in, tr_value
   if (tv__need_tensor(tr_name(self), in, &x)) return tc_last_status();
   return emit(classic ? tv_to_tensor(x) : tv_to_image(x), out);
 }
-static const tr_transform_vtable to_image_vt = {"ToImage", to_image_apply, NULL, NULL};
-static const tr_transform_vtable to_tensor_vt = {"ToTensor", to_image_apply, NULL, NULL};
+static const tr_transform_vtable to_image_vt = {"ToImage", to_image_apply, NULL, NULL, false};
+static const tr_transform_vtable to_tensor_vt = {"ToTensor", to_image_apply, NULL, NULL, false};
 
 tr_transform *tv_to_image_transform(void) { return tr_transform_create(&to_image_vt, NULL); }
 tr_transform *tv_to_tensor_transform(void) { return tr_transform_create(&to_tensor_vt, NULL); }
@@ -540,7 +556,7 @@ static char *erasing_describe(const tr_transform *self) {
   return tv__printf("RandomErasing(p=%g, scale=(%g, %g), ratio=(%g, %g)%s, inplace=%s)", s->p, s->scale[0], s->scale[1],
                     s->ratio[0], s->ratio[1], value, s->flag ? "True" : "False");
 }
-static const tr_transform_vtable erasing_vt = {"RandomErasing", erasing_apply, erasing_describe, state_destroy};
+static const tr_transform_vtable erasing_vt = {"RandomErasing", erasing_apply, erasing_describe, state_destroy, false};
 
 tr_transform *tv_random_erasing_transform(double p, const double *scale, const double *ratio, const double *value,
                                           int64_t nvalue, bool random_value, bool inplace) {

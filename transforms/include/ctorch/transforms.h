@@ -34,14 +34,24 @@ extern "C" {
 #endif
 
 /* ---- values -------------------------------------------------------------------------------------- */
-typedef enum tr_kind { TR_NONE = 0, TR_TENSOR, TR_INT, TR_FLOAT, TR_STRING } tr_kind;
+/* TR_BOXES, TR_MASK and TR_TUPLE carry detection and segmentation targets with their image, as
+ * torchvision.transforms.v2 takes (image, boxes, mask): a TR_TUPLE's items go through one transform
+ * together, the geometric ones (vision) moving boxes and masks with the image by the same random
+ * parameters. A transform that does not take tuples itself (vt->joint false) is applied to each
+ * TR_TENSOR item (the images) and leaves the other items as they are: color transforms leave boxes
+ * and masks alone, as torchvision's do. */
+typedef enum tr_kind { TR_NONE = 0, TR_TENSOR, TR_INT, TR_FLOAT, TR_STRING, TR_BOXES, TR_MASK, TR_TUPLE } tr_kind;
 
 typedef struct tr_value {
   tr_kind kind;
-  tc_tensor *tensor; /* TR_TENSOR: a reference the value owns */
+  tc_tensor *tensor; /* TR_TENSOR, TR_BOXES (..., 4), TR_MASK (..., H, W): a reference the value owns */
   int64_t i;         /* TR_INT */
   double f;          /* TR_FLOAT */
   char *s;           /* TR_STRING: owned, allocated with tc_malloc */
+  int format;        /* TR_BOXES: the box format (vision's tv_box_format) */
+  int64_t canvas[2]; /* TR_BOXES: (height, width) of the image the boxes lie on */
+  struct tr_value *items; /* TR_TUPLE: n owned values, allocated with tc_malloc */
+  int64_t n;
 } tr_value;
 
 /* Constructors: the tensor reference is taken over (NULL gives TR_NONE); the string is copied. */
@@ -49,11 +59,17 @@ TC_API tr_value tr_tensor_value(tc_tensor *t);
 TC_API tr_value tr_int_value(int64_t i);
 TC_API tr_value tr_float_value(double f);
 TC_API tr_value tr_string_value(const char *s); /* TR_NONE with TC_ERR_NOMEM when the copy fails */
+/* Boxes (..., 4) in `format` on a canvas_h x canvas_w image; a mask (..., H, W) of integer labels. */
+TC_API tr_value tr_boxes_value(tc_tensor *boxes, int format, int64_t canvas_h, int64_t canvas_w);
+TC_API tr_value tr_mask_value(tc_tensor *mask);
+/* A tuple of n values, which it takes over (items[i] are left TR_NONE); TR_NONE with TC_ERR_NOMEM
+ * (the items cleared) when the array cannot be made. */
+TC_API tr_value tr_tuple_value(int64_t n, tr_value *items);
 /* dst = a copy of src (tensors shared by reference, strings copied). */
 TC_API tc_status tr_value_copy(tr_value *dst, const tr_value *src);
 /* Releases what v owns and makes it TR_NONE. */
 TC_API void tr_value_clear(tr_value *v);
-/* "tensor", "int", "float", "string" or "none" */
+/* "tensor", "int", "float", "string", "boxes", "mask", "tuple" or "none" */
 TC_API const char *tr_kind_name(tr_kind k);
 
 /* ---- the transform interface ---------------------------------------------------------------------- */
@@ -67,6 +83,9 @@ typedef struct tr_transform_vtable {
   char *(*describe)(const tr_transform *self);
   /* Frees the state (not the transform itself); may be NULL. */
   void (*destroy)(void *state);
+  /* apply takes TR_TUPLE values itself (containers, geometric transforms); otherwise tr_apply maps
+   * it over a tuple's images */
+  bool joint;
 } tr_transform_vtable;
 
 /* A transform of your own: vt must outlive it; state is owned (vt->destroy frees it, also when

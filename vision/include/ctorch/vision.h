@@ -20,6 +20,7 @@
 #include "ctorch/vision_augment.h"
 #include "ctorch/vision_datasets.h"
 #include "ctorch/vision_ops.h"
+#include "ctorch/vision_boxes.h"
 
 #ifdef __cplusplus
 extern "C" {

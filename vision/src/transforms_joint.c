@@ -1,0 +1,154 @@
+/* vision/src/transforms_joint.c — one geometric operation applied to an image and its targets.
+ *
+ * A geometric transform draws its random parameters once (from the size of the value: its first
+ * image, else its first mask, else its boxes' canvas), resolves them into a tv__geo and hands it
+ * here. A plain image is transformed as before; a TR_TUPLE has every item transformed by the same
+ * operation, as torchvision.transforms.v2 does for (image, boxes, mask):
+ *   TR_TENSOR  the image function;
+ *   TR_MASK    the same function with NEAREST interpolation and no antialias (torchvision's *_mask
+ *              kernels), integer masks through float32 (exact below 2^24), (H, W) masks as (1, H, W);
+ *   TR_BOXES   the tv_boxes_ function (vision_boxes.h), the canvas following the image;
+ *   others     copied.
+ */
+#include <string.h>
+#include "ctorch/vision_augment.h"
+#include "ctorch/vision_boxes.h"
+#include "transforms_internal.h"
+
+tc_status tv__value_size(const char *fn, const tr_value *in, int64_t *h, int64_t *w) {
+  const tr_value *items = in->kind == TR_TUPLE ? in->items : in;
+  int64_t n = in->kind == TR_TUPLE ? in->n : 1;
+  for (int pass = 0; pass < 3; pass++)
+    for (int64_t i = 0; i < n; i++) {
+      const tr_value *v = &items[i];
+      tr_kind want = pass == 0 ? TR_TENSOR : pass == 1 ? TR_MASK : TR_BOXES;
+      if (v->kind != want || !v->tensor) continue;
+      if (want == TR_BOXES) {
+        *h = v->canvas[0], *w = v->canvas[1];
+        return TC_OK;
+      }
+      int64_t nd = tc_tensor_ndim(v->tensor);
+      if (nd < 2) return tc_set_error(TC_ERR_SHAPE, "%s: an image or mask needs at least 2 dims, got %lld", fn, (long long)nd);
+      *h = tc_tensor_shape(v->tensor)[nd - 2], *w = tc_tensor_shape(v->tensor)[nd - 1];
+      return TC_OK;
+    }
+  return tc_set_error(TC_ERR_ARG, "%s: expected an image tensor, got a %s value%s", fn, tr_kind_name(in->kind),
+                      in->kind == TR_TUPLE ? " without an image, mask or boxes" : " (boxes, masks and tuples are taken too)");
+}
+
+tc_status tv__refuse_targets(const char *fn, const tr_value *in) {
+  if (in->kind != TR_TUPLE) return TC_OK;
+  for (int64_t i = 0; i < in->n; i++)
+    if (in->items[i].kind == TR_BOXES || in->items[i].kind == TR_MASK)
+      return tc_set_error(TC_ERR_UNSUPPORTED, "%s: bounding boxes and masks are not supported (as in torchvision)", fn);
+  return TC_OK;
+}
+
+/* the image function of op on x (interp overridden for masks) */
+static tc_tensor *geo_image(const tv__geo *op, const tc_tensor *x, bool mask) {
+  const tv_interp ip = mask ? TV_INTERP_NEAREST : op->interp;
+  const tv_fill fill = op->fill; /* masks too, as torchvision's single fill value */
+  switch (op->kind) {
+    case TV_GEO_HFLIP: return tv_horizontal_flip(x);
+    case TV_GEO_VFLIP: return tv_vertical_flip(x);
+    case TV_GEO_RESIZE: return tv_resize(x, op->out_h, op->out_w, ip, mask ? false : op->antialias);
+    case TV_GEO_CROP: return tv_crop(x, op->top, op->left, op->h, op->w);
+    case TV_GEO_PAD: {
+      const double zero = 0;
+      return tv_pad(x, op->ltrb, 4, op->mode, mask ? (op->nvals ? op->vals : &zero) : op->vals, mask ? 1 : op->nvals);
+    }
+    case TV_GEO_RESIZED_CROP:
+      return tv_resized_crop(x, op->top, op->left, op->h, op->w, op->out_h, op->out_w, ip,
+                             mask ? false : op->antialias);
+    case TV_GEO_AFFINE:
+      return tv_affine(x, op->angle, op->tx, op->ty, op->scale, op->shx, op->shy, ip, fill, op->center);
+    case TV_GEO_ROTATE: return tv_rotate(x, op->angle, ip, op->expand, op->center, fill);
+    case TV_GEO_PERSPECTIVE: return tv_perspective(x, op->coeffs, ip, fill);
+    case TV_GEO_ELASTIC: return tv_elastic(x, op->displacement, ip, fill);
+  }
+  tc_set_error(TC_ERR_ARG, "geometric op %d is unknown", (int)op->kind);
+  return NULL;
+}
+
+/* a mask through op: (H, W) as (1, H, W), integer dtypes other than uint8 through float32 */
+static tc_tensor *geo_mask(const tv__geo *op, const tc_tensor *m) {
+  tc_dtype dt = tc_tensor_dtype(m);
+  bool flat = tc_tensor_ndim(m) == 2, via_float = dt != TC_U8 && !tc_dtype_is_floating(dt);
+  tc_tensor *a = flat ? tc_unsqueeze(m, 0) : tc_tensor_retain((tc_tensor *)m);
+  tc_tensor *b = a && via_float ? tc_to_dtype(a, TC_F32) : tc_tensor_retain(a);
+  tc_tensor *r = b ? geo_image(op, b, true) : NULL;
+  tc_tensor *c = r && via_float ? tc_to_dtype(r, dt) : tc_tensor_retain(r);
+  tc_tensor *d = c && flat ? tc_squeeze_dim(c, 0) : tc_tensor_retain(c);
+  tc_tensor_release(a);
+  tc_tensor_release(b);
+  tc_tensor_release(r);
+  tc_tensor_release(c);
+  return d;
+}
+
+/* boxes through op; the new canvas in *v */
+static tc_tensor *geo_boxes(const char *fn, const tv__geo *op, tr_value *v) {
+  const tc_tensor *b = v->tensor;
+  tv_box_format f = (tv_box_format)v->format;
+  int64_t H = v->canvas[0], W = v->canvas[1], nh = H, nw = W;
+  tc_tensor *r = NULL;
+  switch (op->kind) {
+    case TV_GEO_HFLIP: r = tv_boxes_horizontal_flip(b, f, W); break;
+    case TV_GEO_VFLIP: r = tv_boxes_vertical_flip(b, f, H); break;
+    case TV_GEO_RESIZE: r = tv_boxes_resize(b, H, W, op->out_h, op->out_w), nh = op->out_h, nw = op->out_w; break;
+    case TV_GEO_CROP: r = tv_boxes_crop(b, f, op->top, op->left, op->h, op->w), nh = op->h, nw = op->w; break;
+    case TV_GEO_PAD:
+      if (op->mode != TV_PAD_CONSTANT) {
+        tc_set_error(TC_ERR_UNSUPPORTED, "%s: only constant padding is supported with bounding boxes (as in torchvision)",
+                     fn);
+        return NULL;
+      }
+      r = tv_boxes_pad(b, f, H, W, op->ltrb), nh = H + op->ltrb[1] + op->ltrb[3], nw = W + op->ltrb[0] + op->ltrb[2];
+      break;
+    case TV_GEO_RESIZED_CROP:
+      r = tv_boxes_resized_crop(b, f, op->top, op->left, op->h, op->w, op->out_h, op->out_w);
+      nh = op->out_h, nw = op->out_w;
+      break;
+    case TV_GEO_AFFINE:
+      r = tv_boxes_affine(b, f, H, W, op->angle, op->tx, op->ty, op->scale, op->shx, op->shy, op->center, false, NULL,
+                          NULL);
+      break;
+    case TV_GEO_ROTATE: r = tv_boxes_rotate(b, f, H, W, op->angle, op->expand, op->center, &nh, &nw); break;
+    case TV_GEO_PERSPECTIVE: r = tv_boxes_perspective(b, f, H, W, op->coeffs); break;
+    case TV_GEO_ELASTIC: r = tv_boxes_elastic(b, f, H, W, op->displacement); break;
+  }
+  if (r) v->canvas[0] = nh, v->canvas[1] = nw;
+  return r;
+}
+
+tc_status tv__geo_apply(const char *fn, const tv__geo *op, const tr_value *in, tr_value *out) {
+  if (in->kind == TR_TENSOR || in->kind == TR_MASK) {
+    tc_tensor *r = in->kind == TR_MASK ? geo_mask(op, in->tensor) : geo_image(op, in->tensor, false);
+    if (!r) return tc_last_status();
+    *out = in->kind == TR_MASK ? tr_mask_value(r) : tr_tensor_value(r);
+    return TC_OK;
+  }
+  if (in->kind == TR_BOXES) {
+    tr_value v = *in;
+    tc_tensor *r = geo_boxes(fn, op, &v);
+    if (!r) return tc_last_status();
+    *out = tr_boxes_value(r, v.format, v.canvas[0], v.canvas[1]);
+    return TC_OK;
+  }
+  if (in->kind != TR_TUPLE)
+    return tc_set_error(TC_ERR_ARG, "%s: expected an image tensor, boxes, a mask or a tuple of them, got a %s value", fn,
+                        tr_kind_name(in->kind));
+  tc_status st = tr_value_copy(out, in);
+  for (int64_t i = 0; !st && i < out->n; i++) {
+    tr_value *v = &out->items[i];
+    if (v->kind != TR_TENSOR && v->kind != TR_MASK && v->kind != TR_BOXES) continue;
+    tr_value r = {0};
+    st = tv__geo_apply(fn, op, v, &r);
+    if (!st) {
+      tr_value_clear(v);
+      *v = r;
+    }
+  }
+  if (st) tr_value_clear(out);
+  return st;
+}
