@@ -363,6 +363,7 @@ done:
 static tc_status policy_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const policy_state *s = tr_transform_state(self);
   const char *fn = policy_names[s->kind];
+  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, policy_apply, in, out, gen); /* no boxes or masks */
   const tc_tensor *img;
   tc_status st = aug_value_tensor(fn, in, &img);
   if (st || (st = tv__need_gen(fn, gen))) return st;
@@ -402,10 +403,10 @@ static char *policy_describe(const tr_transform *self) {
 
 static void policy_destroy(void *st) { tc_free(st); }
 
-static const tr_transform_vtable policy_vt[] = {{"AutoAugment", policy_apply, policy_describe, policy_destroy, false},
-                                                {"RandAugment", policy_apply, policy_describe, policy_destroy, false},
-                                                {"TrivialAugmentWide", policy_apply, policy_describe, policy_destroy, false},
-                                                {"AugMix", policy_apply, policy_describe, policy_destroy, false}};
+static const tr_transform_vtable policy_vt[] = {{"AutoAugment", policy_apply, policy_describe, policy_destroy, true},
+                                                {"RandAugment", policy_apply, policy_describe, policy_destroy, true},
+                                                {"TrivialAugmentWide", policy_apply, policy_describe, policy_destroy, true},
+                                                {"AugMix", policy_apply, policy_describe, policy_destroy, true}};
 
 static tr_transform *make_policy(const char *fn, const policy_state *init) {
   if (init->interp != TV_INTERP_NEAREST && init->interp != TV_INTERP_BILINEAR) {

@@ -430,6 +430,7 @@ typedef struct drrc_state {
 static tc_status drrc_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const char *fn = "DecodeJpegRandomResizedCrop";
   const drrc_state *s = tr_transform_state(self);
+  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, drrc_apply, in, out, gen); /* boxes need the crop box */
   const tc_tensor *x;
   if (tv__need_tensor(fn, in, &x)) return tc_last_status();
   if (tc_tensor_dtype(x) != TC_U8 || tc_tensor_ndim(x) != 1 || tc_tensor_device(x).type != TC_DEVICE_CPU)
@@ -453,7 +454,8 @@ static char *drrc_describe(const tr_transform *self) {
                     s->ratio[1], tv__interp_name(s->interp), s->antialias ? "True" : "False");
 }
 
-static const tr_transform_vtable drrc_vt = {"DecodeJpegRandomResizedCrop", drrc_apply, drrc_describe, tv__free_state, false};
+static const tr_transform_vtable drrc_vt = {"DecodeJpegRandomResizedCrop", drrc_apply, drrc_describe, tv__free_state,
+                                            true};
 
 /* scale/ratio as tv_random_resized_crop_params accepts them: lo_excl < min <= max, max finite. */
 static bool bad_range(const char *fn, const char *what, const double *v, double lo_excl) {

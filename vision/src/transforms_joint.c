@@ -44,6 +44,20 @@ tc_status tv__refuse_targets(const char *fn, const tr_value *in) {
   return TC_OK;
 }
 
+tc_status tv__map_images(const char *fn, tr_transform *self, tr_apply_fn apply, const tr_value *in, tr_value *out,
+                         tc_generator *gen) {
+  tc_status st = tv__refuse_targets(fn, in);
+  if (!st) st = tr_value_copy(out, in);
+  for (int64_t i = 0; !st && i < out->n; i++) {
+    if (out->items[i].kind != TR_TENSOR) continue;
+    tr_value r = {0};
+    st = apply(self, &in->items[i], &r, gen);
+    if (!st) tr_value_clear(&out->items[i]), out->items[i] = r;
+  }
+  if (st) tr_value_clear(out);
+  return st;
+}
+
 /* the image function of op on x (interp overridden for masks) */
 static tc_tensor *geo_image(const tv__geo *op, const tc_tensor *x, bool mask) {
   const tv_interp ip = mask ? TV_INTERP_NEAREST : op->interp;
