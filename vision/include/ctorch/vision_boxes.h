@@ -6,7 +6,8 @@
  * size of the image they belong to. Every function returns new boxes of the same shape, dtype and
  * format; integer boxes are computed in floating point and truncated back, as torchvision's .to().
  * The arithmetic is done in double (torchvision works in the boxes' dtype: float32 results agree to
- * float32 rounding).
+ * float32 rounding; integer boxes, which torchvision moves through float32, can differ by one where a
+ * float32 rounding decides the truncation, except in resize, which rounds as torchvision does).
  *
  * Which results are clamped to the canvas follows torchvision: crop, pad, affine/rotate,
  * perspective and elastic clamp (x to [0, W], y to [0, H]); flips and resize do not. A box that
