@@ -1,9 +1,13 @@
 /* ctorch/vision.h — libctorch_vision (tv_): TorchVision's datasets, transforms, decoders and models
  * on top of the core, transforms and datasets libraries.
  *
- * So far: the MNIST family in its IDX layout (MNIST, FashionMNIST, KMNIST: the same files), raw or
- * gzip-compressed, as map-style datasets for the DataLoader; JPEG decoding (libjpeg-turbo) and file
- * reading; classification models (ctorch/vision_models.h: ResNet, VGG, MobileNetV2, LeNet-5).
+ * One header per area, all included here: decoding and encoding JPEG/PNG (vision_io.h), the
+ * transforms of torchvision.transforms.v2 (vision_transforms.h: resize, crops, pad, flips, normalize;
+ * vision_augment.h: color, rotation/affine/perspective/elastic, AutoAugment and friends, MixUp/CutMix),
+ * bounding boxes and masks moved with the image (vision_boxes.h; TR_TUPLE values through the
+ * geometric transforms), datasets (vision_datasets.h and the MNIST family below), classification
+ * models (vision_models.h: ResNet, VGG, MobileNetV2, LeNet-5) and detection ops and utilities
+ * (vision_ops.h).
  *
  *   td_dataset *train = tv_mnist("/usr/share/datasets/fashion-mnist", true);
  *   // sample i: "input" uint8 (1, 28, 28) as ToImage gives, "target" the class (int)
