@@ -232,6 +232,47 @@ START_TEST(test_label_passes) {
 END_TEST
 
 /* FiveCrop and non-constant padding refuse boxes (torchvision raises too); nothing is left in out. */
+/* ClampBoundingBoxes and ConvertBoundingBoxFormat change the boxes of a tuple (as the functional
+ * ops do) and leave the image and the label alone */
+START_TEST(test_box_only_transforms) {
+  LEAK_BEGIN;
+  tc_tensor *img = fx_load(FAM, "in_img");
+  tc_tensor *b = tc_tensor_from_data((float[]){-3, 2, 10, 30, 5, 5, 40, 12}, SHAPE(2, 4), 2, TC_F32);
+  tr_value in = tr_tuple_value(3, (tr_value[]){tr_tensor_value(tc_tensor_retain(img)),
+                                              tr_boxes_value(tc_tensor_retain(b), TV_BOX_XYXY, H, W), tr_int_value(4)});
+  tr_value out = {0};
+  tr_transform *clamp = tv_clamp_boxes_transform(), *conv = tv_convert_box_format_transform(TV_BOX_CXCYWH);
+  ck_assert_msg(tr_apply(clamp, &in, &out, NULL) == TC_OK, "%s", tc_last_error());
+  tc_tensor *want = tv_boxes_clamp(b, TV_BOX_XYXY, H, W);
+  assert_equal(out.items[1].tensor, want, "clamped boxes");
+  ck_assert(out.items[0].tensor == img);
+  ck_assert_int_eq(out.items[2].i, 4);
+  tc_tensor_release(want);
+  tr_value_clear(&out);
+  ck_assert_msg(tr_apply(conv, &in, &out, NULL) == TC_OK, "%s", tc_last_error());
+  want = tv_box_convert(b, TV_BOX_XYXY, TV_BOX_CXCYWH);
+  assert_equal(out.items[1].tensor, want, "converted boxes");
+  ck_assert_int_eq(out.items[1].format, TV_BOX_CXCYWH);
+  ck_assert_int_eq(out.items[1].canvas[0], H);
+  ck_assert_int_eq(out.items[1].canvas[1], W);
+  tc_tensor_release(want);
+  tr_value_clear(&out);
+  char *d = tr_describe(conv);
+  ck_assert_str_eq(d, "ConvertBoundingBoxFormat(format=BoundingBoxFormat.CXCYWH)");
+  tc_free(d);
+  d = tr_describe(clamp);
+  ck_assert_str_eq(d, "ClampBoundingBoxes()");
+  tc_free(d);
+  ck_assert_ptr_null(tv_convert_box_format_transform((tv_box_format)7));
+  tr_destroy(clamp);
+  tr_destroy(conv);
+  tr_value_clear(&in);
+  tc_tensor_release(b);
+  tc_tensor_release(img);
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_unsupported) {
   LEAK_BEGIN;
   tr_value in = input_tuple(TV_BOX_XYXY, false), out = {0};
@@ -308,6 +349,7 @@ int main(void) {
   tcase_add_test(tc, test_input_untouched);
   tcase_add_test(tc, test_label_passes);
   tcase_add_test(tc, test_unsupported);
+  tcase_add_test(tc, test_box_only_transforms);
   tcase_add_test(tc, test_tuple_copy_clear);
   suite_add_tcase(s, tc);
   return run_suite(s);

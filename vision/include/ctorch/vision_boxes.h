@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ctorch/ctorch.h"
+#include "ctorch/transforms.h"
 #include "ctorch/vision_ops.h"
 
 #ifdef __cplusplus
@@ -72,6 +73,11 @@ TC_API tc_tensor *tv_boxes_perspective(const tc_tensor *boxes, tv_box_format fmt
  * the approximate inverse field (identity grid - displacement), then the bounding box and the clamp. */
 TC_API tc_tensor *tv_boxes_elastic(const tc_tensor *boxes, tv_box_format fmt, int64_t canvas_h, int64_t canvas_w,
                                    const tc_tensor *displacement);
+
+/* torchvision.transforms.v2.ClampBoundingBoxes / ConvertBoundingBoxFormat: change the TR_BOXES items
+ * of a value (a tuple, or TR_BOXES itself); everything else passes through. */
+TC_API tr_transform *tv_clamp_boxes_transform(void);
+TC_API tr_transform *tv_convert_box_format_transform(tv_box_format format);
 
 #ifdef __cplusplus
 }
