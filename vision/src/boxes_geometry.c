@@ -37,7 +37,7 @@ static tc_status box_load(const char *fn, const tc_tensor *boxes, tv_box_format 
   int64_t numel = tc_tensor_numel(c);
   o->n = numel / 4;
   o->b = tc_malloc(sizeof(double) * (size_t)(numel > 0 ? numel : 1));
-  if (o->b) memcpy(o->b, tc_tensor_data(c), sizeof(double) * (size_t)numel);
+  if (o->b && numel > 0) memcpy(o->b, tc_tensor_data(c), sizeof(double) * (size_t)numel);
   tc_tensor_release(c);
   if (!o->b) return tc_set_error(TC_ERR_NOMEM, "%s: out of memory for %lld boxes", fn, (long long)o->n);
   o->like = boxes;
