@@ -2,8 +2,10 @@
  *
  * Tensors: stacked (every sample the same shape), or padded along dim 0 to the longest (other dims
  * equal) with "<name>_lengths", or concatenated along dim 0 with "<name>_offsets" (each sample's
- * start). Ints -> int64 (B), floats -> float64 (B), as torch's default_collate. Strings: an error
- * asking for a collate_fn.
+ * start). Ints -> int64 (B), floats -> float64 (B), as torch's default_collate. Masks (TR_MASK)
+ * collate as tensors. Boxes (TR_BOXES: a varying number per image) are always concatenated, with
+ * "<name>_offsets", whatever the mode (torchvision's detection models take a list per image; the
+ * offsets split the batch back). Strings: an error asking for a collate_fn.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,9 +36,9 @@ static tc_status collate_tensors(const td_sample *ss, int64_t n, int f, td_colla
   int64_t longest = 0;
   for (int64_t i = 0; i < n && !st; i++) {
     const tr_value *v = td_sample_field(&ss[i], name);
-    if (!v || v->kind != TR_TENSOR) {
-      st = tc_set_error(TC_ERR_ARG, "collate: sample %lld of the batch has %s field '%s' (sample 0 has a tensor)",
-                        (long long)i, v ? tr_kind_name(v->kind) : "no", name);
+    if (!v || v->kind != ss[0].values[f].kind) {
+      st = tc_set_error(TC_ERR_ARG, "collate: sample %lld of the batch has %s field '%s' (sample 0 has %s)",
+                        (long long)i, v ? tr_kind_name(v->kind) : "no", name, tr_kind_name(ss[0].values[f].kind));
       break;
     }
     ts[i] = v->tensor;
@@ -118,7 +120,9 @@ tc_status td_collate(const td_sample *samples, int64_t n, td_collate_mode mode, 
   tc_status st = TC_OK;
   for (int f = 0; f < samples[0].n && !st; f++) {
     switch (samples[0].values[f].kind) {
-      case TR_TENSOR: st = collate_tensors(samples, n, f, mode, pad_value, batch); break;
+      case TR_TENSOR:
+      case TR_MASK: st = collate_tensors(samples, n, f, mode, pad_value, batch); break;
+      case TR_BOXES: st = collate_tensors(samples, n, f, TD_COLLATE_OFFSETS, pad_value, batch); break;
       case TR_INT:
       case TR_FLOAT: st = collate_numbers(samples, n, f, batch); break;
       default:

@@ -386,3 +386,69 @@ td_dataset *td_transformed(td_dataset *ds, const char *field, tr_transform *tran
   s->tt = target_transform;
   return td_dataset_create(&transformed_vt, s);
 }
+
+/* ---- one transform over several fields together (image, boxes, mask) ------------------------------------------ */
+typedef struct {
+  td_dataset *ds;
+  int64_t n;
+  char fields[TD_MAX_FIELDS][TD_FIELD_NAME];
+  tr_transform *t;
+} joint_ds;
+
+static int64_t joint_len(void *s) { return td_len(((joint_ds *)s)->ds); }
+
+static tc_status joint_get(void *vs, int64_t i, td_sample *out, tc_generator *gen) {
+  joint_ds *s = vs;
+  tc_status st = td_get(s->ds, i, out, gen);
+  if (st) return st;
+  tr_value items[TD_MAX_FIELDS] = {{0}};
+  for (int64_t k = 0; k < s->n && !st; k++) {
+    const tr_value *v = td_sample_field(out, s->fields[k]);
+    st = v ? tr_value_copy(&items[k], v) : tc_set_error(TC_ERR_ARG, "transform: the sample has no field '%s'", s->fields[k]);
+  }
+  if (st) {
+    for (int64_t k = 0; k < s->n; k++) tr_value_clear(&items[k]);
+    return st;
+  }
+  tr_value tuple = tr_tuple_value(s->n, items), r = {0};
+  st = tuple.kind == TR_TUPLE ? tr_apply(s->t, &tuple, &r, gen) : tc_last_status();
+  tr_value_clear(&tuple);
+  if (!st && (r.kind != TR_TUPLE || r.n != s->n))
+    st = tc_set_error(TC_ERR_ARG, "transform: %s returned a %s value where a tuple of %lld was expected", tr_name(s->t),
+                      tr_kind_name(r.kind), (long long)s->n);
+  for (int64_t k = 0; !st && k < s->n; k++) { /* each item back to its field (taken over) */
+    st = td_sample_set(out, s->fields[k], r.items[k]);
+    r.items[k] = (tr_value){0};
+  }
+  tr_value_clear(&r);
+  return st;
+}
+
+static void joint_destroy(void *vs) {
+  joint_ds *s = vs;
+  if (!s) return;
+  td_release(s->ds);
+  tr_destroy(s->t);
+  tc_free(s);
+}
+
+static const td_dataset_vtable joint_vt = {"TransformedDataset", joint_len, joint_get, joint_destroy};
+
+td_dataset *td_transformed_joint(td_dataset *ds, int64_t n, const char *const *fields, tr_transform *transform) {
+  const char *fn = "td_transformed_joint";
+  bool bad = !ds || td_is_iterable(ds) || !transform || !fields || n < 1 || n > TD_MAX_FIELDS;
+  for (int64_t k = 0; !bad && k < n; k++) bad = !fields[k] || strlen(fields[k]) >= TD_FIELD_NAME;
+  joint_ds *s = bad ? NULL : tc_calloc(sizeof *s);
+  if (!s) {
+    if (bad)
+      tc_set_error(TC_ERR_ARG, "%s: needs a map-style dataset, a transform and 1 to %d field names (each under %d chars)",
+                   fn, TD_MAX_FIELDS, TD_FIELD_NAME);
+    tr_destroy(transform);
+    return NULL;
+  }
+  s->ds = td_retain(ds);
+  s->n = n;
+  for (int64_t k = 0; k < n; k++) strcpy(s->fields[k], fields[k]);
+  s->t = transform;
+  return td_dataset_create(&joint_vt, s);
+}

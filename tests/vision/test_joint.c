@@ -12,6 +12,7 @@
  * ctorch gives the same canvas as torchvision). Also: a tuple's int label passes through, FiveCrop
  * and reflect padding refuse boxes, the input tuple is left untouched, tuple copies and clears leak
  * nothing. Set CTORCH_TEST_VERBOSE=1 to print the largest differences of every case. */
+#include <ctorch/dataloader.h>
 #include <ctorch/vision.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,92 @@ START_TEST(test_box_only_transforms) {
 }
 END_TEST
 
+/* ---- a detection dataset: td_transformed_joint and the DataLoader's collate ---------------------------- */
+/* sample i: the fixture image and mask, i % 3 + 1 of the fixture's XYXY boxes, label i */
+static int64_t det_len(void *st) {
+  (void)st;
+  return 6;
+}
+static tc_status det_get(void *st, int64_t i, td_sample *out, tc_generator *gen) {
+  (void)st, (void)gen;
+  tc_tensor *boxes = fx_load(FAM, "in_boxes_xyxy");
+  tc_tensor *view = tc_narrow(boxes, 0, 0, i % 3 + 1), *some = tc_contiguous(view);
+  tc_tensor_release(view);
+  tc_tensor_release(boxes);
+  tc_status s = td_sample_set(out, "image", tr_tensor_value(fx_load(FAM, "in_img")));
+  if (!s) s = td_sample_set(out, "boxes", tr_boxes_value(some, TV_BOX_XYXY, H, W));
+  if (!s) s = td_sample_set(out, "mask", tr_mask_value(fx_load(FAM, "in_mask")));
+  if (!s) s = td_sample_set(out, "label", tr_int_value(i));
+  return s;
+}
+static const td_dataset_vtable det_vt = {"Detection", det_len, det_get, NULL};
+
+static tr_transform *det_transform(void) {
+  return tr_compose(2, (tr_transform *[]){rrc_16x20(), tv_random_horizontal_flip_transform(0.5)});
+}
+
+START_TEST(test_dataset_and_loader) {
+  LEAK_BEGIN;
+  td_dataset *base = td_dataset_create(&det_vt, NULL);
+  const char *fields[3] = {"image", "boxes", "mask"};
+  td_dataset *ds = td_transformed_joint(base, 3, fields, det_transform());
+  ck_assert_ptr_nonnull(ds);
+  /* a sample equals the transform applied to the base sample's tuple with the same generator */
+  tr_transform *t = det_transform();
+  for (int64_t i = 0; i < 6; i++) {
+    td_sample a, b;
+    td_sample_init(&a), td_sample_init(&b);
+    tc_generator *g1 = tc_generator_create(100 + (uint64_t)i), *g2 = tc_generator_create(100 + (uint64_t)i);
+    ck_assert_msg(td_get(ds, i, &a, g1) == TC_OK, "%s", tc_last_error());
+    ck_assert_int_eq(td_get(base, i, &b, NULL), TC_OK);
+    tr_value items[3];
+    for (int k = 0; k < 3; k++) ck_assert_int_eq(tr_value_copy(&items[k], td_sample_field(&b, fields[k])), TC_OK);
+    tr_value in = tr_tuple_value(3, items), out = {0};
+    ck_assert_int_eq(tr_apply(t, &in, &out, g2), TC_OK);
+    for (int k = 0; k < 3; k++) {
+      const tr_value *v = td_sample_field(&a, fields[k]);
+      ck_assert_int_eq(v->kind, out.items[k].kind);
+      assert_equal(v->tensor, out.items[k].tensor, fields[k]);
+    }
+    ck_assert_int_eq(td_sample_field(&a, "boxes")->canvas[0], 16);
+    ck_assert_int_eq(td_sample_field(&a, "label")->i, i);
+    tr_value_clear(&in), tr_value_clear(&out);
+    td_sample_clear(&a), td_sample_clear(&b);
+    tc_generator_destroy(g1), tc_generator_destroy(g2);
+  }
+  tr_destroy(t);
+  /* batches of 3: images and masks stacked, boxes concatenated with offsets; the same for 0 and 2 workers */
+  tc_tensor *first[2][3] = {{0}};
+  for (int w = 0; w < 2; w++) {
+    td_loader_opts o = TD_LOADER_DEFAULTS;
+    o.batch_size = 3, o.num_workers = w ? 2 : 0, o.seed = 5;
+    td_loader *dl = td_loader_create(ds, &o);
+    ck_assert_msg(dl != NULL, "%s", tc_last_error());
+    td_sample batch;
+    bool end = false;
+    ck_assert_msg(td_loader_next(dl, &batch, &end) == TC_OK && !end, "%s", tc_last_error());
+    assert_shape(td_sample_field(&batch, "image")->tensor, SHAPE(3, 3, 16, 20), 4);
+    assert_shape(td_sample_field(&batch, "mask")->tensor, SHAPE(3, 1, 16, 20), 4);
+    assert_shape(td_sample_field(&batch, "boxes")->tensor, SHAPE(6, 4), 2); /* 1 + 2 + 3 boxes */
+    const tc_tensor *off = td_sample_field(&batch, "boxes_offsets")->tensor;
+    const int64_t *op = tc_tensor_data(off);
+    ck_assert(op[0] == 0 && op[1] == 1 && op[2] == 3);
+    const char *names[3] = {"image", "mask", "boxes"};
+    for (int k = 0; k < 3; k++) first[w][k] = tc_tensor_retain(td_sample_field(&batch, names[k])->tensor);
+    td_sample_clear(&batch);
+    td_loader_destroy(dl);
+  }
+  for (int k = 0; k < 3; k++) {
+    assert_equal(first[0][k], first[1][k], "a batch with 0 and 2 workers");
+    tc_tensor_release(first[0][k]), tc_tensor_release(first[1][k]);
+  }
+  ck_assert_ptr_null(td_transformed_joint(base, 0, fields, det_transform()));
+  td_release(ds);
+  td_release(base);
+  LEAK_END;
+}
+END_TEST
+
 START_TEST(test_unsupported) {
   LEAK_BEGIN;
   tr_value in = input_tuple(TV_BOX_XYXY, false), out = {0};
@@ -350,6 +437,7 @@ int main(void) {
   tcase_add_test(tc, test_label_passes);
   tcase_add_test(tc, test_unsupported);
   tcase_add_test(tc, test_box_only_transforms);
+  tcase_add_test(tc, test_dataset_and_loader);
   tcase_add_test(tc, test_tuple_copy_clear);
   suite_add_tcase(s, tc);
   return run_suite(s);

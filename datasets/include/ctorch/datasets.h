@@ -115,6 +115,12 @@ TC_API tc_status td_random_split(td_dataset *ds, int64_t n, const double *length
  * (either may be NULL; the wrapper owns the transforms). */
 TC_API td_dataset *td_transformed(td_dataset *ds, const char *field, tr_transform *transform, const char *target_field,
                                   tr_transform *target_transform);
+/* Applies one transform to several fields of each sample together, as the `transforms` argument of
+ * torchvision's detection and segmentation datasets: the fields' values (say "image", "boxes" as
+ * TR_BOXES, "mask" as TR_MASK) go through as one TR_TUPLE, in the order given, so a geometric
+ * transform moves them by the same parameters; each result goes back to its field. n is 1 to
+ * TD_MAX_FIELDS; the wrapper owns the transform. */
+TC_API td_dataset *td_transformed_joint(td_dataset *ds, int64_t n, const char *const *fields, tr_transform *transform);
 
 /* ---- samplers ---------------------------------------------------------------------------------------- */
 typedef struct td_sampler td_sampler;
