@@ -31,10 +31,15 @@ tr_value tr_boxes_value(tc_tensor *boxes, int format, int64_t canvas_h, int64_t 
 tr_value tr_mask_value(tc_tensor *mask) { return mask ? (tr_value){.kind = TR_MASK, .tensor = mask} : (tr_value){0}; }
 
 tr_value tr_tuple_value(int64_t n, tr_value *items) {
-  tr_value *a = n > 0 ? tc_malloc(sizeof(tr_value) * (size_t)n) : NULL;
+  if (n < 0 || (n > 0 && !items)) {
+    tc_set_error(TC_ERR_ARG, "tr_tuple_value: %s", n < 0 ? "negative item count" : "items is NULL");
+    return (tr_value){0};
+  }
+  if (n == 0) return (tr_value){.kind = TR_TUPLE};
+  tr_value *a = tc_malloc(sizeof(tr_value) * (size_t)n);
   if (!a) {
-    if (n > 0) tc_set_error(TC_ERR_NOMEM, "tr_tuple_value: out of memory for %lld items", (long long)n);
-    for (int64_t i = 0; items && i < n; i++) tr_value_clear(&items[i]);
+    tc_set_error(TC_ERR_NOMEM, "tr_tuple_value: out of memory for %lld items", (long long)n);
+    for (int64_t i = 0; i < n; i++) tr_value_clear(&items[i]);
     return (tr_value){0};
   }
   for (int64_t i = 0; i < n; i++) a[i] = items[i], items[i] = (tr_value){0};
@@ -112,21 +117,34 @@ tr_transform *tr_transform_create(const tr_transform_vtable *vt, void *state) {
 void *tr_transform_state(const tr_transform *t) { return t ? t->state : NULL; }
 const char *tr_name(const tr_transform *t) { return t ? t->vt->name : NULL; }
 
-/* A transform that does not take tuples, over a tuple: applied to each image (TR_TENSOR item), the
- * other items copied. */
-static tc_status map_images(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
-  tc_status s = tr_value_copy(out, in);
-  for (int64_t i = 0; !s && i < out->n; i++) {
-    if (out->items[i].kind != TR_TENSOR) continue;
-    tr_value r = {0};
-    s = t->vt->apply(t, &in->items[i], &r, gen);
-    if (!s) {
-      tr_value_clear(&out->items[i]);
-      out->items[i] = r;
-    } else {
-      tr_value_clear(&r);
+/* A transform that does not take tuples, over a tuple: applied to the tuple's image, its first
+ * TR_TENSOR (depth first; *seen says whether it was met), in place; every other item (boxes, masks,
+ * labels, other tensors) stays as it is, as torchvision passes plain tensors beside an image. */
+static tc_status map_image(tr_transform *t, tr_value *v, bool *seen, tc_generator *gen) {
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) {
+      tc_status s = map_image(t, &v->items[i], seen, gen);
+      if (s) return s;
     }
+    return TC_OK;
   }
+  if (v->kind != TR_TENSOR || *seen) return TC_OK;
+  *seen = true;
+  tr_value r = {0};
+  tc_status s = t->vt->apply(t, v, &r, gen);
+  if (s) {
+    tr_value_clear(&r);
+    return s;
+  }
+  tr_value_clear(v);
+  *v = r;
+  return TC_OK;
+}
+
+static tc_status map_images(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
+  bool seen = false;
+  tc_status s = tr_value_copy(out, in);
+  if (!s) s = map_image(t, out, &seen, gen);
   return s;
 }
 
@@ -135,7 +153,15 @@ tc_status tr_apply(tr_transform *t, const tr_value *in, tr_value *out, tc_genera
   if (!t || !in || !out)
     return tc_set_error(TC_ERR_ARG, "tr_apply: %s is NULL", !t ? "the transform" : !in ? "in" : "out");
   tr_value r = {0};
-  tc_status s = in->kind == TR_TUPLE && !t->vt->joint ? map_images(t, in, &r, gen) : t->vt->apply(t, in, &r, gen);
+  tc_status s;
+  if (t->vt->joint)
+    s = t->vt->apply(t, in, &r, gen);
+  else if (in->kind == TR_TUPLE)
+    s = map_images(t, in, &r, gen);
+  else if (in->kind == TR_BOXES || in->kind == TR_MASK) /* what a transform of images leaves alone */
+    s = tr_value_copy(&r, in);
+  else
+    s = t->vt->apply(t, in, &r, gen);
   if (s) {
     tr_value_clear(&r);
     return s;

@@ -167,6 +167,22 @@ void aug_expanded_size(const double m[6], int64_t w, int64_t h, int64_t *ow, int
   *ow = (int64_t)size[0], *oh = (int64_t)size[1];
 }
 
+void aug_rotated_size(int64_t h, int64_t w, double angle, bool expand, const double *center, int64_t *oh, int64_t *ow) {
+  angle = fmod(angle, 360.0); /* as tv_rotate below */
+  if (angle < 0) angle += 360.0;
+  if (angle >= 360.0) angle = 0.0;
+  *oh = h, *ow = w;
+  if (!expand || (!center && (angle == 0 || angle == 180))) return;
+  if (!center && (angle == 90 || angle == 270)) { /* rot90 */
+    *oh = w, *ow = h;
+    return;
+  }
+  double cx = 0, cy = 0, m[6];
+  if (center) cx = center[0] - (double)w * 0.5, cy = center[1] - (double)h * 0.5;
+  aug_inverse_affine_matrix(cx, cy, -angle, 0, 0, 1.0, 0, 0, m);
+  aug_expanded_size(m, w, h, ow, oh);
+}
+
 tc_tensor *tv_rotate(const tc_tensor *img, double angle, tv_interp interp, bool expand, const double *center,
                      tv_fill fill) {
   const char *fn = "tv_rotate";

@@ -64,5 +64,7 @@ void aug_inverse_affine_matrix(double cx, double cy, double angle, double tx, do
 /* _compute_affine_output_size (float32, as torchvision's tensor form): the (ow, oh) of the canvas
  * that holds a w x h image under the inverse affine matrix m (rotate's expand). */
 void aug_expanded_size(const double m[6], int64_t w, int64_t h, int64_t *ow, int64_t *oh);
+/* The (oh, ow) tv_rotate gives an h x w image rotated by angle (its fast paths and expand rule). */
+void aug_rotated_size(int64_t h, int64_t w, double angle, bool expand, const double *center, int64_t *oh, int64_t *ow);
 
 #endif

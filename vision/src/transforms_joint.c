@@ -13,47 +13,96 @@
 #include <string.h>
 #include "ctorch/vision_augment.h"
 #include "ctorch/vision_boxes.h"
+#include "augment_internal.h"
 #include "transforms_internal.h"
 
-tc_status tv__value_size(const char *fn, const tr_value *in, int64_t *h, int64_t *w) {
-  const tr_value *items = in->kind == TR_TUPLE ? in->items : in;
-  int64_t n = in->kind == TR_TUPLE ? in->n : 1;
-  for (int pass = 0; pass < 3; pass++)
-    for (int64_t i = 0; i < n; i++) {
-      const tr_value *v = &items[i];
-      tr_kind want = pass == 0 ? TR_TENSOR : pass == 1 ? TR_MASK : TR_BOXES;
-      if (v->kind != want || !v->tensor) continue;
-      if (want == TR_BOXES) {
-        *h = v->canvas[0], *w = v->canvas[1];
-        return TC_OK;
-      }
-      int64_t nd = tc_tensor_ndim(v->tensor);
-      if (nd < 2) return tc_set_error(TC_ERR_SHAPE, "%s: an image or mask needs at least 2 dims, got %lld", fn, (long long)nd);
-      *h = tc_tensor_shape(v->tensor)[nd - 2], *w = tc_tensor_shape(v->tensor)[nd - 1];
-      return TC_OK;
+/* ---- the sizes of a value ------------------------------------------------------------------------
+ * A tuple's image is its first TR_TENSOR (depth first, nested tuples included); any other plain
+ * tensor (labels, scores) passes through every transform untouched, as torchvision treats plain
+ * tensors beside an image. The image, every mask and every boxes' canvas must agree on (H, W). */
+typedef struct {
+  const char *fn;
+  bool have, image_seen;
+  int64_t h, w;
+  const char *first; /* what set (h, w) */
+} size_walk;
+
+static tc_status agree(size_walk *sw, const char *what, int64_t h, int64_t w) {
+  if (!sw->have) {
+    sw->have = true, sw->h = h, sw->w = w, sw->first = what;
+    return TC_OK;
+  }
+  if (h == sw->h && w == sw->w) return TC_OK;
+  return tc_set_error(TC_ERR_SHAPE, "%s: found multiple HxW dimensions in the sample: %s %lldx%lld and %s %lldx%lld",
+                      sw->fn, sw->first, (long long)sw->h, (long long)sw->w, what, (long long)h, (long long)w);
+}
+
+static tc_status walk_sizes(size_walk *sw, const tr_value *v) {
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) {
+      tc_status st = walk_sizes(sw, &v->items[i]);
+      if (st) return st;
     }
-  return tc_set_error(TC_ERR_ARG, "%s: expected an image tensor, got a %s value%s", fn, tr_kind_name(in->kind),
-                      in->kind == TR_TUPLE ? " without an image, mask or boxes" : " (boxes, masks and tuples are taken too)");
+    return TC_OK;
+  }
+  if (v->kind == TR_BOXES && v->tensor) return agree(sw, "a boxes canvas", v->canvas[0], v->canvas[1]);
+  bool image = v->kind == TR_TENSOR && v->tensor && !sw->image_seen;
+  if (!image && !(v->kind == TR_MASK && v->tensor)) return TC_OK;
+  if (image) sw->image_seen = true;
+  int64_t nd = tc_tensor_ndim(v->tensor);
+  if (nd < 2)
+    return tc_set_error(TC_ERR_SHAPE, "%s: an image or mask needs at least 2 dims, got %lld", sw->fn, (long long)nd);
+  return agree(sw, image ? "the image" : "a mask", tc_tensor_shape(v->tensor)[nd - 2], tc_tensor_shape(v->tensor)[nd - 1]);
+}
+
+tc_status tv__value_size(const char *fn, const tr_value *in, int64_t *h, int64_t *w) {
+  size_walk sw = {.fn = fn};
+  tc_status st = walk_sizes(&sw, in);
+  if (st) return st;
+  if (!sw.have)
+    return tc_set_error(TC_ERR_ARG, "%s: expected an image tensor, got a %s value%s", fn, tr_kind_name(in->kind),
+                        in->kind == TR_TUPLE ? " without an image, mask or boxes"
+                                             : " (boxes, masks and tuples are taken too)");
+  *h = sw.h, *w = sw.w;
+  return TC_OK;
 }
 
 tc_status tv__refuse_targets(const char *fn, const tr_value *in) {
-  if (in->kind != TR_TUPLE) return TC_OK;
-  for (int64_t i = 0; i < in->n; i++)
-    if (in->items[i].kind == TR_BOXES || in->items[i].kind == TR_MASK)
-      return tc_set_error(TC_ERR_UNSUPPORTED, "%s: bounding boxes and masks are not supported (as in torchvision)", fn);
+  if (in->kind == TR_BOXES || in->kind == TR_MASK)
+    return tc_set_error(TC_ERR_UNSUPPORTED, "%s: bounding boxes and masks are not supported (as in torchvision)", fn);
+  for (int64_t i = 0; in->kind == TR_TUPLE && i < in->n; i++) {
+    tc_status st = tv__refuse_targets(fn, &in->items[i]);
+    if (st) return st;
+  }
+  return TC_OK;
+}
+
+/* Puts the image of v (its first TR_TENSOR, depth first: *seen says whether it was met) through
+ * apply, in place; the rest as it is. */
+static tc_status map_first_image(tr_transform *self, tr_apply_fn apply, tr_value *v, bool *seen, tc_generator *gen) {
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) {
+      tc_status st = map_first_image(self, apply, &v->items[i], seen, gen);
+      if (st) return st;
+    }
+    return TC_OK;
+  }
+  if (v->kind != TR_TENSOR || *seen) return TC_OK;
+  *seen = true;
+  tr_value r = {0};
+  tc_status st = apply(self, v, &r, gen);
+  if (st) return st;
+  tr_value_clear(v);
+  *v = r;
   return TC_OK;
 }
 
 tc_status tv__map_images(const char *fn, tr_transform *self, tr_apply_fn apply, const tr_value *in, tr_value *out,
                          tc_generator *gen) {
+  bool seen = false;
   tc_status st = tv__refuse_targets(fn, in);
   if (!st) st = tr_value_copy(out, in);
-  for (int64_t i = 0; !st && i < out->n; i++) {
-    if (out->items[i].kind != TR_TENSOR) continue;
-    tr_value r = {0};
-    st = apply(self, &in->items[i], &r, gen);
-    if (!st) tr_value_clear(&out->items[i]), out->items[i] = r;
-  }
+  if (!st) st = map_first_image(self, apply, out, &seen, gen);
   if (st) tr_value_clear(out);
   return st;
 }
@@ -69,6 +118,11 @@ static tc_tensor *geo_image(const tv__geo *op, const tc_tensor *x, bool mask) {
     case TV_GEO_CROP: return tv_crop(x, op->top, op->left, op->h, op->w);
     case TV_GEO_PAD: {
       const double zero = 0;
+      if (mask && op->nvals > 1) {
+        tc_set_error(TC_ERR_ARG, "Pad: a fill of %lld values is not supported for masks (as in torchvision)",
+                     (long long)op->nvals);
+        return NULL;
+      }
       return tv_pad(x, op->ltrb, 4, op->mode, mask ? (op->nvals ? op->vals : &zero) : op->vals, mask ? 1 : op->nvals);
     }
     case TV_GEO_RESIZED_CROP:
@@ -127,12 +181,44 @@ static tc_tensor *geo_boxes(const char *fn, const tv__geo *op, tr_value *v) {
       r = tv_boxes_affine(b, f, H, W, op->angle, op->tx, op->ty, op->scale, op->shx, op->shy, op->center, false, NULL,
                           NULL);
       break;
-    case TV_GEO_ROTATE: r = tv_boxes_rotate(b, f, H, W, op->angle, op->expand, op->center, &nh, &nw); break;
+    case TV_GEO_ROTATE:
+      r = tv_boxes_rotate(b, f, H, W, op->angle, op->expand, op->center, &nh, &nw);
+      if (r && op->expand) { /* the canvas of the rotated image (torchvision's boxes canvas can be a pixel off it) */
+        int64_t ih, iw;
+        aug_rotated_size(H, W, op->angle, true, op->center, &ih, &iw);
+        if (ih != nh || iw != nw) {
+          tc_tensor *c = tv_boxes_clamp(r, f, ih, iw);
+          tc_tensor_release(r);
+          r = c, nh = ih, nw = iw;
+        }
+      }
+      break;
     case TV_GEO_PERSPECTIVE: r = tv_boxes_perspective(b, f, H, W, op->coeffs); break;
     case TV_GEO_ELASTIC: r = tv_boxes_elastic(b, f, H, W, op->displacement); break;
   }
   if (r) v->canvas[0] = nh, v->canvas[1] = nw;
   return r;
+}
+
+/* op over the items of v in place: the first TR_TENSOR (the image; *seen), masks and boxes, nested
+ * tuples included; other items as they are */
+static tc_status geo_items(const char *fn, const tv__geo *op, tr_value *v, bool *seen) {
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) {
+      tc_status st = geo_items(fn, op, &v->items[i], seen);
+      if (st) return st;
+    }
+    return TC_OK;
+  }
+  bool image = v->kind == TR_TENSOR && !*seen;
+  if (!image && v->kind != TR_MASK && v->kind != TR_BOXES) return TC_OK;
+  if (image) *seen = true;
+  tr_value r = {0};
+  tc_status st = tv__geo_apply(fn, op, v, &r);
+  if (st) return st;
+  tr_value_clear(v);
+  *v = r;
+  return TC_OK;
 }
 
 tc_status tv__geo_apply(const char *fn, const tv__geo *op, const tr_value *in, tr_value *out) {
@@ -152,17 +238,9 @@ tc_status tv__geo_apply(const char *fn, const tv__geo *op, const tr_value *in, t
   if (in->kind != TR_TUPLE)
     return tc_set_error(TC_ERR_ARG, "%s: expected an image tensor, boxes, a mask or a tuple of them, got a %s value", fn,
                         tr_kind_name(in->kind));
+  bool seen = false;
   tc_status st = tr_value_copy(out, in);
-  for (int64_t i = 0; !st && i < out->n; i++) {
-    tr_value *v = &out->items[i];
-    if (v->kind != TR_TENSOR && v->kind != TR_MASK && v->kind != TR_BOXES) continue;
-    tr_value r = {0};
-    st = tv__geo_apply(fn, op, v, &r);
-    if (!st) {
-      tr_value_clear(v);
-      *v = r;
-    }
-  }
+  if (!st) st = geo_items(fn, op, out, &seen);
   if (st) tr_value_clear(out);
   return st;
 }

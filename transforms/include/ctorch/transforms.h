@@ -35,11 +35,13 @@ extern "C" {
 
 /* ---- values -------------------------------------------------------------------------------------- */
 /* TR_BOXES, TR_MASK and TR_TUPLE carry detection and segmentation targets with their image, as
- * torchvision.transforms.v2 takes (image, boxes, mask): a TR_TUPLE's items go through one transform
- * together, the geometric ones (vision) moving boxes and masks with the image by the same random
- * parameters. A transform that does not take tuples itself (vt->joint false) is applied to each
- * TR_TENSOR item (the images) and leaves the other items as they are: color transforms leave boxes
- * and masks alone, as torchvision's do. */
+ * torchvision.transforms.v2 takes (image, boxes, mask, labels): a TR_TUPLE's items go through one
+ * transform together, the geometric ones (vision) moving boxes and masks with the image by the same
+ * random parameters. A tuple's image is its first TR_TENSOR (depth first, nested tuples included);
+ * other tensors (labels, scores) pass through untouched, as torchvision treats plain tensors beside an
+ * image. A transform that does not take tuples itself (vt->joint false) is applied to the image alone
+ * and leaves boxes and masks as they are (color transforms, as torchvision's), also when given boxes
+ * or a mask on their own. */
 typedef enum tr_kind { TR_NONE = 0, TR_TENSOR, TR_INT, TR_FLOAT, TR_STRING, TR_BOXES, TR_MASK, TR_TUPLE } tr_kind;
 
 typedef struct tr_value {
@@ -62,8 +64,8 @@ TC_API tr_value tr_string_value(const char *s); /* TR_NONE with TC_ERR_NOMEM whe
 /* Boxes (..., 4) in `format` on a canvas_h x canvas_w image; a mask (..., H, W) of integer labels. */
 TC_API tr_value tr_boxes_value(tc_tensor *boxes, int format, int64_t canvas_h, int64_t canvas_w);
 TC_API tr_value tr_mask_value(tc_tensor *mask);
-/* A tuple of n values, which it takes over (items[i] are left TR_NONE); TR_NONE with TC_ERR_NOMEM
- * (the items cleared) when the array cannot be made. */
+/* A tuple of n >= 0 values, which it takes over (items[i] are left TR_NONE); TR_NONE with
+ * TC_ERR_NOMEM (the items cleared) when the array cannot be made, TC_ERR_ARG for n < 0 or NULL items. */
 TC_API tr_value tr_tuple_value(int64_t n, tr_value *items);
 /* dst = a copy of src (tensors shared by reference, strings copied). */
 TC_API tc_status tr_value_copy(tr_value *dst, const tr_value *src);

@@ -21,8 +21,12 @@
  *   //   tr_value items[3] = {tr_tensor_value(img), tr_boxes_value(boxes, TV_BOX_XYXY, H, W), tr_mask_value(mask)};
  *   //   tr_apply(random_resized_crop, &(tr_value){.kind = TR_TUPLE, .items = items, .n = 3}, &out, gen);
  *
- * Masks are images: the same image functions with NEAREST interpolation and a fill of 0 (the
- * transforms do this for TR_MASK values).
+ * Masks are images: the same image functions with NEAREST interpolation, no antialias, and the
+ * transform's fill (0 when none is given; a fill of several values is refused for masks), as the
+ * transforms do for TR_MASK values. In a tuple, the image is the first TR_TENSOR; other tensors
+ * (labels) pass through, and the image, masks and boxes' canvases must agree on their size (else
+ * TC_ERR_SHAPE, as torchvision's "multiple HxW dimensions"). After RandomRotation(expand=True) the
+ * boxes' canvas is the rotated image's size (torchvision's can be a pixel off it).
  */
 #ifndef CTORCH_VISION_BOXES_H
 #define CTORCH_VISION_BOXES_H
