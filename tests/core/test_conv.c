@@ -349,6 +349,8 @@ START_TEST(test_conv_threads_and_batch_split) {
       {{9, 16, 24, 23}, {16, 16, 3, 3}, {.padding = {1, 1}}},                  /* Winograd, grad_w too */
       {{5, 32, 9, 10}, {32, 16, 3, 3}, {.padding = {0, 2}, .groups = 2}},     /* Winograd, several units */
       {{33, 16, 2, 2}, {24, 16, 3, 3}, {.padding = {1, 1}}},                   /* 2x2 planes, 16 per GEMM */
+      {{1, 12, 3, 3}, {9, 4, 3, 3}, {.groups = 3}},                            /* one output per group: gemv */
+      {{40, 32, 8, 8}, {32, 32, 3, 3}, {.padding = {1, 1}}},                   /* small-plane Winograd */
   };
   LEAK_BEGIN;
   int nt0 = tc_get_num_threads();

@@ -102,22 +102,18 @@ static int64_t part_start(const conv_run *r, int64_t p) { return p * r->U / r->P
 
 #define CT float
 #define CSUF f32
-#define CGEMM cblas_sgemm
 #include "nn/conv_kernels.h"
 #include "nn/conv_tasks.h"
 #include "nn/conv_winograd.h"
 #undef CT
 #undef CSUF
-#undef CGEMM
 #define CT double
 #define CSUF f64
-#define CGEMM cblas_dgemm
 #include "nn/conv_kernels.h"
 #include "nn/conv_tasks.h"
 #include "nn/conv_winograd.h"
 #undef CT
 #undef CSUF
-#undef CGEMM
 
 /* ---- resolving a call ------------------------------------------------------------------------- */
 static int64_t opt_or(int64_t v, int64_t dflt) { return v == 0 ? dflt : v; }

@@ -1,7 +1,7 @@
 /* core/src/nn/conv_kernels.h — convolution kernels for one element type (a template).
  *
- * conv.c includes this file twice: with CT = float, CSUF = f32, CGEMM = cblas_sgemm, and with
- * CT = double, CSUF = f64, CGEMM = cblas_dgemm. Every function gets the suffix (im2col_f32, ...).
+ * conv.c includes this file twice: with CT = float, CSUF = f32, and with CT = double, CSUF = f64.
+ * Every function gets the suffix (im2col_f32, ...).
  * All arrays are contiguous; shapes are noted per function. Geometry is a tc__conv_geom (conv1d
  * runs here with H = 1). Nothing in here allocates or fails.
  */
@@ -9,16 +9,13 @@
 #define CK_CAT(a, b) CK_CAT2(a, b)
 #define CKF(name) CK_CAT(name, CSUF)
 
-/* Row-major C(m, n) = op(A) op(B) + beta * C: one BLAS call inside a pool task; tiled over the
- * pool when a task runs on the calling thread outside a parallel region (conv.c's run_tasks does
- * that when there are fewer tasks than threads), with the same results. */
+/* Row-major C(m, n) = op(A) op(B) + beta * C through linalg.c's product: one BLAS call inside a
+ * pool task; tiled over the pool when a task runs on the calling thread outside a parallel region
+ * (conv.c's run_tasks does that when there are fewer tasks than threads). Both ways pick the same
+ * BLAS routine for the shape (gemv for a single row or column, which rounds unlike gemm), so results
+ * do not depend on the thread count. */
 static inline void CKF(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const CT *a, int64_t lda,
                              const CT *b, int64_t ldb, CT beta, CT *c, int64_t ldc) {
-  if (tc_in_parallel_region()) {
-    CGEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-          (CT)1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-    return;
-  }
   tc__gemm_rm(sizeof(CT) == 4 ? TC_F32 : TC_F64, ta, tb, m, n, k, a, lda, b, ldb, (double)beta, c, ldc);
 }
 

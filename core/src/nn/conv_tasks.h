@@ -1,6 +1,6 @@
 /* core/src/nn/conv_tasks.h — the parallel tasks of conv.c for one element type (a template).
  *
- * Included by conv.c after conv_kernels.h with the same CT / CSUF / CGEMM. Each task is a
+ * Included by conv.c after conv_kernels.h with the same CT / CSUF. Each task is a
  * tc_parallel_for body over a range of units (B samples), parts (unit ranges) or planes; the
  * shared state is a conv_run (conv.c). Tasks do not allocate: scratch comes from r's slots.
  */

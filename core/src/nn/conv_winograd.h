@@ -1,6 +1,6 @@
 /* core/src/nn/conv_winograd.h — Winograd F(2x2, 3x3) convolution for one element type (a template).
  *
- * Included by conv.c with CT / CSUF / CGEMM, after conv_kernels.h. For 3x3 kernels with stride and
+ * Included by conv.c with CT / CSUF, after conv_kernels.h. For 3x3 kernels with stride and
  * dilation 1, each 2x2 output tile is computed from a 4x4 input tile d with 16 multiplications
  * per (input, output) channel pair instead of 36 (Lavin & Gray, 2016):
  *   Y = A^T [ (G g G^T) . (B^T d B) ] A,   summed over input channels,
