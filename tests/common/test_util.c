@@ -1,5 +1,6 @@
 /* tests/common/test_util.c — fixture loading and comparison helpers for the Check suites. */
 #include "test_util.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,4 +119,17 @@ tc_tensor *t_i64(const int64_t *shape, int64_t ndim, const int64_t *data) {
   tc_tensor *t = tc_tensor_from_data(data, shape, ndim, TC_I64);
   ck_assert_msg(t != NULL, "t_i64: %s", tc_last_error());
   return t;
+}
+
+double max_abs_diff(const tc_tensor *a, const tc_tensor *b) {
+  tc_tensor *x = tc_to_dtype(a, TC_F64), *y = tc_to_dtype(b, TC_F64);
+  ck_assert_ptr_nonnull(x);
+  ck_assert_ptr_nonnull(y);
+  ck_assert_int_eq(tc_tensor_numel(x), tc_tensor_numel(y));
+  tc_tensor *xc = tc_contiguous(x), *yc = tc_contiguous(y);
+  const double *p = tc_tensor_data(xc), *q = tc_tensor_data(yc);
+  double m = 0;
+  for (int64_t i = 0; i < tc_tensor_numel(xc); i++) m = fmax(m, fabs(p[i] - q[i]));
+  tc_tensor_release(x), tc_tensor_release(y), tc_tensor_release(xc), tc_tensor_release(yc);
+  return m;
 }

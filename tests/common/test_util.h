@@ -26,6 +26,9 @@ void assert_close_msg(const tc_tensor *actual, const tc_tensor *expected, double
 /* Shapes, dtypes and every value identical. */
 void assert_equal_msg(const tc_tensor *actual, const tc_tensor *expected, const char *what, const char *file, int line);
 #define assert_equal(a, e, what) assert_equal_msg((a), (e), (what), __FILE__, __LINE__)
+/* max |a - b| over all elements, compared in float64 (element counts must match; for reporting how
+ * close a result came, next to the assertions above). */
+double max_abs_diff(const tc_tensor *a, const tc_tensor *b);
 /* Shape equals the given sizes. */
 void assert_shape_msg(const tc_tensor *t, const int64_t *shape, int64_t ndim, const char *file, int line);
 #define assert_shape(t, shape, ndim) assert_shape_msg((t), (shape), (ndim), __FILE__, __LINE__)

@@ -30,19 +30,6 @@ static const char *const FMT_NAMES[3] = {"xyxy", "xywh", "cxcywh"}; /* index = t
 
 static bool verbose(void) { return getenv("CTORCH_TEST_VERBOSE") != NULL; }
 
-/* max |a - b| over all elements (shapes must match) */
-static double max_diff(const tc_tensor *a, const tc_tensor *b) {
-  tc_tensor *x = tc_to_dtype(a, TC_F64), *y = tc_to_dtype(b, TC_F64);
-  ck_assert_ptr_nonnull(x);
-  ck_assert_ptr_nonnull(y);
-  ck_assert_int_eq(tc_tensor_numel(x), tc_tensor_numel(y));
-  tc_tensor *xc = tc_contiguous(x), *yc = tc_contiguous(y);
-  const double *p = tc_tensor_data(xc), *q = tc_tensor_data(yc);
-  double m = 0;
-  for (int64_t i = 0; i < tc_tensor_numel(xc); i++) m = fmax(m, fabs(p[i] - q[i]));
-  tc_tensor_release(x), tc_tensor_release(y), tc_tensor_release(xc), tc_tensor_release(yc);
-  return m;
-}
 
 /* ---- the generator's cases (gen_vision_joint.py CASES: same transforms, parameters and seeds) ------------- */
 static tr_transform *rrc_16x20(void) {
@@ -140,7 +127,7 @@ static void check_joint_case(int c) {
   const tc_tensor *gi = out.items[0].tensor, *gb = out.items[1].tensor, *gm = out.items[2].tensor;
   assert_shape(gi, tc_tensor_shape(wi), tc_tensor_ndim(wi));
   ck_assert_msg(tc_tensor_dtype(gi) == TC_U8, "%s: image dtype %s", name, tc_dtype_name(tc_tensor_dtype(gi)));
-  double di = max_diff(gi, wi), tol = CASES[c].exact ? 0.0 : IMG_TOL;
+  double di = max_abs_diff(gi, wi), tol = CASES[c].exact ? 0.0 : IMG_TOL;
   ck_assert_msg(di <= tol, "%s: image max difference %g > %g", name, di, tol);
   /* boxes: float32, close */
   ck_assert_msg(tc_tensor_dtype(gb) == TC_F32, "%s: boxes dtype %s", name, tc_dtype_name(tc_tensor_dtype(gb)));
@@ -159,7 +146,7 @@ static void check_joint_case(int c) {
   int64_t mh = pc[0] < ih ? pc[0] : ih, mw = pc[1] < iw ? pc[1] : iw;
   tc_tensor *gbc = tv_boxes_clamp(gb, CASES[c].fmt, mh, mw), *wbc = tv_boxes_clamp(wb, CASES[c].fmt, mh, mw);
   assert_close(gbc, wbc, BOX_RTOL, BOX_ATOL, what);
-  double db = max_diff(gbc, wbc);
+  double db = max_abs_diff(gbc, wbc);
   tc_tensor_release(gbc), tc_tensor_release(wbc);
   /* mask: exactly (shape, dtype, values) */
   snprintf(what, sizeof what, "%s mask", name);

@@ -12,19 +12,6 @@
 
 static bool verbose(void) { return getenv("CTORCH_TEST_VERBOSE") != NULL; }
 
-/* max |a - b| over all elements (shapes must match) */
-static double max_diff(const tc_tensor *a, const tc_tensor *b) {
-  tc_tensor *x = tc_to_dtype(a, TC_F64), *y = tc_to_dtype(b, TC_F64);
-  ck_assert_ptr_nonnull(x);
-  ck_assert_ptr_nonnull(y);
-  ck_assert_int_eq(tc_tensor_numel(x), tc_tensor_numel(y));
-  tc_tensor *xc = tc_contiguous(x), *yc = tc_contiguous(y);
-  const double *p = tc_tensor_data(xc), *q = tc_tensor_data(yc);
-  double m = 0;
-  for (int64_t i = 0; i < tc_tensor_numel(xc); i++) m = fmax(m, fabs(p[i] - q[i]));
-  tc_tensor_release(x), tc_tensor_release(y), tc_tensor_release(xc), tc_tensor_release(yc);
-  return m;
-}
 
 /* got vs fixture `name`: same shape and dtype, values within tol (0: identical) */
 static double check_fx(tc_tensor *got, const char *name, double tol) {
@@ -33,7 +20,7 @@ static double check_fx(tc_tensor *got, const char *name, double tol) {
   assert_shape(got, tc_tensor_shape(want), tc_tensor_ndim(want));
   ck_assert_msg(tc_tensor_dtype(got) == tc_tensor_dtype(want), "%s: dtype %s, want %s", name,
                 tc_dtype_name(tc_tensor_dtype(got)), tc_dtype_name(tc_tensor_dtype(want)));
-  double d = max_diff(got, want);
+  double d = max_abs_diff(got, want);
   if (verbose()) printf("  %-36s max diff %.3g\n", name, d);
   ck_assert_msg(d <= tol, "%s: max difference %g > %g", name, d, tol);
   tc_tensor_release(want);
@@ -265,7 +252,7 @@ static void check_flips(tr_transform *t, uint64_t seed, const char *name) {
   for (int64_t k = 0; k < tc_tensor_numel(want); k++) {
     tr_value out;
     ck_assert_int_eq(tr_apply(t, &(tr_value){.kind = TR_TENSOR, .tensor = x}, &out, g), TC_OK);
-    bool flipped = max_diff(out.tensor, x) != 0;
+    bool flipped = max_abs_diff(out.tensor, x) != 0;
     ck_assert_msg(flipped == w[k], "%s: call %lld flipped=%d, torch %d", name, (long long)k, flipped, w[k]);
     tr_value_clear(&out);
   }
