@@ -381,6 +381,10 @@ START_TEST(test_tuple_rules) {
   ck_assert_msg(tr_apply(jit, &in, &out, g) == TC_OK, "%s", tc_last_error());
   ck_assert(out.items[2].tensor == img && out.items[1].items[1].tensor == labels);
   tr_value_clear(&out);
+  /* the same through tr_apply_to_image directly (what joint transforms use for their image alone) */
+  ck_assert_msg(tr_apply_to_image(jit, &in, &out, g) == TC_OK, "%s", tc_last_error());
+  ck_assert(out.items[0].tensor != img && out.items[2].tensor == img && out.items[1].items[1].tensor == labels);
+  tr_value_clear(&out);
   /* lone boxes through ColorJitter: passed through */
   tr_value lone = tr_boxes_value(tc_tensor_retain(boxes), TV_BOX_XYXY, H, W);
   ck_assert_int_eq(tr_apply(jit, &lone, &out, g), TC_OK);

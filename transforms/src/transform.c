@@ -117,9 +117,9 @@ tr_transform *tr_transform_create(const tr_transform_vtable *vt, void *state) {
 void *tr_transform_state(const tr_transform *t) { return t ? t->state : NULL; }
 const char *tr_name(const tr_transform *t) { return t ? t->vt->name : NULL; }
 
-/* A transform that does not take tuples, over a tuple: applied to the tuple's image, its first
- * TR_TENSOR (depth first; *seen says whether it was met), in place; every other item (boxes, masks,
- * labels, other tensors) stays as it is, as torchvision passes plain tensors beside an image. */
+/* t's apply on the image of v, its first TR_TENSOR (depth first; *seen says whether it was met), in
+ * place; every other item (boxes, masks, labels, other tensors) stays as it is, as torchvision
+ * passes plain tensors beside an image. */
 static tc_status map_image(tr_transform *t, tr_value *v, bool *seen, tc_generator *gen) {
   if (v->kind == TR_TUPLE) {
     for (int64_t i = 0; i < v->n; i++) {
@@ -141,10 +141,15 @@ static tc_status map_image(tr_transform *t, tr_value *v, bool *seen, tc_generato
   return TC_OK;
 }
 
-static tc_status map_images(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
+tc_status tr_apply_to_image(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen) {
+  if (out) *out = (tr_value){0};
+  if (!t || !in || !out)
+    return tc_set_error(TC_ERR_ARG, "tr_apply_to_image: %s is NULL", !t ? "the transform" : !in ? "in" : "out");
+  if (in->kind != TR_TUPLE) return in->kind == TR_TENSOR ? t->vt->apply(t, in, out, gen) : tr_value_copy(out, in);
   bool seen = false;
   tc_status s = tr_value_copy(out, in);
   if (!s) s = map_image(t, out, &seen, gen);
+  if (s) tr_value_clear(out);
   return s;
 }
 
@@ -156,10 +161,8 @@ tc_status tr_apply(tr_transform *t, const tr_value *in, tr_value *out, tc_genera
   tc_status s;
   if (t->vt->joint)
     s = t->vt->apply(t, in, &r, gen);
-  else if (in->kind == TR_TUPLE)
-    s = map_images(t, in, &r, gen);
-  else if (in->kind == TR_BOXES || in->kind == TR_MASK) /* what a transform of images leaves alone */
-    s = tr_value_copy(&r, in);
+  else if (in->kind == TR_TUPLE || in->kind == TR_BOXES || in->kind == TR_MASK) /* boxes and masks left alone */
+    s = tr_apply_to_image(t, in, &r, gen);
   else
     s = t->vt->apply(t, in, &r, gen);
   if (s) {

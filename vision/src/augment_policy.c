@@ -363,7 +363,7 @@ done:
 static tc_status policy_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const policy_state *s = tr_transform_state(self);
   const char *fn = policy_names[s->kind];
-  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, policy_apply, in, out, gen); /* no boxes or masks */
+  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, in, out, gen); /* no boxes or masks */
   const tc_tensor *img;
   tc_status st = aug_value_tensor(fn, in, &img);
   if (st || (st = tv__need_gen(fn, gen))) return st;

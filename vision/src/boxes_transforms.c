@@ -18,17 +18,28 @@ static tc_status one_boxes(const boxes_state *s, const tr_value *in, tr_value *o
   return TC_OK;
 }
 
+/* the boxes of v (nested tuples included) changed in place */
+static tc_status boxes_in_place(const boxes_state *s, tr_value *v) {
+  if (v->kind == TR_TUPLE) {
+    for (int64_t i = 0; i < v->n; i++) {
+      tc_status st = boxes_in_place(s, &v->items[i]);
+      if (st) return st;
+    }
+    return TC_OK;
+  }
+  if (v->kind != TR_BOXES) return TC_OK;
+  tr_value r = {0};
+  tc_status st = one_boxes(s, v, &r);
+  if (!st) tr_value_clear(v), *v = r;
+  return st;
+}
+
 static tc_status boxes_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   (void)gen;
   const boxes_state *s = tr_transform_state(self);
   if (in->kind == TR_BOXES) return one_boxes(s, in, out);
   tc_status st = tr_value_copy(out, in);
-  for (int64_t i = 0; !st && in->kind == TR_TUPLE && i < out->n; i++) {
-    if (out->items[i].kind != TR_BOXES) continue;
-    tr_value r = {0};
-    st = one_boxes(s, &in->items[i], &r);
-    if (!st) tr_value_clear(&out->items[i]), out->items[i] = r;
-  }
+  if (!st) st = boxes_in_place(s, out);
   if (st) tr_value_clear(out);
   return st;
 }

@@ -430,7 +430,7 @@ typedef struct drrc_state {
 static tc_status drrc_apply(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   const char *fn = "DecodeJpegRandomResizedCrop";
   const drrc_state *s = tr_transform_state(self);
-  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, drrc_apply, in, out, gen); /* boxes need the crop box */
+  if (in->kind == TR_TUPLE) return tv__map_images(fn, self, in, out, gen); /* boxes need the crop box */
   const tc_tensor *x;
   if (tv__need_tensor(fn, in, &x)) return tc_last_status();
   if (tc_tensor_dtype(x) != TC_U8 || tc_tensor_ndim(x) != 1 || tc_tensor_device(x).type != TC_DEVICE_CPU)

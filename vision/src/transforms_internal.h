@@ -71,11 +71,9 @@ tc_status tv__geo_apply(const char *fn, const tv__geo *op, const tr_value *in, t
 /* TC_ERR_UNSUPPORTED when in is a tuple holding boxes or masks (transforms that cannot move them). */
 tc_status tv__refuse_targets(const char *fn, const tr_value *in);
 /* For a transform that cannot move boxes or masks (FiveCrop, the fused decode-crop, the
- * AutoAugment family, as torchvision refuses them): a tuple without targets has its images put
- * through apply, the other items copied; a tuple with targets is TC_ERR_UNSUPPORTED. */
-typedef tc_status (*tr_apply_fn)(tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen);
-tc_status tv__map_images(const char *fn, tr_transform *self, tr_apply_fn apply, const tr_value *in, tr_value *out,
-                         tc_generator *gen);
+ * AutoAugment family, as torchvision refuses them): a tuple without targets has its image put
+ * through self (tr_apply_to_image), the other items copied; boxes or masks are TC_ERR_UNSUPPORTED. */
+tc_status tv__map_images(const char *fn, tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen);
 
 /* TC_ERR_ARG unless gen is given (random transforms never fall back to a global generator). */
 tc_status tv__need_gen(const char *fn, const tc_generator *gen);

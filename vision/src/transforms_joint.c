@@ -77,34 +77,9 @@ tc_status tv__refuse_targets(const char *fn, const tr_value *in) {
   return TC_OK;
 }
 
-/* Puts the image of v (its first TR_TENSOR, depth first: *seen says whether it was met) through
- * apply, in place; the rest as it is. */
-static tc_status map_first_image(tr_transform *self, tr_apply_fn apply, tr_value *v, bool *seen, tc_generator *gen) {
-  if (v->kind == TR_TUPLE) {
-    for (int64_t i = 0; i < v->n; i++) {
-      tc_status st = map_first_image(self, apply, &v->items[i], seen, gen);
-      if (st) return st;
-    }
-    return TC_OK;
-  }
-  if (v->kind != TR_TENSOR || *seen) return TC_OK;
-  *seen = true;
-  tr_value r = {0};
-  tc_status st = apply(self, v, &r, gen);
-  if (st) return st;
-  tr_value_clear(v);
-  *v = r;
-  return TC_OK;
-}
-
-tc_status tv__map_images(const char *fn, tr_transform *self, tr_apply_fn apply, const tr_value *in, tr_value *out,
-                         tc_generator *gen) {
-  bool seen = false;
+tc_status tv__map_images(const char *fn, tr_transform *self, const tr_value *in, tr_value *out, tc_generator *gen) {
   tc_status st = tv__refuse_targets(fn, in);
-  if (!st) st = tr_value_copy(out, in);
-  if (!st) st = map_first_image(self, apply, out, &seen, gen);
-  if (st) tr_value_clear(out);
-  return st;
+  return st ? st : tr_apply_to_image(self, in, out, gen);
 }
 
 /* the image function of op on x (interp overridden for masks) */

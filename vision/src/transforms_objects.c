@@ -156,7 +156,7 @@ static tc_status n_crop_apply(tr_transform *self, const tr_value *in, tr_value *
   (void)gen;
   const tf_state *s = tr_transform_state(self);
   bool ten = strcmp(tr_name(self), "TenCrop") == 0;
-  if (in->kind == TR_TUPLE) return tv__map_images(tr_name(self), self, n_crop_apply, in, out, gen);
+  if (in->kind == TR_TUPLE) return tv__map_images(tr_name(self), self, in, out, gen);
   const tc_tensor *x;
   if (tv__need_tensor(tr_name(self), in, &x)) return tc_last_status();
   return emit(ten ? tv_ten_crop(x, s->h, s->w, s->flag) : tv_five_crop(x, s->h, s->w), out);

@@ -96,6 +96,10 @@ TC_API tr_transform *tr_transform_create(const tr_transform_vtable *vt, void *st
 TC_API void *tr_transform_state(const tr_transform *t);
 
 TC_API tc_status tr_apply(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen);
+/* t's own apply on the image of `in` alone (a tensor, or a tuple's first TR_TENSOR, depth first);
+ * every other item, and boxes or a mask on their own, copied. What tr_apply does for a transform
+ * without vt->joint; for a joint transform's apply that means to act on the image only. */
+TC_API tc_status tr_apply_to_image(tr_transform *t, const tr_value *in, tr_value *out, tc_generator *gen);
 TC_API const char *tr_name(const tr_transform *t);
 /* As PyTorch prints it; free with tc_free. */
 TC_API char *tr_describe(const tr_transform *t);
