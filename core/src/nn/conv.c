@@ -399,13 +399,6 @@ static bool wino_eligible(const tc__conv_geom *g) {
          (tiles >= 16 || tc__conv_winograd_min_channels <= 1);
 }
 
-/* Plans r (zeroed) as a Winograd run of g: tiles, units of tile rows sized for L2, slots. */
-/* grad_w by Winograd sums over tiles with GEMMs whose inner dimension is a plane's tiles: below
- * 128 tiles per plane (outputs smaller than about 22x22) those GEMMs are too thin to win. */
-static bool wino_grad_w_eligible(const tc__conv_geom *g) {
-  return wino_eligible(g) && ((g->OH + 1) / 2) * ((g->OW + 1) / 2) >= (tc__conv_winograd_min_channels > 1 ? 128 : 1);
-}
-
 /* Bytes of the transformed tiles (V and M) of one Winograd unit (about L2). */
 #define CONV_WINO_BLOCK_BYTES ((int64_t)1 << 20)
 /* Tiles per unit that small planes are batched up to (the GEMMs' inner dimension). */
@@ -420,6 +413,8 @@ static int64_t wino_small_slot_elems(const tc__conv_geom *g, int64_t TH, int64_t
          16 * g->Cg + 8 * g->OCg;
 }
 
+/* Plans r (zeroed) as a Winograd run of g: tiles, units of tile rows sized for L2, samples per
+ * unit for small planes, slots. */
 static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   memset(r, 0, sizeof *r);
   r->g = g;
@@ -433,9 +428,9 @@ static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
   if (r->wTRB < 1) r->wTRB = 1;
   if (r->wTRB > r->wTH) r->wTRB = r->wTH;
   r->wNBLK = (r->wTH + r->wTRB - 1) / r->wTRB;
-  /* small planes (wino_units_small): several samples per unit, so that the GEMMs' outer dimension (tiles) reaches
-   * about CONV_WINO_MIN_COLS within the block; chosen from the shapes only (results do not depend
-   * on the thread count) */
+  /* small planes (wino_units_small): several samples per unit, so that the GEMMs' tile dimension
+   * reaches about CONV_WINO_MIN_COLS within the block; chosen from the shapes only (results do not
+   * depend on the thread count) */
   r->wB = 1;
   if (r->wNBLK == 1) {
     int64_t tiles = r->wTH * r->wTW, fit = CONV_WINO_BLOCK_BYTES / (per_row * r->wTH > 0 ? per_row * r->wTH : 1);
@@ -452,6 +447,18 @@ static void wino_plan(conv_run *r, const tc__conv_geom *g, size_t es) {
     int64_t small = wino_small_slot_elems(g, r->wTH, TW, r->wB * r->wTH * TW);
     if (small > r->slot_elems) r->slot_elems = small;
   }
+}
+
+/* grad_w by Winograd sums over tiles with GEMMs whose inner dimension is a unit's tiles: a plane's
+ * (below 128 tiles per plane, outputs smaller than about 22x22, too thin to win) or, for small
+ * planes, wB samples' whole planes (at least 64 tiles in all). */
+static bool wino_grad_w_eligible(const tc__conv_geom *g, size_t es) {
+  if (!wino_eligible(g)) return false;
+  const bool forced = tc__conv_winograd_min_channels <= 1; /* the tests' switch: every eligible case */
+  if (((g->OH + 1) / 2) * ((g->OW + 1) / 2) >= (forced ? 1 : 128)) return true;
+  conv_run p;
+  wino_plan(&p, g, es);
+  return p.wNBLK == 1 && p.wB * p.wTH * p.wTW >= (forced ? 1 : 64);
 }
 
 /* Runs the Winograd convolution planned in r: out = conv(in, weights) (+ bias). transposed: the
@@ -873,12 +880,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
   bool crop = !dense && crop_dead_taps(&g, kc);
   conv_run r;
   /* 3x3 stride-1 convolutions: grad_x and grad_w by Winograd, not im2col/col2im */
-  bool wino_x = !dense && need_x && wino_eligible(&g), wino_w = !dense && need_w && wino_grad_w_eligible(&g);
-  conv_run wr;
-  if (!dense && need_w && !wino_w && wino_eligible(&g)) { /* small planes: wB samples per GEMM (wino_plan) */
-    wino_plan(&wr, &g, es);
-    wino_w = wr.wNBLK == 1 && wr.wB * wr.wTH * wr.wTW >= (tc__conv_winograd_min_channels > 1 ? 64 : 1);
-  }
+  bool wino_x = !dense && need_x && wino_eligible(&g), wino_w = !dense && need_w && wino_grad_w_eligible(&g, es);
   plan_run(&r, &g, need_w && !wino_w && !dense, need_x && !wino_x && !dense, es);
   r.need_x = need_x;
   r.need_w = need_w;
@@ -923,6 +925,7 @@ static tc_status conv_backward(const char *fn, int spatial, const tc_tensor *gra
     need_x = need_w = r.need_x = r.need_w = false;
   }
   if (wino_w && need_w) { /* need_w is false for an empty batch */
+    conv_run wr;
     wino_plan(&wr, &g, es);
     bool small = wr.wNBLK == 1; /* whole planes, channels last: a part per wB samples */
     int64_t psz = 16 * g.OC * g.Cg, pmax = CONV_PARTIALS_BYTES / (psz * (int64_t)es + 1);
